@@ -1,0 +1,78 @@
+"""Forkscope: a real forking echo server, its processes shown live.
+
+The data path, one package per step:
+
+    app.lab      lab processes (server, workers, clients) report events
+        │        on one multiprocessing.Queue
+    app.web.hub  drains the queue into ...
+    app.model    ... the registry, a pure state machine (process table + seq)
+    app.web      REST (api.py) and Socket.IO (sockets.py) over one controller
+        │
+    browser      templates/ + static/
+"""
+
+import multiprocessing
+import os
+
+from flask import Flask, render_template
+from flask_socketio import SocketIO
+
+from app.lab.supervisor import Lab
+from app.model.registry import Registry
+from app.settings import Settings
+from app.web import sockets
+from app.web.api import api
+from app.web.controller import Controller
+from app.web.hub import Hub
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Forkscope:
+    """Everything one dashboard owns, wired together; ``start``/``shutdown``."""
+
+    def __init__(self, settings, socketio):
+        # One start-method context for the queue and every lab process: a Queue
+        # from one context cannot be handed to processes of another.
+        self.context = multiprocessing.get_context("fork")
+        self.settings = settings
+        self.queue = self.context.Queue()
+        self.registry = Registry(os.getpid(), os.getppid(), keep=settings.events_kept)
+        self.hub = Hub(self.registry, self.queue, socketio)
+        self.lab = Lab(settings, self.queue)
+        self.controller = Controller(settings, self.lab, self.hub)
+        self.started = False
+
+    def start(self):
+        self.hub.start()
+        self.started = True
+        self.lab.start()
+
+    def shutdown(self):
+        if not self.started:
+            return
+        self.started = False
+        try:
+            self.lab.shutdown()
+        finally:
+            self.hub.stop()
+
+
+def create_app(settings=None, start=True):
+    settings = settings or Settings()
+    app = Flask(__name__, static_folder=os.path.join(ROOT, "static"),
+                template_folder=os.path.join(ROOT, "templates"))
+    app.config["FORKSCOPE_SETTINGS"] = settings
+    socketio = SocketIO(app, async_mode="threading")
+    forkscope = Forkscope(settings, socketio)
+    app.extensions["forkscope"] = forkscope
+    app.register_blueprint(api)
+    sockets.register(socketio, forkscope)
+
+    @app.get("/")
+    def index():
+        return render_template("index.html")
+
+    if start:
+        forkscope.start()
+    return app

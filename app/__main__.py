@@ -1,0 +1,80 @@
+"""``python -m app``: start the dashboard, which starts the lab.
+
+Stopping it (Ctrl-C or SIGTERM) stops the echo server (which stops its
+workers) and every client, and reaps them all before exiting.
+"""
+
+import argparse
+import errno
+import logging
+import signal
+import sys
+
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.errors import LabError
+from app.settings import Settings
+
+
+def parse_args(argv):
+    d = Settings()
+    p = argparse.ArgumentParser(prog="python -m app", description=__doc__.split("\n")[0])
+    p.add_argument("--host", default=d.host, help="dashboard address (default %(default)s)")
+    p.add_argument("--port", type=int, default=d.port, help="dashboard port (default %(default)s)")
+    p.add_argument("--echo-host", default=d.echo_host,
+                   help="echo server address (default %(default)s)")
+    p.add_argument("--echo-port", type=int, default=d.echo_port,
+                   help="echo server port, as in the tutorial (default %(default)s; 0 = any free port)")
+    p.add_argument("--max-clients", type=int, default=d.max_clients,
+                   help="most client processes at once (default %(default)s)")
+    return p.parse_args(argv)
+
+
+def fail(message):
+    print(f"forkscope: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    settings = Settings(host=args.host, port=args.port, echo_host=args.echo_host,
+                        echo_port=args.echo_port, max_clients=args.max_clients)
+    # Request logs would write to stderr from many threads; a fork while one of
+    # them holds the stream's lock would leave that lock held in the child.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app = create_app(settings, start=False)
+    forkscope = app.extensions["forkscope"]
+    try:
+        server = make_server(args.host, args.port, app, threaded=True)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return fail(f"port {args.port} on {args.host} is already in use; "
+                        f"choose another with --port")
+        return fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        try:
+            forkscope.start()
+        except LabError as exc:
+            hint = " (choose another with --echo-port)" if "in use" in exc.message else ""
+            return fail(exc.message + hint)
+        host, port = forkscope.lab.echo_address
+        print(f"Forkscope dashboard: http://{args.host}:{server.server_port}/", flush=True)
+        print(f"Echo server (tutorial's 服务端): {host}:{port}   try: nc {host} {port}",
+              flush=True)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # A second Ctrl-C or SIGTERM must not cut the teardown short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        server.server_close()
+        forkscope.shutdown()
+        print("Forkscope stopped; every lab process was reaped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""A parent's view of the processes it started — the only place exits are seen.
+
+Only a parent can tell that a child has exited (it becomes a zombie) and reap it
+(``waitpid``). ``Children`` does both truthfully and reports each step:
+
+* an exit is *observed* without reaping: the child's ``sentinel`` becomes
+  readable, then ``os.waitid(..., WNOWAIT)`` reads the exit status and leaves
+  the zombie in place;
+* a child is reaped by ``p.join()`` — or *implicitly* by multiprocessing itself:
+  ``Process.start()``, ``is_alive()`` and ``active_children()`` collect every
+  finished sibling. ``Children`` wraps each such call, compares which children
+  had been reaped before and after, and reports those as reaped implicitly by
+  that call. Nothing here ever calls ``os.waitpid(-1, ...)``.
+
+Used by the dashboard (for the echo server and clients, from several threads:
+pass a lock) and by the echo server (for its workers, single-threaded).
+"""
+
+import contextlib
+import os
+import time
+
+from app.lab import events
+
+
+def exit_status_without_reaping(pid):
+    """The exitcode of an exited child, as multiprocessing spells it (N or -signal),
+    leaving it a zombie; None if it has not exited (or is no longer ours)."""
+    try:
+        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return None
+    if info is None:
+        return None
+    if info.si_code == os.CLD_EXITED:
+        return info.si_status
+    return -info.si_status
+
+
+def reaped(proc):
+    """Has waitpid() collected *proc*? Read without polling: ``p.exitcode`` and
+    ``p.is_alive()`` would themselves reap it."""
+    return proc._popen is not None and proc._popen.returncode is not None
+
+
+class Children:
+    def __init__(self, report, lock=None, on_reaped=None):
+        self.report = report
+        self.on_reaped = on_reaped or (lambda pid: None)
+        self.lock = lock if lock is not None else contextlib.nullcontext()
+        self.procs = {}          # pid -> Process, until reaped
+        self.exited = set()      # pids whose exit was reported (zombies)
+
+    # -- starting -------------------------------------------------------------
+    def start(self, proc, role, **info):
+        """``proc.start()``, reported: created, started, and any sibling that
+        this very ``start()`` reaped."""
+        with self.lock:
+            self.report(events.CREATED, pid=None, uid=proc.name, role=role,
+                        name=proc.name, daemon=proc.daemon, **info)
+            t0 = time.perf_counter()
+            with self.watching_implicit_reaps(f"start() of {proc.name}"):
+                proc.start()
+            start_ms = (time.perf_counter() - t0) * 1000
+            self.procs[proc.pid] = proc
+            self.report(events.STARTED, pid=proc.pid, ppid=os.getpid(),
+                        uid=proc.name, role=role, name=proc.name,
+                        daemon=proc.daemon, start_ms=round(start_ms, 3), **info)
+            return proc
+
+    @contextlib.contextmanager
+    def watching_implicit_reaps(self, call):
+        """Report children that *call* (a multiprocessing API call) reaped."""
+        before = {pid for pid, p in self.procs.items() if not reaped(p)}
+        yield
+        for pid in before:
+            proc = self.procs[pid]
+            if reaped(proc):
+                self._reaped(proc, how="implicit", via=call)
+
+    # -- observing exits ------------------------------------------------------
+    def sentinels(self):
+        """sentinel -> pid for every child whose exit is not yet reported."""
+        with self.lock:
+            return {p.sentinel: pid for pid, p in self.procs.items()
+                    if pid not in self.exited}
+
+    def observe_exit(self, pid):
+        """The child's sentinel fired: report its exit, leave it a zombie."""
+        with self.lock:
+            proc = self.procs.get(pid)
+            if proc is None or pid in self.exited or reaped(proc):
+                return  # already reaped (and reported) or already reported
+            code = exit_status_without_reaping(pid)
+            if code is not None:
+                self._exited(proc, code)
+
+    def _exited(self, proc, code):
+        self.exited.add(proc.pid)
+        self.report(events.EXITED, pid=proc.pid, uid=proc.name, exitcode=code)
+
+    def _reaped(self, proc, how, via):
+        pid = proc.pid
+        if pid not in self.exited:  # reaped before we saw the sentinel
+            self._exited(proc, proc._popen.returncode)
+        self.report(events.REAPED, pid=pid, uid=proc.name,
+                    exitcode=proc._popen.returncode, how=how, via=via)
+        del self.procs[pid]
+        self.exited.discard(pid)
+        proc.close()  # releases the sentinel's pipe: nothing left to watch
+        self.on_reaped(pid)
+
+    # -- acting on a child ----------------------------------------------------
+    def get(self, pid):
+        return self.procs.get(pid)
+
+    def signal(self, proc, how):
+        """``p.terminate()`` (SIGTERM) or ``p.kill()`` (SIGKILL)."""
+        with self.lock:
+            if proc.pid in self.exited:
+                return False
+            getattr(proc, how)()
+            self.report(events.SIGNALLED, pid=proc.pid, uid=proc.name,
+                        call=f"{how}()",
+                        signal="SIGTERM" if how == "terminate" else "SIGKILL")
+            return True
+
+    def join(self, proc, timeout=None):
+        """``p.join(timeout)``; True if it reaped the child."""
+        with self.lock:
+            proc.join(timeout)
+            if reaped(proc):
+                self._reaped(proc, how="join", via=f"{proc.name}.join()")
+                return True
+            self.report(events.JOIN_TIMEOUT, pid=proc.pid, uid=proc.name,
+                        timeout=timeout)
+            return False
+
+    def stop_all(self, grace=2.0):
+        """Terminate, then kill, and join every child: nothing left behind."""
+        with self.lock:
+            for proc in list(self.procs.values()):
+                if proc.pid not in self.exited and not reaped(proc):
+                    self.signal(proc, "terminate")
+            deadline = time.monotonic() + grace
+            for proc in list(self.procs.values()):
+                proc.join(max(0.0, deadline - time.monotonic()))
+                if not reaped(proc):
+                    self.signal(proc, "kill")
+                    proc.join()
+                self._reaped(proc, how="join", via=f"{proc.name}.join()")

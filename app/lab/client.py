@@ -1,0 +1,111 @@
+"""The client: the tutorial's 客户端, driven by the dashboard instead of input().
+
+It connects to the echo server, then waits on two things: its command channel
+(texts to send, or close) and its socket (the server closing on it). Each text
+goes out as UTF-8; the reply is read until as many bytes came back as were sent
+— ``bytes.upper()`` keeps the length — because one ``recv()`` may return only
+part of it. Which worker served it is not in the protocol: the dashboard knows
+it by matching this socket's address with the worker's peer address.
+"""
+
+import multiprocessing
+import socket
+import time
+from multiprocessing.connection import wait
+
+from app.lab import events
+
+REPLY_TIMEOUT = 10.0
+
+
+def read_exactly(sock, n):
+    chunks, got = [], 0
+    while got < n:
+        chunk = sock.recv(min(65536, n - got))
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+class Client:
+    def __init__(self, server_address, queue, commands):
+        self.server_address = tuple(server_address)
+        self.report = events.Reporter(queue)
+        self.commands = commands
+        self.sock = None
+
+    def run(self):
+        me = multiprocessing.current_process()
+        self.report.hello(role="client", name=me.name, daemon=me.daemon)
+        self.sock = socket.create_connection(self.server_address, timeout=REPLY_TIMEOUT)
+        local = self.sock.getsockname()[:2]
+        self.report(events.CONNECTED, local=list(local),
+                    server=list(self.server_address))
+        self.commands.send({"connected": list(local)})
+        dashboard = multiprocessing.parent_process().sentinel
+        connected = True
+        while True:
+            watched = [self.commands, dashboard] + ([self.sock] if connected else [])
+            ready = wait(watched)
+            if dashboard in ready:
+                return
+            if self.sock in ready and connected:
+                connected = self.peer_closed()
+            if self.commands in ready:
+                try:
+                    msg = self.commands.recv()
+                except (EOFError, OSError):
+                    return
+                if msg.get("op") == "close":
+                    self.sock.close()
+                    self.report(events.CLIENT_CLOSED)
+                    self.commands.send({"id": msg.get("id"), "ok": True})
+                    return
+                reply = self.send(msg.get("text", "")) if connected else {
+                    "ok": False, "error": "the server closed this connection",
+                    "code": "disconnected"}
+                if reply.get("code") == "disconnected":
+                    connected = False
+                reply["id"] = msg.get("id")
+                self.commands.send(reply)
+
+    def peer_closed(self):
+        """Readable without a request pending: only EOF (or an error) can be there."""
+        try:
+            data = self.sock.recv(1, socket.MSG_PEEK)
+        except OSError:
+            data = b""
+        if data:
+            return True
+        self.report(events.DISCONNECTED)
+        return False
+
+    def send(self, text):
+        data = text.encode("utf-8")
+        t0 = time.perf_counter()
+        try:
+            self.sock.sendall(data)
+            reply = read_exactly(self.sock, len(data))
+        except (OSError, ConnectionError) as exc:
+            self.report(events.DISCONNECTED, error=str(exc))
+            return {"ok": False, "error": str(exc), "code": "disconnected"}
+        rtt_ms = (time.perf_counter() - t0) * 1000
+        reply_text = reply.decode("utf-8", "replace")
+        self.report(events.ECHO, text=text, reply=reply_text, rtt_ms=round(rtt_ms, 3),
+                    local=list(self.sock.getsockname()[:2]))
+        return {"ok": True, "reply": reply_text, "rtt_ms": round(rtt_ms, 3)}
+
+
+def run_client(server_address, queue, commands):
+    """Target of a client Process."""
+    try:
+        Client(server_address, queue, commands).run()
+    except OSError as exc:
+        events.Reporter(queue)(events.ERROR, error=f"client: {exc}")
+        try:
+            commands.send({"error": str(exc)})
+        except OSError:
+            pass
+        raise SystemExit(1)

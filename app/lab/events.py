@@ -1,0 +1,54 @@
+"""Events: how every lab process tells the dashboard what happened.
+
+Each event is a plain dict put on one ``multiprocessing.Queue``. Two fields are
+always there: ``type`` and ``t`` — the reporting process's own ``time.time()``
+at the moment it happened. ``pid`` is the process the event is *about*, ``by``
+the process that reported it: a child reports itself (``hello``), but only a
+parent can see its child exit or reap it, so those events come from the parent.
+"""
+
+import os
+import time
+
+# The event types, in the order a process lives through them.
+CREATED = "created"        # parent: Process object exists, not started, no pid
+STARTED = "started"        # parent: p.start() returned, p.pid known
+HELLO = "hello"            # child: its own os.getpid() / os.getppid()
+EXITED = "exited"          # parent: the child has exited, not yet reaped (zombie)
+REAPED = "reaped"          # parent: waitpid() collected it (p.join() or implicitly)
+JOIN_TIMEOUT = "join_timeout"  # parent: p.join(timeout) returned, child still alive
+SIGNALLED = "signalled"    # parent: p.terminate() / p.kill() sent a signal
+REPARENTED = "reparented"  # dashboard: an orphan's ppid changed
+
+LISTENING = "listening"    # server: bound and listening
+ACCEPTED = "accepted"      # server: accept() returned a connection
+SERVED = "served"          # worker: one recv() -> send(data.upper())
+CONN_CLOSED = "conn_closed"  # worker: the peer closed, conn.close()
+CONNECTED = "connected"    # client: connect() returned
+ECHO = "echo"              # client: one message sent and its reply received
+DISCONNECTED = "disconnected"  # client: the server side closed the connection
+CLIENT_CLOSED = "client_closed"  # client: closed its socket on request
+ERROR = "error"            # any: something failed, with a message
+
+
+def make(type_, **fields):
+    """Build an event reported by this process, stamped with its own clock."""
+    event = {"type": type_, "t": time.time(), "by": os.getpid()}
+    event.setdefault("pid", os.getpid())
+    event.update(fields)
+    return event
+
+
+class Reporter:
+    """Puts events on the lab's queue; one per process."""
+
+    def __init__(self, queue):
+        self.queue = queue
+
+    def __call__(self, type_, **fields):
+        self.queue.put(make(type_, **fields))
+
+    def hello(self, role, name, daemon):
+        """The tutorial's ``print(os.getppid(), os.getpid())``, made visible."""
+        self(HELLO, pid=os.getpid(), ppid=os.getppid(), role=role, name=name,
+             daemon=daemon)

@@ -1,0 +1,180 @@
+"""The registry: lab events in, a process table out. Pure — no processes, no
+threads, no I/O — so every rule here is unit-tested with plain dicts.
+
+Each event gets the next ``seq``; the last ``keep`` events are kept for
+``/api/events``. A process is known by its ``uid`` (its unique
+``multiprocessing`` name, e.g. ``worker-7``) because a pid exists only from
+``start()`` on and can be reused once reaped; ``pid`` indexes the processes
+that have not been reaped.
+"""
+
+from collections import deque
+
+from app.lab import events as ev
+from app.model.states import IllegalTransition, State, transition
+
+FIELDS = ("pid", "ppid", "name", "role", "state", "alive", "exitcode", "daemon")
+JOINED_KEPT = 200
+
+
+def new_process(uid, **fields):
+    proc = {"uid": uid, "pid": None, "ppid": None, "name": uid, "role": None,
+            "state": State.CREATED.value, "alive": False, "exitcode": None,
+            "daemon": False, "orphaned": False, "peer": None, "local": None,
+            "worker_pid": None, "client_pid": None, "start_ms": None,
+            "started_t": None, "exited_t": None, "reaped_how": None,
+            "reaped_via": None, "last_signal": None, "served": 0, "echoes": 0,
+            "connection": None}
+    proc.update(fields)
+    return proc
+
+
+class Registry:
+    def __init__(self, dashboard_pid, dashboard_ppid, keep=10_000):
+        self.seq = 0
+        self.events = deque(maxlen=keep)
+        self.procs = {}          # uid -> process
+        self.by_pid = {}         # pid -> uid, not yet reaped
+        self.joined = deque()    # uids of reaped processes, oldest first
+        self.echo = {"host": None, "port": None}
+        self.anomalies = []
+        self.procs["dashboard"] = new_process(
+            "dashboard", pid=dashboard_pid, ppid=dashboard_ppid, name="dashboard",
+            role="dashboard", state=State.RUNNING.value, alive=True)
+        self.by_pid[dashboard_pid] = "dashboard"
+
+    # -- queries ----------------------------------------------------------------
+    def get(self, pid):
+        """The live (not yet reaped) process with this pid, or None."""
+        uid = self.by_pid.get(pid)
+        return self.procs[uid] if uid else None
+
+    def snapshot(self):
+        return {"seq": self.seq, "echo": dict(self.echo),
+                "processes": [dict(p) for p in self.procs.values()]}
+
+    def events_after(self, seq):
+        return [e for e in self.events if e["seq"] > seq]
+
+    # -- applying events --------------------------------------------------------
+    def apply(self, event):
+        """Record *event*, update the table, return the event with its seq."""
+        self.seq += 1
+        event = dict(event, seq=self.seq)
+        handler = getattr(self, "_on_" + str(event.get("type")), None)
+        if handler is not None:
+            try:
+                handler(event)
+            except (IllegalTransition, KeyError) as exc:
+                event["anomaly"] = f"{type(exc).__name__}: {exc}"
+                self.anomalies.append(event)
+        self.events.append(event)
+        return event
+
+    def _find(self, event):
+        uid = event.get("uid")
+        if uid in self.procs:
+            return self.procs[uid]
+        return self.procs[self.by_pid[event["pid"]]]
+
+    def _move(self, proc, new, event):
+        proc["state"] = transition(proc["state"], new).value
+        proc["alive"] = proc["state"] == State.RUNNING.value
+        event["state"] = proc["state"]
+
+    def _ensure(self, event):
+        uid = event["uid"]
+        if uid not in self.procs:
+            self.procs[uid] = new_process(uid, role=event.get("role"),
+                                          name=event.get("name", uid))
+        return self.procs[uid]
+
+    def _on_created(self, event):
+        self._ensure(event).update(ppid=event["by"], daemon=event.get("daemon", False),
+                                   peer=event.get("peer"))
+
+    def _running(self, proc, event):
+        proc["pid"] = event["pid"]
+        self.by_pid[event["pid"]] = proc["uid"]
+        if proc["state"] == State.CREATED.value:
+            self._move(proc, State.RUNNING, event)
+
+    def _on_started(self, event):
+        proc = self._ensure(event)
+        proc.update(ppid=event["ppid"], daemon=event.get("daemon", False),
+                    start_ms=event.get("start_ms"), started_t=event["t"],
+                    role=event.get("role"))
+        if event.get("peer") is not None:
+            proc["peer"] = event["peer"]
+            proc["connection"] = "open"
+        self._running(proc, event)
+        self._link(proc)
+
+    def _on_hello(self, event):
+        """The child's own word on its pid and ppid; may arrive before ``started``."""
+        event["uid"] = event.get("uid") or event.get("name")
+        proc = self._ensure(event)
+        proc.update(ppid=event["ppid"], daemon=event.get("daemon", False),
+                    role=event.get("role"))
+        self._running(proc, event)
+
+    def _on_exited(self, event):
+        proc = self._find(event)
+        self._move(proc, State.ZOMBIE, event)
+        proc.update(exitcode=event["exitcode"], exited_t=event["t"])
+
+    def _on_reaped(self, event):
+        proc = self._find(event)
+        self._move(proc, State.JOINED, event)
+        proc.update(exitcode=event["exitcode"], reaped_how=event.get("how"),
+                    reaped_via=event.get("via"))
+        if self.by_pid.get(proc["pid"]) == proc["uid"]:
+            del self.by_pid[proc["pid"]]
+        self.joined.append(proc["uid"])
+        while len(self.joined) > JOINED_KEPT:
+            self.procs.pop(self.joined.popleft(), None)
+
+    def _on_signalled(self, event):
+        self._find(event)["last_signal"] = event.get("signal")
+
+    def _on_listening(self, event):
+        self.echo = {"host": event["host"], "port": event["port"]}
+
+    def _on_served(self, event):
+        self._find(event)["served"] += 1
+
+    def _on_conn_closed(self, event):
+        self._find(event)["connection"] = "closed"
+
+    def _on_connected(self, event):
+        proc = self._find(event)
+        proc.update(local=event["local"], connection="open")
+        self._link(proc)
+
+    def _on_disconnected(self, event):
+        self._find(event)["connection"] = "closed"
+
+    _on_client_closed = _on_disconnected
+
+    def _on_echo(self, event):
+        proc = self._find(event)
+        proc["echoes"] += 1
+        event["client_pid"] = proc["pid"]
+        event["worker_pid"] = proc["worker_pid"]
+
+    def _link(self, proc):
+        """Pair a client with the worker serving it: the worker's peer address is
+        the client's local address (both on this machine)."""
+        if proc["role"] == "client" and proc["local"]:
+            want, other_role, mine = proc["local"], "worker", "worker_pid"
+        elif proc["role"] == "worker" and proc["peer"]:
+            want, other_role, mine = proc["peer"], "client", "client_pid"
+        else:
+            return
+        key = "peer" if other_role == "worker" else "local"
+        for other in self.procs.values():
+            if (other["role"] == other_role and other[key] == want
+                    and other["state"] != State.JOINED.value and other["pid"]):
+                proc[mine] = other["pid"]
+                other["client_pid" if mine == "worker_pid" else "worker_pid"] = proc["pid"]
+                return

@@ -1,0 +1,16 @@
+"""Lab and web settings, shared by the CLI, the app factory and the tests."""
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    echo_host: str = "127.0.0.1"
+    echo_port: int = 8088          # the tutorial's port; 0 = any free port
+    max_clients: int = 50
+    max_spawn: int = 20            # clients per spawn request
+    max_text_bytes: int = 64 * 1024
+    max_join_timeout: float = 10.0
+    events_kept: int = 10_000

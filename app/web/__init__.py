@@ -1,0 +1,1 @@
+"""The web hub: REST and Socket.IO over one controller."""

@@ -1,0 +1,73 @@
+"""REST: thin routes over the controller. Every error is JSON ``{"error": ...}``."""
+
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from app.errors import LabError
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+
+def controller():
+    return current_app.extensions["forkscope"].controller
+
+
+def body():
+    """The JSON body, or None; malformed JSON is a 400, not a stack trace."""
+    if not request.data:
+        return None
+    data = request.get_json(silent=True)
+    if data is None:
+        raise LabError(400, "bad_json", "the body is not valid JSON")
+    return data
+
+
+@api.errorhandler(LabError)
+def lab_error(exc):
+    return jsonify(exc.to_json()), exc.status
+
+
+@api.errorhandler(HTTPException)
+def http_error(exc):
+    return jsonify({"error": exc.description, "code": f"http_{exc.code}",
+                    "params": {}}), exc.code
+
+
+@api.get("/state")
+def state():
+    return jsonify(controller().state())
+
+
+@api.get("/events")
+def events():
+    return jsonify(controller().events(request.args.get("after", "0")))
+
+
+@api.post("/clients")
+def spawn_clients():
+    return jsonify(controller().spawn_clients(body())), 201
+
+
+@api.post("/clients/<pid>/messages")
+def send_message(pid):
+    return jsonify(controller().send_message(pid, body()))
+
+
+@api.post("/clients/<pid>/close")
+def close_client(pid):
+    return jsonify(controller().close_client(pid))
+
+
+@api.post("/processes/<pid>/<any(terminate, kill):how>")
+def signal(pid, how):
+    return jsonify(controller().signal(pid, how))
+
+
+@api.post("/processes/<pid>/join")
+def join(pid):
+    return jsonify(controller().join(pid, body()))
+
+
+@api.post("/server/restart")
+def restart_server():
+    return jsonify(controller().restart_server())

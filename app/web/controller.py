@@ -1,0 +1,180 @@
+"""The controller: every action from REST or Socket.IO goes through here, once.
+
+It validates input, checks that a pid is a lab process (pid 1, the dashboard,
+or anything the lab did not start is never signalled), checks the state allows
+the action, applies the caps, asks the lab to act, and then waits — on the
+registry's condition, not with sleeps — until the event that proves the action
+happened has arrived, so the answer shows the new state.
+"""
+
+from app.errors import LabError
+from app.model.states import State
+
+SETTLE_TIMEOUT = 3.0
+SIGNALS = ("terminate", "kill")
+
+
+def bad(message, **params):
+    return LabError(400, "bad_input", message, **params)
+
+
+def require_pid(value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = int(str(value), 10)
+        except ValueError:
+            raise bad("pid must be an integer") from None
+    if value <= 0:
+        raise bad("pid must be a positive integer")
+    return value
+
+
+def require_object(body):
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise bad("the body must be a JSON object")
+    return body
+
+
+class Controller:
+    def __init__(self, settings, lab, hub):
+        self.settings = settings
+        self.lab = lab
+        self.hub = hub
+
+    # -- reading ------------------------------------------------------------------
+    def state(self):
+        return self.hub.read(lambda r: r.snapshot())
+
+    def events(self, after):
+        try:
+            after = int(after)
+        except (TypeError, ValueError):
+            raise bad("after must be an integer") from None
+        return self.hub.read(lambda r: {"seq": r.seq, "events": r.events_after(after)})
+
+    def lab_process(self, pid, roles=("server", "worker", "client")):
+        """The live lab process with this pid, or a 404 that names why not."""
+        pid = require_pid(pid)
+        proc = self.hub.read(lambda r: dict(r.get(pid) or {}))
+        if proc.get("role") not in roles:
+            raise LabError(404, "not_lab_process", f"pid {pid} is not a lab process",
+                           pid=pid)
+        return proc
+
+    def _process_by_uid(self, uid):
+        return dict(self.hub.read(lambda r: r.procs[uid]))
+
+    def _settle(self, uid, states):
+        """Wait until the registry shows *uid* in one of *states*; return it."""
+        self.hub.wait_for(lambda r: r.procs[uid]["state"] in states, SETTLE_TIMEOUT)
+        return self._process_by_uid(uid)
+
+    # -- clients ------------------------------------------------------------------
+    def spawn_clients(self, body):
+        body = require_object(body)
+        count = body.get("count", 1)
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise bad("count must be an integer")
+        if not 1 <= count <= self.settings.max_spawn:
+            raise bad(f"count must be between 1 and {self.settings.max_spawn}",
+                      max=self.settings.max_spawn)
+        live = self.hub.read(lambda r: sum(
+            1 for p in r.procs.values()
+            if p["role"] == "client" and p["state"] != State.JOINED.value))
+        if live + count > self.settings.max_clients:
+            raise LabError(429, "max_clients",
+                           f"at most {self.settings.max_clients} clients "
+                           f"(--max-clients); {live} exist",
+                           limit=self.settings.max_clients, live=live)
+        pids = self.lab.spawn_clients(count)
+        self.hub.wait_for(lambda r: all(r.get(pid) for pid in pids), SETTLE_TIMEOUT)
+        return {"pids": pids}
+
+    def send_message(self, pid, body):
+        client = self.lab_process(pid, roles=("client",))
+        body = require_object(body)
+        text = body.get("text")
+        if not isinstance(text, str):
+            raise bad("text must be a string")
+        if not text.strip():
+            raise bad("text is empty (the tutorial's client skips empty input too)")
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise bad("text is not valid Unicode (it cannot be sent as UTF-8)") from None
+        if size > self.settings.max_text_bytes:
+            raise LabError(413, "too_large",
+                           f"text is {size} bytes; at most "
+                           f"{self.settings.max_text_bytes} per message",
+                           size=size, limit=self.settings.max_text_bytes)
+        if client["state"] != State.RUNNING.value:
+            raise self._wrong_state(client, "send")
+        reply = self.lab.send_text(client["pid"], text)
+        if not reply.get("ok"):
+            raise LabError(409, reply.get("code", "send_failed"), reply["error"])
+        uid = client["uid"]
+        self.hub.wait_for(lambda r: r.procs[uid]["worker_pid"], SETTLE_TIMEOUT)
+        worker_pid = self._process_by_uid(uid)["worker_pid"]
+        return {"reply": reply["reply"], "worker_pid": worker_pid,
+                "rtt_ms": reply["rtt_ms"], "client_pid": client["pid"]}
+
+    def close_client(self, pid):
+        client = self.lab_process(pid, roles=("client",))
+        if client["state"] != State.RUNNING.value:
+            raise self._wrong_state(client, "close")
+        self.lab.close_client(client["pid"])
+        return self._settle(client["uid"], {State.ZOMBIE.value, State.JOINED.value})
+
+    # -- any lab process ----------------------------------------------------------
+    def signal(self, pid, how):
+        proc = self.lab_process(pid)
+        if proc["state"] != State.RUNNING.value:
+            raise self._wrong_state(proc, how)
+        if proc["role"] == "worker":
+            reply = self.lab.server_call({"op": how, "pid": proc["pid"]})
+            if not reply.get("ok"):
+                raise LabError(409, reply.get("code", "refused"), reply["error"])
+        elif not self.lab.signal_child(proc["pid"], how):
+            raise self._wrong_state(proc, how)
+        return self._settle(proc["uid"], {State.ZOMBIE.value, State.JOINED.value})
+
+    def join(self, pid, body):
+        proc = self.lab_process(pid)
+        body = require_object(body)
+        timeout = body.get("timeout")
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+                raise bad("timeout must be a number of seconds")
+            if not 0 <= timeout <= self.settings.max_join_timeout:
+                raise bad(f"timeout must be between 0 and "
+                          f"{self.settings.max_join_timeout} seconds",
+                          max=self.settings.max_join_timeout)
+        elif proc["state"] == State.RUNNING.value:
+            raise LabError(409, "join_would_block",
+                           "join() without a timeout on a running process would "
+                           "block until it exits; give a timeout", pid=proc["pid"])
+        if proc["role"] == "worker":
+            reply = self.lab.server_call({"op": "join", "pid": proc["pid"],
+                                          "timeout": timeout}, (timeout or 0) + 5)
+            if not reply.get("ok"):
+                raise LabError(409, reply.get("code", "refused"), reply["error"])
+            reaped = reply["reaped"]
+        else:
+            reaped = self.lab.join_child(proc["pid"], timeout)
+        if reaped:
+            return self._settle(proc["uid"], {State.JOINED.value})
+        return self._process_by_uid(proc["uid"])
+
+    def restart_server(self):
+        pid = self.lab.restart_server()
+        self.hub.wait_for(lambda r: r.get(pid) is not None, SETTLE_TIMEOUT)
+        return {"pid": pid, "echo": self.hub.read(lambda r: dict(r.echo))}
+
+    @staticmethod
+    def _wrong_state(proc, action):
+        return LabError(409, "wrong_state",
+                        f"cannot {action} {proc['name']} (pid {proc['pid']}): "
+                        f"it is {proc['state']}",
+                        action=action, pid=proc["pid"], state=proc["state"])
