@@ -1,0 +1,103 @@
+"""Fixtures: a live Forkscope per test, and a guard that no test leaves a process.
+
+``live_app`` runs the real app — real lab processes, real sockets — served by
+Werkzeug in a thread on an ephemeral loopback port, with the echo server on
+another ephemeral port.
+"""
+
+import os
+import threading
+from dataclasses import dataclass
+
+import psutil
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.settings import Settings
+from tests.helpers import Api, wait_until
+
+
+def our_processes(before):
+    """Descendants of this test process that are Python like us (forks of the lab,
+    or ``python -m app`` subprocesses) and were not there before the test —
+    zombies included: an unreaped child is left behind too. Chromium and the
+    Playwright driver are other programs and are not counted."""
+    me = psutil.Process()
+    found = []
+    for p in me.children(recursive=True):
+        try:
+            if p.pid not in before and p.name() == me.name():
+                found.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind():
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    yield
+    try:
+        wait_until(lambda: not our_processes(before), timeout=5,
+                   message="the test's processes to be gone")
+    except AssertionError:
+        left = our_processes(before)
+        described = [(p.pid, p.ppid(), p.status()) for p in left]
+        for p in left:  # clean up so one leak does not fail every later test
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        pytest.fail(f"processes left behind (pid, ppid, status): {described}")
+
+
+@dataclass
+class LiveApp:
+    url: str
+    app: object
+    api: Api
+
+    @property
+    def forkscope(self):
+        return self.app.extensions["forkscope"]
+
+    @property
+    def echo_address(self):
+        return self.forkscope.lab.echo_address
+
+
+def serve(settings):
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="test-http", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    return LiveApp(url, app, Api(url)), server
+
+
+@pytest.fixture
+def settings():
+    return Settings(port=0, echo_port=0)
+
+
+@pytest.fixture
+def live_app(settings):
+    live, server = serve(settings)
+    try:
+        yield live
+    finally:
+        server.shutdown()
+        server.server_close()
+        live.forkscope.shutdown()
+
+
+@pytest.fixture
+def api(live_app):
+    return live_app.api
+
+
+@pytest.fixture
+def dashboard_pid():
+    return os.getpid()

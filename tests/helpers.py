@@ -1,0 +1,86 @@
+"""Small tools shared by the tests: waiting on conditions, REST calls, psutil views."""
+
+import time
+
+import psutil
+import requests
+
+
+def wait_until(predicate, timeout=5.0, interval=0.02, message="condition"):
+    """Poll *predicate* until it returns something truthy; fail after *timeout*."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+class Api:
+    def __init__(self, base):
+        self.base = base
+        self.http = requests.Session()
+
+    def get(self, path, **kw):
+        return self.http.get(self.base + path, timeout=30, **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.http.post(self.base + path, json=json, timeout=30, **kw)
+
+    def state(self):
+        return self.get("/api/state").json()
+
+    def processes(self, **match):
+        return [p for p in self.state()["processes"]
+                if all(p.get(k) == v for k, v in match.items())]
+
+    def process(self, pid):
+        found = [p for p in self.state()["processes"]
+                 if p["pid"] == pid and p["state"] != "joined"]
+        return found[0] if found else None
+
+    def spawn(self, count=1):
+        r = self.post("/api/clients", {"count": count})
+        assert r.status_code == 201, r.text
+        return r.json()["pids"]
+
+    def send(self, pid, text):
+        r = self.post(f"/api/clients/{pid}/messages", {"text": text})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def events(self, after=0):
+        return self.get(f"/api/events?after={after}").json()["events"]
+
+
+def os_view(pid):
+    """What /proc says of *pid*: (status, ppid), or None if it does not exist."""
+    try:
+        p = psutil.Process(pid)
+        return p.status(), p.ppid()
+    except psutil.NoSuchProcess:
+        return None
+
+
+def model_vs_proc(state):
+    """Differences between the model's live processes and /proc (empty = agree)."""
+    diffs = []
+    for p in state["processes"]:
+        if p["state"] in ("created",) or p["role"] == "dashboard":
+            continue
+        seen = os_view(p["pid"])
+        if p["state"] == "joined":
+            if seen is not None and seen[1] == p["ppid"] and seen[0] == "zombie":
+                diffs.append((p["pid"], "joined but still a zombie in /proc"))
+            continue
+        if seen is None:
+            diffs.append((p["pid"], f"model says {p['state']}, /proc has no such pid"))
+            continue
+        status, ppid = seen
+        if ppid != p["ppid"]:
+            diffs.append((p["pid"], f"ppid: model {p['ppid']}, /proc {ppid}"))
+        if (status == psutil.STATUS_ZOMBIE) != (p["state"] == "zombie"):
+            diffs.append((p["pid"], f"state: model {p['state']}, /proc {status}"))
+    return diffs
