@@ -16,12 +16,13 @@ import os
 
 from flask import Flask, render_template
 from flask_socketio import SocketIO
+from werkzeug.exceptions import HTTPException
 
 from app.lab.supervisor import Lab
 from app.model.registry import Registry
 from app.settings import Settings
 from app.web import sockets
-from app.web.api import api
+from app.web.api import api, http_error
 from app.web.controller import Controller
 from app.web.hub import Hub
 
@@ -67,6 +68,7 @@ def create_app(settings=None, start=True):
     forkscope = Forkscope(settings, socketio)
     app.extensions["forkscope"] = forkscope
     app.register_blueprint(api)
+    app.register_error_handler(HTTPException, http_error)
     sockets.register(socketio, forkscope)
 
     @app.get("/")

@@ -8,6 +8,7 @@ import argparse
 import errno
 import logging
 import signal
+import socket
 import sys
 
 from werkzeug.serving import make_server
@@ -46,12 +47,15 @@ def main(argv=None):
     app = create_app(settings, start=False)
     forkscope = app.extensions["forkscope"]
     try:
-        server = make_server(args.host, args.port, app, threaded=True)
+        listener = socket.create_server((args.host, args.port), backlog=128)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             return fail(f"port {args.port} on {args.host} is already in use; "
                         f"choose another with --port")
-        return fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror}")
+        return fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    with listener:  # Werkzeug would sys.exit(1) with two lines; we bind it ourselves
+        server = make_server(args.host, listener.getsockname()[1], app, threaded=True,
+                             fd=listener.fileno())
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         try:
@@ -60,7 +64,7 @@ def main(argv=None):
             hint = " (choose another with --echo-port)" if "in use" in exc.message else ""
             return fail(exc.message + hint)
         host, port = forkscope.lab.echo_address
-        print(f"Forkscope dashboard: http://{args.host}:{server.server_port}/", flush=True)
+        print(f"Forkscope dashboard: http://{args.host}:{server.port}/", flush=True)
         print(f"Echo server (tutorial's 服务端): {host}:{port}   try: nc {host} {port}",
               flush=True)
         server.serve_forever()

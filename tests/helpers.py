@@ -1,5 +1,6 @@
 """Small tools shared by the tests: waiting on conditions, REST calls, psutil views."""
 
+import threading
 import time
 
 import psutil
@@ -84,3 +85,14 @@ def model_vs_proc(state):
         if (status == psutil.STATUS_ZOMBIE) != (p["state"] == "zombie"):
             diffs.append((p["pid"], f"state: model {p['state']}, /proc {status}"))
     return diffs
+
+
+def disconnect_all(sio_clients):
+    """Disconnect Socket.IO clients in parallel: websocket-client's close() waits
+    up to 3 s for the server's close frame, which the Werkzeug dev server does
+    not always send once many messages have passed."""
+    threads = [threading.Thread(target=c.disconnect) for c in sio_clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)

@@ -92,7 +92,7 @@ class EchoServer:
             return
         try:
             reply = self.execute(msg)
-        except Exception as exc:  # report, never die of a bad command
+        except Exception as exc:  # noqa: BLE001 - a bad command must not kill the server
             reply = {"ok": False, "error": str(exc)}
         reply["id"] = msg.get("id")
         self.commands.send(reply)

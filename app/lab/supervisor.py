@@ -63,7 +63,7 @@ class Lab:
         self.report = events.Reporter(queue)
         self.lock = threading.RLock()
         self.children = Children(self.report, self.lock, on_reaped=self._forget)
-        self.server = None
+        self.server_pid = None
         self.server_channel = None
         self.echo_address = None
         self.clients = {}               # pid -> Channel
@@ -92,7 +92,7 @@ class Lab:
     # -- the echo server ------------------------------------------------------
     def start_server(self):
         with self.lock:
-            if self.server is not None and self.children.get(self.server.pid):
+            if self.server_running():
                 raise LabError(409, "server_running", "the echo server is running")
             ours, theirs = Pipe()
             name = f"server-{next(self.numbers['server'])}"
@@ -102,7 +102,7 @@ class Lab:
             self.children.start(proc, role="server")
             theirs.close()
             self._wake()
-            self.server, self.server_channel = proc, Channel(ours)
+            self.server_pid, self.server_channel = proc.pid, Channel(ours)
             try:
                 first = self.server_channel.first_message(READY_TIMEOUT)
             except (EOFError, OSError):
@@ -116,8 +116,8 @@ class Lab:
     def stop_server(self):
         """Ask the server to stop (it terminates and joins its workers), join it."""
         with self.lock:
-            proc = self.server
-            if proc is None or self.children.get(proc.pid) is None:
+            proc = self.children.get(self.server_pid)
+            if proc is None:
                 return
             try:
                 self.server_channel.call({"op": "stop"}, STOP_TIMEOUT)
@@ -133,8 +133,12 @@ class Lab:
             self.stop_server()
             return self.start_server()
 
+    def server_running(self):
+        """Started and not yet reaped (it may have exited: then it is a zombie)."""
+        return self.children.get(self.server_pid) is not None
+
     def server_call(self, msg, timeout=STOP_TIMEOUT):
-        if self.server is None or self.children.get(self.server.pid) is None:
+        if not self.server_running():
             raise LabError(409, "server_down", "the echo server is not running")
         return self.server_channel.call(msg, timeout)
 

@@ -10,7 +10,6 @@ that have not been reaped.
 
 from collections import deque
 
-from app.lab import events as ev
 from app.model.states import IllegalTransition, State, transition
 
 FIELDS = ("pid", "ppid", "name", "role", "state", "alive", "exitcode", "daemon")

@@ -27,10 +27,21 @@ def lab_error(exc):
     return jsonify(exc.to_json()), exc.status
 
 
-@api.errorhandler(HTTPException)
 def http_error(exc):
+    """JSON for HTTP errors under /api/, including routing 404 and 405."""
+    if not request.path.startswith(api.url_prefix + "/"):
+        return exc
     return jsonify({"error": exc.description, "code": f"http_{exc.code}",
                     "params": {}}), exc.code
+
+
+@api.errorhandler(Exception)
+def unexpected(exc):
+    if isinstance(exc, HTTPException):
+        return http_error(exc)
+    current_app.logger.exception("unexpected error")
+    return jsonify({"error": "internal error (see the dashboard's log)",
+                    "code": "internal", "params": {}}), 500
 
 
 @api.get("/state")

@@ -1,0 +1,104 @@
+"""``python -m app`` as a teacher runs it: start, load with clients, stop; nothing
+survives, the ports are free again."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+
+import psutil
+import pytest
+
+from tests.helpers import Api, wait_until
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+
+
+def start(*args):
+    proc = subprocess.Popen([sys.executable, "-m", "app", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc
+
+
+def read_banner(proc):
+    url_line = proc.stdout.readline()
+    echo_line = proc.stdout.readline()
+    url = re.search(r"(http://\S+)/", url_line).group(1)
+    host, port = re.search(r"(\d+\.\d+\.\d+\.\d+):(\d+)", echo_line).groups()
+    return url, (host, int(port))
+
+
+def port_is_free(address):
+    """Free for a new listener (connections in TIME_WAIT do not count, as for
+    the tutorial's server with SO_REUSEADDR)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(address)
+        except OSError:
+            return False
+        return True
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_the_dashboard_reaps_every_lab_process(how):
+    proc = start("--port", "0", "--echo-port", "0")
+    try:
+        url, echo = read_banner(proc)
+        api = Api(url)
+        api.spawn(5)
+        api.send(api.processes(role="client")[0]["pid"], "hi")
+        lab = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+        assert len(lab) >= 11  # server + 5 clients + 5 workers
+        dash_port = int(url.rsplit(":", 1)[1])
+        proc.send_signal(how)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "every lab process was reaped" in out
+    assert "Traceback" not in err
+    assert [pid for pid in lab if psutil.pid_exists(pid)] == []
+    assert port_is_free(echo) and port_is_free(("127.0.0.1", dash_port))
+
+
+def test_a_busy_dashboard_port_is_one_clear_line():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        out = subprocess.run(check=False, args=[sys.executable, "-m", "app", "--port", str(port),
+                              "--echo-port", "0"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=30)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        f"forkscope: port {port} on 127.0.0.1 is already in use; choose another with --port"]
+
+
+def test_a_busy_echo_port_is_one_clear_line():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        out = subprocess.run(check=False, args=[sys.executable, "-m", "app", "--port", "0",
+                              "--echo-port", str(port)], cwd=ROOT, capture_output=True,
+                             text=True, timeout=30)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "already in use" in lines[0] and "--echo-port" in lines[0]
+
+
+def test_help_lists_the_flags():
+    out = subprocess.run(check=False, args=[sys.executable, "-m", "app", "--help"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=30)
+    for flag in ("--host", "--port", "--echo-host", "--echo-port", "--max-clients"):
+        assert flag in out.stdout
+
+
+def test_wait_until_helper_times_out():
+    with pytest.raises(AssertionError, match="timed out"):
+        wait_until(lambda: False, timeout=0.05)
