@@ -1,0 +1,308 @@
+// Controls: every action goes to the server as a Socket.IO event with an ack,
+// and every ack — success or error — is shown on the page, never dropped.
+//
+// Testability contract: buttons carry data-action (spawn-client + data-count,
+// send-message, terminate, kill, join, close-client, restart-server) and, when
+// they act on one process, data-pid; a client's reply is in
+// [data-reply-for="<client pid>"].
+
+import { t } from "./i18n.js";
+import { h, keyedList, setAttr, setText } from "./dom.js";
+import { errorText, exitMeaning, roleName, stateName } from "./format.js";
+
+const RESULTS_KEPT = 8;
+const EVENT_OF_ACTION = {
+  "spawn-client": "spawn_client", "send-message": "send_message", "close-client": "close_client",
+  terminate: "terminate", kill: "kill", join: "join", "restart-server": "restart_server",
+};
+
+export class Controls {
+  constructor({ sync, model, onSelect, requestRender }) {
+    this.sync = sync;
+    this.model = model;
+    this.onSelect = onSelect;
+    this.requestRender = requestRender;
+    this.results = [];              // newest first: {ok, text: () => string, code, action}
+    this.replies = new Map();       // client pid -> {ok, reply, worker, rtt, ack}
+    this.pending = new Set();       // "action:pid" in flight
+  }
+
+  // -- running an action -----------------------------------------------------------------
+  async run(action, payload, pid = null) {
+    const key = `${action}:${pid ?? ""}`;
+    if (this.pending.has(key)) return null;
+    this.pending.add(key);
+    this.requestRender();
+    let ack;
+    try {
+      ack = await this.sync.call(EVENT_OF_ACTION[action], payload);
+    } finally {
+      this.pending.delete(key);
+    }
+    if (!ack || typeof ack !== "object") ack = { ok: false, code: "unknown", error: "" };
+    this.report(action, payload, ack);
+    this.requestRender();
+    return ack;
+  }
+
+  isPending(action, pid = null) {
+    return this.pending.has(`${action}:${pid ?? ""}`);
+  }
+
+  report(action, payload, ack) {
+    const entry = { ok: Boolean(ack.ok), action, code: ack.ok ? null : ack.code, at: new Date() };
+    if (!ack.ok) {
+      entry.text = () => t("result.failed", { action: t(`verb.${EVENT_OF_ACTION[action]}`),
+        message: errorText(ack) });
+      if (action === "send-message") this.replies.set(payload.pid, { ok: false, ack });
+    } else {
+      entry.text = successText(action, payload, ack, this.model);
+      if (action === "send-message") {
+        this.replies.set(payload.pid, { ok: true, reply: ack.reply, worker: ack.worker_pid,
+          rtt: ack.rtt_ms });
+      }
+    }
+    this.results.unshift(entry);
+    this.results.length = Math.min(this.results.length, RESULTS_KEPT);
+  }
+
+  // -- the static buttons: spawn, restart ---------------------------------------------------
+  bindStatic(root) {
+    for (const button of root.querySelectorAll("[data-action='spawn-client']")) {
+      button.addEventListener("click", () => {
+        this.run("spawn-client", { count: Number(button.dataset.count) }, `n${button.dataset.count}`);
+      });
+    }
+    for (const button of root.querySelectorAll("[data-action='restart-server']")) {
+      button.addEventListener("click", () => this.run("restart-server", {}));
+    }
+    this.staticButtons = [...root.querySelectorAll("[data-action='spawn-client'], [data-action='restart-server']")];
+  }
+
+  renderStatic() {
+    for (const button of this.staticButtons) {
+      const pid = button.dataset.action === "spawn-client" ? `n${button.dataset.count}` : null;
+      const busy = this.isPending(button.dataset.action, pid);
+      button.disabled = !this.sync.connected || busy;
+      setAttr(button, "aria-busy", busy ? "true" : null);
+      setAttr(button, "title", this.sync.connected ? null : t("hint.offline"));
+    }
+  }
+
+  // -- results ------------------------------------------------------------------------------
+  renderResults(list) {
+    if (!this.results.length) {
+      list.replaceChildren(h("li", { class: "empty", "data-i18n": "results.empty", text: t("results.empty") }));
+      return;
+    }
+    list.replaceChildren(...this.results.map((entry, i) => h("li", {
+      class: `result ${entry.ok ? "ok" : "error"}${i === 0 ? " latest" : ""}`,
+      "data-result": entry.ok ? "ok" : "error",
+      "data-result-action": entry.action,
+    },
+    h("span", { class: "result-mark", "aria-hidden": "true", text: entry.ok ? "✔" : "✖" }),
+    h("span", { class: "result-text", text: entry.text() }),
+    entry.code ? h("code", { class: "result-code", text: t("result.code", { code: entry.code }) }) : null)));
+  }
+
+  // -- clients: message box, send, reply, close ---------------------------------------------
+  renderClients(list, empty) {
+    const clients = this.model.live().filter((p) => p.role === "client")
+      .sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0));
+    empty.hidden = clients.length > 0;
+    keyedList(list, clients, (p) => p.uid, (p) => this.clientRow(p), (el, p) => this.updateClientRow(el, p));
+  }
+
+  clientRow(proc) {
+    const row = h("li", { class: "client-row" });
+    row.uid = proc.uid;
+    const name = h("button", { class: "linklike client-name", type: "button",
+      onclick: () => this.onSelect(row.uid) });
+    const input = h("input", { class: "message", type: "text", autocomplete: "off", spellcheck: "false",
+      "data-i18n-placeholder": "action.message_placeholder", maxlength: "2000" });
+    const send = h("button", { type: "button", class: "primary", "data-action": "send-message",
+      "data-i18n": "action.send" });
+    const close = h("button", { type: "button", "data-action": "close-client", "data-i18n": "action.close" });
+    const doSend = () => {
+      const pid = Number(send.dataset.pid);
+      this.run("send-message", { pid, text: input.value }, pid);
+    };
+    send.addEventListener("click", doSend);
+    input.addEventListener("keydown", (ev) => {
+      // Enter also confirms a Chinese IME composition: only send when none is open.
+      if (ev.key === "Enter" && !ev.isComposing && ev.keyCode !== 229 && !send.disabled) doSend();
+    });
+    close.addEventListener("click", () => {
+      const pid = Number(close.dataset.pid);
+      this.run("close-client", { pid }, pid);
+    });
+    const reply = h("div", { class: "reply", "aria-live": "polite" },
+      h("span", { class: "reply-label" }), h("span", { class: "reply-text" }), h("span", { class: "reply-meta" }));
+    const status = h("div", { class: "client-status" },
+      h("span", { class: "client-state" }), h("span", { class: "client-conn" }));
+    row.append(h("div", { class: "client-send" }, name, input, send, close), status, reply);
+    return row;
+  }
+
+  updateClientRow(row, p) {
+    const pid = p.pid ?? "";
+    row.dataset.uid = p.uid;
+    row.dataset.pid = pid;
+    row.className = `client-row state-${p.state}`;
+    const name = row.querySelector(".client-name");
+    setText(name, t("clients.label", { name: p.name, pid: p.pid ?? t("node.no_pid") }));
+    // A second line only when there is something to say: not running, or not connected.
+    const [state, conn] = row.querySelector(".client-status").children;
+    setText(state, p.state === "running" ? "" : stateName(p.state));
+    state.className = p.state === "running" ? "client-state" : `client-state pill state-${p.state}`;
+    let connText = "";
+    if (p.state === "running" && p.connection === "closed") connText = t("node.client_closed");
+    else if (p.state === "running" && !p.worker_pid) connText = t("node.client_connecting");
+    setText(conn, connText);
+    row.querySelector(".client-status").hidden = p.state === "running" && !connText;
+
+    const input = row.querySelector("input.message");
+    const send = row.querySelector("[data-action='send-message']");
+    const close = row.querySelector("[data-action='close-client']");
+    setAttr(input, "data-message-for", pid);
+    setAttr(input, "aria-label", t("action.message_label", { name: p.name }));
+    input.placeholder = t("action.message_placeholder");
+    setText(send, t("action.send"));
+    setText(close, t("action.close"));
+    for (const b of [send, close]) setAttr(b, "data-pid", pid);
+    const running = p.state === "running" && p.pid;
+    const online = this.sync.connected;
+    send.disabled = !online || !running || p.connection === "closed" || this.isPending("send-message", p.pid);
+    close.disabled = !online || !running || this.isPending("close-client", p.pid);
+    setAttr(send, "aria-busy", this.isPending("send-message", p.pid) ? "true" : null);
+    setAttr(send, "title", !online ? t("hint.offline")
+      : p.connection === "closed" ? t("hint.send_closed") : null);
+
+    const reply = row.querySelector(".reply");
+    setAttr(reply, "data-reply-for", pid);
+    const [label, text, meta] = reply.children;
+    const got = this.replies.get(p.pid);
+    if (this.isPending("send-message", p.pid)) {
+      reply.className = "reply pending";
+      setText(label, "");
+      setText(text, t("action.pending"));
+      setText(meta, "");
+    } else if (!got) {
+      reply.className = "reply none";
+      setText(label, "");
+      setText(text, t("reply.none"));
+      setText(meta, "");
+    } else if (got.ok) {
+      reply.className = "reply ok";
+      setText(label, t("reply.label"));
+      setText(text, got.reply);
+      setText(meta, t("reply.meta", { worker: got.worker ?? "?", rtt: fmtMs(got.rtt) }));
+    } else {
+      reply.className = "reply error";
+      setText(label, "");
+      setText(text, errorText(got.ack));
+      setText(meta, got.ack.code ? t("result.code", { code: got.ack.code }) : "");
+    }
+  }
+
+  // -- per-process actions: terminate, kill, join(timeout) ----------------------------------
+  buildProcessActions() {
+    const box = h("div", { class: "proc-actions" });
+    const target = h("p", { class: "proc-target" });
+    const terminate = h("button", { type: "button", class: "danger", "data-action": "terminate" });
+    const kill = h("button", { type: "button", class: "danger", "data-action": "kill" });
+    const timeout = h("input", { type: "number", min: "0", max: "10", step: "0.5", inputmode: "decimal",
+      class: "timeout", id: "join-timeout" });
+    const timeoutLabel = h("label", { for: "join-timeout", class: "timeout-label" });
+    const join = h("button", { type: "button", class: "primary", "data-action": "join" });
+    const hint = h("p", { class: "hint", "aria-live": "polite" });
+    const act = (action, button) => {
+      const pid = Number(button.dataset.pid);
+      const payload = { pid };
+      if (action === "join" && timeout.value.trim() !== "") payload.timeout = Number(timeout.value);
+      this.run(action, payload, pid);
+    };
+    terminate.addEventListener("click", () => act("terminate", terminate));
+    kill.addEventListener("click", () => act("kill", kill));
+    join.addEventListener("click", () => act("join", join));
+    timeout.addEventListener("input", () => this.requestRender());
+    box.append(target,
+      h("div", { class: "button-row" }, terminate, kill),
+      h("div", { class: "button-row join-row" }, timeoutLabel, timeout, join),
+      hint);
+    Object.assign(box, { parts: { target, terminate, kill, timeout, timeoutLabel, join, hint } });
+    return box;
+  }
+
+  updateProcessActions(box, proc, orphan) {
+    const { target, terminate, kill, timeout, timeoutLabel, join, hint } = box.parts;
+    const pid = proc.pid ?? "";
+    if (box.dataset.uid !== proc.uid) {
+      box.dataset.uid = proc.uid;
+      timeout.value = "";
+    }
+    setText(target, t("action.for_process", { role: roleName(proc.role), name: proc.name, pid: pid || "?" }));
+    setText(terminate, t("action.terminate"));
+    setText(kill, t("action.kill"));
+    setText(join, t("action.join"));
+    setText(timeoutLabel, t("action.timeout"));
+    timeout.placeholder = t("action.timeout_placeholder");
+    for (const b of [terminate, kill, join]) setAttr(b, "data-pid", pid);
+    setAttr(timeout, "data-join-timeout-for", pid);
+
+    const online = this.sync.connected;
+    const lab = ["server", "worker", "client"].includes(proc.role);
+    const hasTimeout = timeout.value.trim() !== "" && Number.isFinite(Number(timeout.value));
+    const running = proc.state === "running";
+    const zombie = proc.state === "zombie";
+    const busy = this.isPending("terminate", proc.pid) || this.isPending("kill", proc.pid)
+      || this.isPending("join", proc.pid);
+    terminate.disabled = !online || !lab || !running || busy;
+    kill.disabled = !online || !lab || !running || busy;
+    join.disabled = !online || !lab || busy || !(zombie || (running && hasTimeout));
+    timeout.disabled = !lab || !(running || zombie);
+
+    let hintKey = null;
+    if (!online) hintKey = "hint.offline";
+    else if (proc.role === "dashboard") hintKey = "hint.dashboard";
+    else if (proc.state === "joined") hintKey = "hint.joined";
+    else if (proc.state === "created") hintKey = "hint.created";
+    else if (zombie) hintKey = "hint.zombie_no_signal";
+    else if (running && !hasTimeout) hintKey = "hint.join_would_block";
+    if (orphan && lab && proc.state !== "joined" && online) hintKey = "hint.orphan_actions";
+    setText(hint, hintKey ? t(hintKey) : "");
+    hint.hidden = !hintKey;
+    setAttr(join, "title", running && !hasTimeout ? t("hint.join_would_block") : null);
+    setAttr(terminate, "title", zombie ? t("hint.zombie_no_signal") : null);
+    setAttr(kill, "title", zombie ? t("hint.zombie_no_signal") : null);
+  }
+}
+
+function fmtMs(ms) {
+  return typeof ms === "number" ? ms.toFixed(ms < 10 ? 2 : 1) : "?";
+}
+
+function successText(action, payload, ack, model) {
+  if (action === "spawn-client") {
+    const pids = ack.pids ?? [];
+    return () => t("result.spawned", { n: pids.length, pids: pids.join(", ") });
+  }
+  if (action === "send-message") {
+    const name = model.get(payload.pid)?.name ?? payload.pid;
+    return () => t("result.sent", { name, reply: ack.reply, worker: ack.worker_pid ?? "?",
+      rtt: fmtMs(ack.rtt_ms) });
+  }
+  if (action === "restart-server") {
+    return () => t("result.restarted", { pid: ack.pid, host: ack.echo?.host, port: ack.echo?.port });
+  }
+  const p = ack.process ?? {};
+  const base = { name: p.name ?? payload.pid, pid: p.pid ?? payload.pid };
+  if (action === "join") {
+    if (p.state === "joined") {
+      return () => t("result.joined", { ...base, meaning: exitMeaning(p.exitcode) });
+    }
+    return () => t("result.join_timeout", { ...base, timeout: payload.timeout ?? "", state: stateName(p.state) });
+  }
+  if (action === "close-client") return () => t("result.closed", { ...base, state: stateName(p.state) });
+  return () => t(`result.${action}`, { ...base, state: stateName(p.state) });
+}

@@ -1,0 +1,121 @@
+// The details panel of the selected process: its actions, what the code did
+// (the Python calls behind its events), every model field, and its events.
+
+import { has, t } from "./i18n.js";
+import { h, setText } from "./dom.js";
+import {
+  addr, clock, eventCode, eventName, eventSummary, exitMeaning, reapedText, roleName, stateName,
+} from "./format.js";
+
+const FIELDS = ["pid", "ppid", "name", "role", "state", "alive", "exitcode", "daemon", "orphaned",
+  "old_ppid", "peer", "local", "worker_pid", "client_pid", "connection", "start_ms", "started_t",
+  "exited_t", "reaped_how", "reaped_via", "last_signal", "served", "echoes", "start_method",
+  "style", "uid"];
+const EVENTS_SHOWN = 100;
+
+/** The events that are about *proc*: by uid, or by pid while it is this process's. */
+export function eventsOf(proc, events) {
+  return events.filter((e) => {
+    if (e.uid) return e.uid === proc.uid;
+    if (e.pid === null || e.pid === undefined || e.pid !== proc.pid) return false;
+    if (proc.started_t && e.t < proc.started_t - 1) return false;
+    return true;
+  });
+}
+
+export class Details {
+  constructor(root, controls) {
+    this.root = root;
+    this.controls = controls;
+    this.empty = h("p", { class: "empty", "data-i18n": "details.none" });
+    this.body = h("div", { class: "details-body" });
+    this.titleText = h("span");
+    this.state = h("span", { class: "pill" });
+    this.title = h("h3", { class: "details-title" }, this.titleText, " ", this.state);
+    this.roleHint = h("p", { class: "role-hint" });
+    this.actions = controls.buildProcessActions();
+    this.codeTitle = h("h4", { "data-i18n": "details.code" });
+    this.code = h("ol", { class: "code-lines" });
+    this.fieldsTitle = h("h4", { "data-i18n": "details.fields" });
+    this.fields = h("dl", { class: "fields" });
+    this.eventsTitle = h("h4", { "data-i18n": "details.events" });
+    this.events = h("ol", { class: "proc-events" });
+    this.stateHint = h("p", { class: "state-hint" });
+    this.body.append(this.title, this.actions, this.stateHint, this.roleHint, this.codeTitle, this.code,
+      this.fieldsTitle, this.fields, this.eventsTitle, this.events);
+    root.replaceChildren(this.empty, this.body);
+    this.lastKey = null;
+  }
+
+  render(proc, { orphan, events, lookup }) {
+    this.empty.hidden = Boolean(proc);
+    this.body.hidden = !proc;
+    setText(this.empty, t("details.none"));
+    if (!proc) return;
+    this.root.dataset.uid = proc.uid;
+    this.root.dataset.pid = proc.pid ?? "";
+    setText(this.titleText, t("details.title", { role: roleName(proc.role), name: proc.name }));
+    this.state.className = `pill state-${proc.state}`;
+    setText(this.state, stateName(proc.state));
+    setText(this.stateHint, t(`state_hint.${proc.state}`));
+    this.stateHint.className = `state-hint state-${proc.state}`;
+    setText(this.roleHint, t(`role_hint.${proc.role ?? "unknown"}`));
+    this.controls.updateProcessActions(this.actions, proc, orphan);
+    for (const el of [this.codeTitle, this.fieldsTitle, this.eventsTitle]) setText(el, t(el.dataset.i18n));
+
+    const mine = eventsOf(proc, events);
+    // Rebuild the lists only when something they show has changed.
+    const key = `${proc.uid}|${mine.length}|${mine.at(-1)?.seq}|${JSON.stringify(proc)}|${t("details.code")}`;
+    if (key === this.lastKey) return;
+    this.lastKey = key;
+    this.code.replaceChildren(...codeLines(proc, mine, lookup));
+    // Every field of the model: the known ones in teaching order, then any other.
+    const shown = [...FIELDS, ...Object.keys(proc).filter((f) => !FIELDS.includes(f)).sort()];
+    this.fields.replaceChildren(...shown.flatMap((f) => [
+      h("dt", {}, has(`field.${f}`) ? h("span", { class: "field-label", text: t(`field.${f}`) }) : null,
+        " ", h("code", { class: "field-key", text: f })),
+      h("dd", { text: fieldValue(f, proc) }),
+    ]));
+    const recent = mine.slice(-EVENTS_SHOWN).reverse();
+    this.events.replaceChildren(...(recent.length ? recent.map((e) => h("li", { "data-seq": e.seq },
+      h("span", { class: "ev-time", text: clock(e.t) }),
+      h("span", { class: `ev-type type-${e.type}`, text: eventName(e.type) }),
+      h("span", { class: "ev-summary", text: eventSummary(e, lookup) }))) : [
+      h("li", { class: "empty", text: t("details.no_events") })]));
+  }
+}
+
+/** What the code did, in order; repeated served/echo lines collapse into one. */
+function codeLines(proc, events, lookup) {
+  const lines = [];
+  for (const e of events) {
+    const last = lines.at(-1);
+    if (last && last.type === e.type && (e.type === "served" || e.type === "echo")) {
+      last.count += 1;
+      last.event = e;
+      continue;
+    }
+    lines.push({ type: e.type, event: e, count: 1 });
+  }
+  return lines.map(({ event, count }) => h("li", { class: `code-line type-${event.type}` },
+    h("span", { class: "ev-time", text: clock(event.t) }),
+    h("code", { text: eventCode(event, proc, lookup) }),
+    count > 1 ? h("span", { class: "repeat", text: t("code.repeat", { n: count }) }) : null));
+}
+
+function fieldValue(field, p) {
+  const v = p[field];
+  if (v === null || v === undefined) return t("value.none");
+  if (typeof v === "boolean") return t(v ? "value.true" : "value.false");
+  switch (field) {
+    case "state": return `${stateName(v)} (${v})`;
+    case "role": return `${roleName(v)} (${v})`;
+    case "exitcode": return `${v} — ${exitMeaning(v)}`;
+    case "peer": case "local": return addr(v);
+    case "start_ms": return t("value.ms", { n: v });
+    case "started_t": case "exited_t": return clock(v);
+    case "reaped_how": return `${t(`reaped.how.${v}`)} — ${reapedText(p)}`;
+    case "connection": return t(`value.connection.${v}`);
+    default: return String(v);
+  }
+}

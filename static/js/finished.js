@@ -1,0 +1,41 @@
+// Reaped ("joined") processes, newest first: how each one ended (the exit
+// code in words) and who reaped it (join() or implicitly, and by which call).
+
+import { t } from "./i18n.js";
+import { h, keyedList, setText } from "./dom.js";
+import { exitMeaning, exitShort, reapedText, roleName } from "./format.js";
+
+export function renderFinished(list, empty, model, selectedUid, onSelect) {
+  const done = model.finished().slice().reverse();
+  empty.hidden = done.length > 0;
+  setText(empty, t("finished.empty"));
+  keyedList(list, done, (p) => p.uid, (p) => {
+    const item = h("li", { class: "finished-item", tabindex: "0", role: "button" },
+      h("span", { class: "finished-mark", "aria-hidden": "true" }),
+      h("span", { class: "finished-name" }),
+      h("span", { class: "finished-exit" }),
+      h("span", { class: "finished-reaped" }));
+    item.addEventListener("click", () => onSelect(item.dataset.uid));
+    item.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" || ev.key === " ") {
+        ev.preventDefault();
+        onSelect(item.dataset.uid);
+      }
+    });
+    return item;
+  }, (item, p) => {
+    item.dataset.uid = p.uid;
+    item.dataset.finishedPid = p.pid ?? "";
+    item.dataset.exitcode = p.exitcode ?? "";
+    item.dataset.reapedHow = p.reaped_how ?? "";
+    item.classList.toggle("selected", p.uid === selectedUid);
+    item.classList.toggle("bad-exit", p.exitcode !== 0);
+    const [mark, name, exit, reaped] = item.children;
+    setText(mark, p.exitcode === 0 ? "✔" : "✖");
+    setText(name, t("finished.line", { role: roleName(p.role), name: p.name, pid: p.pid ?? "?" }));
+    const short = exitShort(p.exitcode);
+    setText(exit, t("finished.exit", { code: `${p.exitcode ?? "?"}${short ? ` ${short}` : ""}`,
+      meaning: exitMeaning(p.exitcode) }));
+    setText(reaped, reapedText(p));
+  });
+}

@@ -1,0 +1,105 @@
+// The event log: newest first, filterable by pid and by type, at most
+// ROWS_SHOWN rows in the DOM (the page keeps more events in memory).
+
+import { t } from "./i18n.js";
+import { h } from "./dom.js";
+import { clock, eventName, eventSummary } from "./format.js";
+
+export const ROWS_SHOWN = 500;
+const TYPES = ["created", "started", "hello", "exited", "reaped", "join_timeout", "signalled",
+  "reparented", "listening", "accepted", "served", "conn_closed", "connected", "echo",
+  "disconnected", "client_closed", "error"];
+
+export class Log {
+  constructor({ list, pidFilter, typeFilter, count, getEvents, lookup, onPick }) {
+    this.list = list;
+    this.pidFilter = pidFilter;
+    this.typeFilter = typeFilter;
+    this.count = count;
+    this.getEvents = getEvents;
+    this.lookup = lookup;
+    this.onPick = onPick;
+    this.dirty = true;
+    this.pendingRows = [];
+    pidFilter.addEventListener("input", () => this.refresh());
+    typeFilter.addEventListener("change", () => this.refresh());
+    list.addEventListener("click", (ev) => {
+      const row = ev.target.closest("li[data-seq]");
+      if (row) this.onPick(row.dataset.uid || null, Number(row.dataset.eventPid) || null);
+    });
+    this.fillTypes();
+  }
+
+  fillTypes() {
+    const chosen = this.typeFilter.value;
+    this.typeFilter.replaceChildren(
+      h("option", { value: "", text: t("log.all_types") }),
+      ...TYPES.map((type) => h("option", { value: type, text: `${eventName(type)} (${type})` })));
+    this.typeFilter.value = chosen;
+  }
+
+  matches(e) {
+    const pid = this.pidFilter.value.trim();
+    const type = this.typeFilter.value;
+    if (type && e.type !== type) return false;
+    if (pid && String(e.pid) !== pid && String(e.by) !== pid) return false;
+    return true;
+  }
+
+  /** New events arrived: queue them; they are drawn on the next render. */
+  add(events) {
+    if (this.dirty) return;
+    // Out-of-order arrivals (history fetched after live events) need a full redraw.
+    const newest = Number(this.list.firstElementChild?.dataset.seq ?? 0);
+    if (events.some((e) => e.seq < newest)) {
+      this.dirty = true;
+      return;
+    }
+    this.pendingRows.push(...events);
+  }
+
+  refresh() {
+    this.dirty = true;
+    this.render();
+  }
+
+  languageChanged() {
+    this.fillTypes();
+    this.refresh();
+  }
+
+  render() {
+    if (this.dirty) {
+      this.dirty = false;
+      this.pendingRows = [];
+      const shown = [];
+      const all = this.getEvents();
+      for (let i = all.length - 1; i >= 0 && shown.length < ROWS_SHOWN; i -= 1) {
+        if (this.matches(all[i])) shown.push(all[i]);
+      }
+      this.list.replaceChildren(...shown.map((e) => this.row(e)));
+    } else if (this.pendingRows.length) {
+      const rows = this.pendingRows.filter((e) => this.matches(e)).map((e) => this.row(e)).reverse();
+      this.pendingRows = [];
+      this.list.prepend(...rows);
+      while (this.list.childElementCount > ROWS_SHOWN) this.list.lastElementChild.remove();
+    }
+    const shownCount = this.list.childElementCount;
+    this.list.dataset.empty = String(shownCount === 0);
+    this.count.textContent = shownCount ? t("log.count", { shown: shownCount, max: ROWS_SHOWN }) : t("log.empty");
+  }
+
+  row(e) {
+    const proc = this.lookup(e);
+    return h("li", {
+      "data-seq": e.seq, "data-type": e.type,
+      "data-event-pid": e.pid ?? "", "data-uid": proc?.uid ?? e.uid ?? "",
+      class: `log-row type-${e.type}${e.anomaly ? " anomaly" : ""}`,
+    },
+    h("span", { class: "ev-seq", text: t("log.seq", { seq: e.seq }) }),
+    h("span", { class: "ev-time", text: clock(e.t) }),
+    h("span", { class: `ev-type type-${e.type}`, text: eventName(e.type) }),
+    h("span", { class: "ev-pid", text: e.pid ?? "" }),
+    h("span", { class: "ev-summary", text: eventSummary(e, this.lookup) }));
+  }
+}

@@ -1,0 +1,154 @@
+// Forkscope's page: wires the model, the live sync and the views together.
+//
+// For benchmarks and tests the page records
+//   window.forkscope = { model, appliedSeq, appliedAt: Map(seq -> epoch ms) }
+// (appliedAt keeps the most recent 2000 entries).
+
+import { applyDom, currentLang, initI18n, LANGS, onLangChange, setLang, t } from "./i18n.js";
+import { Model } from "./model.js";
+import { Sync } from "./sync.js";
+import { Tree, treeRows } from "./tree.js";
+import { Controls } from "./controls.js";
+import { Details } from "./details.js";
+import { Log } from "./log.js";
+import { renderFinished } from "./finished.js";
+import { setAttr, setText } from "./dom.js";
+
+const $ = (selector) => document.querySelector(selector);
+
+const model = new Model();
+window.forkscope = { model, appliedSeq: 0, appliedAt: new Map() };
+
+let selectedUid = null;
+let frame = 0;
+let status = "connecting";
+
+function requestRender() {
+  if (!frame) frame = requestAnimationFrame(renderAll);
+}
+
+function select(uid) {
+  if (!uid || !model.procs.has(uid)) return;
+  selectedUid = uid;
+  showTab("details");
+  requestRender();
+}
+
+function lookup(event) {
+  if (event.uid && model.procs.has(event.uid)) return model.procs.get(event.uid);
+  return event.pid ? model.get(event.pid) : null;
+}
+
+const sync = new Sync(model, {
+  onChange: requestRender,
+  onStatus: (s) => {
+    status = s;
+    requestRender();
+  },
+  onEvents: (events) => {
+    log.add(events);
+    requestRender();
+  },
+});
+window.forkscope.appliedAt = sync.appliedAt;
+window.forkscope.sync = sync;
+
+const controls = new Controls({ sync, model, onSelect: select, requestRender });
+const tree = new Tree($("#tree"), { onSelect: select });
+const details = new Details($("#details"), controls);
+const log = new Log({
+  list: $("#log"), pidFilter: $("#log-pid"), typeFilter: $("#log-type"), count: $("#log-count"),
+  getEvents: () => sync.eventsList(), lookup,
+  onPick: (uid, pid) => select(uid && model.procs.has(uid) ? uid : model.get(pid)?.uid),
+});
+
+// -- tabs: details / finished / log -------------------------------------------------------
+function showTab(name) {
+  for (const tab of document.querySelectorAll("[role='tab']")) {
+    const on = tab.dataset.tab === name;
+    tab.setAttribute("aria-selected", String(on));
+    tab.tabIndex = on ? 0 : -1;
+    $(`#${tab.getAttribute("aria-controls")}`).hidden = !on;
+  }
+}
+
+for (const tab of document.querySelectorAll("[role='tab']")) {
+  tab.addEventListener("click", () => showTab(tab.dataset.tab));
+  tab.addEventListener("keydown", (ev) => {
+    const tabs = [...document.querySelectorAll("[role='tab']")];
+    const i = tabs.indexOf(tab);
+    const next = ev.key === "ArrowRight" ? tabs[(i + 1) % tabs.length]
+      : ev.key === "ArrowLeft" ? tabs[(i + tabs.length - 1) % tabs.length] : null;
+    if (next) {
+      showTab(next.dataset.tab);
+      next.focus();
+    }
+  });
+}
+
+// -- rendering ---------------------------------------------------------------------------------
+function renderStatus() {
+  const el = $("#connection");
+  const online = sync.connected;
+  setAttr(el, "data-connection", online ? "connected" : "disconnected");
+  setAttr(el, "data-sync", status === "resyncing" ? "resyncing" : "live");
+  const key = status === "resyncing" ? "conn.resyncing"
+    : online ? "conn.connected" : status === "connecting" ? "conn.connecting" : "conn.reconnecting";
+  setText($("#connection-text"), t(key));
+  document.body.classList.toggle("offline", !online);
+}
+
+function renderEcho() {
+  const { host, port } = model.echo;
+  const server = model.live().find((p) => p.role === "server" && p.state === "running");
+  if (host && port && server) {
+    setText($("#echo-address"), t("echo.address", { host, port }));
+    setText($("#echo-try"), t("echo.try", { host, port }));
+  } else {
+    setText($("#echo-address"), t("echo.down"));
+    setText($("#echo-try"), "");
+  }
+}
+
+function renderAll() {
+  frame = 0;
+  renderStatus();
+  renderEcho();
+  const orphans = new Set(treeRows(model).filter((r) => r.orphan).map((r) => r.id));
+  tree.update(model, selectedUid);
+  controls.renderStatic();
+  controls.renderResults($("#results"));
+  controls.renderClients($("#clients"), $("#clients-empty"));
+  const selected = selectedUid ? model.procs.get(selectedUid) : null;
+  if (selectedUid && !selected) selectedUid = null;
+  details.render(selected, { orphan: orphans.has(selectedUid), events: sync.eventsList(), lookup });
+  renderFinished($("#finished"), $("#finished-empty"), model, selectedUid, select);
+  setText($("#finished-count"), String(model.finished().length));
+  setText($("#clients-count"), String(model.live().filter((p) => p.role === "client").length));
+  log.render();
+}
+
+// -- start --------------------------------------------------------------------------------------
+async function start() {
+  await initI18n();
+  const button = $("#lang-switch");
+  button.addEventListener("click", () => {
+    const next = LANGS[(LANGS.indexOf(currentLang()) + 1) % LANGS.length];
+    setLang(next);
+  });
+  onLangChange(() => {
+    log.languageChanged();
+    details.lastKey = null;
+    requestRender();
+  });
+  controls.bindStatic(document);
+  showTab("details");
+  applyDom();
+  requestRender();
+  sync.connect();
+}
+
+start().catch((error) => {
+  console.error(error);
+  document.body.dataset.failed = "true";
+});

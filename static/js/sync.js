@@ -1,0 +1,181 @@
+// Live sync: a Socket.IO connection that gives a snapshot on connect and then
+// every event in seq order. A gap in seq, or an event the model cannot apply,
+// means this copy may be wrong: refetch /api/state (events that arrive in the
+// meantime are buffered and replayed on top of it). Socket.IO reconnects by
+// itself; every (re)connect brings a fresh snapshot.
+
+import { io } from "/static/vendor/socket.io.esm.min.js";
+import { OutOfSync } from "./model.js";
+
+const ACK_TIMEOUT_MS = 15000;
+const APPLIED_AT_KEPT = 2000;
+const EVENTS_KEPT = 5000;
+const HISTORY_FETCHED = 2000;
+
+export class Sync {
+  constructor(model, { onChange, onStatus, onEvents }) {
+    this.model = model;
+    this.onChange = onChange;
+    this.onStatus = onStatus;
+    this.onEvents = onEvents;
+    this.appliedSeq = 0;
+    this.appliedAt = new Map();          // seq -> wall-clock ms when applied here
+    this.events = new Map();             // seq -> event, for the log and the details
+    this.resyncing = false;
+    this.buffer = [];
+    this.status = "connecting";
+    this.socket = null;
+    this.resyncCount = 0;
+  }
+
+  connect() {
+    const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 3000 });
+    this.socket = socket;
+    socket.on("connect", () => this.setStatus("connected"));
+    socket.on("disconnect", (reason) => {
+      this.setStatus("reconnecting");
+      if (reason === "io server disconnect") socket.connect();
+    });
+    socket.on("connect_error", () => this.setStatus("reconnecting"));
+    socket.on("snapshot", (snapshot) => this.applySnapshot(snapshot));
+    socket.on("event", (event) => this.receive(event));
+  }
+
+  setStatus(status) {
+    this.status = status;
+    this.onStatus(status);
+  }
+
+  get connected() {
+    return Boolean(this.socket && this.socket.connected);
+  }
+
+  // -- applying -----------------------------------------------------------------
+  applySnapshot(snapshot) {
+    this.model.reset(snapshot);
+    this.markApplied(snapshot.seq);
+    this.resyncing = false;
+    const pending = this.buffer.filter((e) => e.seq > snapshot.seq);
+    this.buffer = [];
+    for (const event of pending) this.receive(event);
+    this.onChange();
+    this.fetchHistory();
+  }
+
+  receive(event) {
+    this.remember([event]);
+    if (this.resyncing) {
+      this.buffer.push(event);
+      return;
+    }
+    if (event.seq <= this.appliedSeq) return; // already in the snapshot
+    if (event.seq !== this.appliedSeq + 1) {
+      this.buffer.push(event);
+      this.resync(`gap: expected ${this.appliedSeq + 1}, got ${event.seq}`);
+      return;
+    }
+    try {
+      this.model.apply(event);
+    } catch (error) {
+      if (!(error instanceof OutOfSync)) console.error(error);
+      this.markApplied(event.seq);
+      this.resync(error.message);
+      return;
+    }
+    this.markApplied(event.seq);
+    this.onChange();
+  }
+
+  markApplied(seq) {
+    this.appliedSeq = seq;
+    this.appliedAt.set(seq, performance.timeOrigin + performance.now());
+    while (this.appliedAt.size > APPLIED_AT_KEPT) {
+      this.appliedAt.delete(this.appliedAt.keys().next().value);
+    }
+    if (window.forkscope) window.forkscope.appliedSeq = seq;
+  }
+
+  async resync(reason) {
+    if (this.resyncing) return;
+    this.resyncing = true;
+    this.resyncCount += 1;
+    console.info(`forkscope: resync (${reason})`);
+    this.onStatus("resyncing");
+    for (let attempt = 0; this.resyncing; attempt += 1) {
+      try {
+        const response = await fetch("/api/state", { cache: "no-store" });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const state = await response.json();
+        if (!this.resyncing) return; // a snapshot from the socket got there first
+        this.applySnapshot(state);
+        this.onStatus(this.connected ? "connected" : "reconnecting");
+        return;
+      } catch (error) {
+        console.warn("forkscope: resync failed", error);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** attempt, 5000)));
+      }
+    }
+  }
+
+  // -- events kept for the log and the details panel ------------------------------
+  remember(events) {
+    const added = [];
+    for (const event of events) {
+      if (!this.events.has(event.seq)) {
+        this.events.set(event.seq, event);
+        added.push(event);
+      }
+    }
+    if (!added.length) return;
+    if (added.some((e, i) => i > 0 && e.seq < added[i - 1].seq)
+        || added[0].seq < this.lastEventSeq()) {
+      this.events = new Map([...this.events.entries()].sort((a, b) => a[0] - b[0]));
+    }
+    while (this.events.size > EVENTS_KEPT) this.events.delete(this.events.keys().next().value);
+    this.onEvents(added);
+  }
+
+  lastEventSeq() {
+    let last = 0;
+    for (const seq of this.events.keys()) last = seq;
+    return last;
+  }
+
+  async fetchHistory() {
+    // Fill the log with what happened before this page connected (or while it
+    // was away): the most recent HISTORY_FETCHED events the server still keeps.
+    const after = Math.max(0, this.appliedSeq - HISTORY_FETCHED);
+    const missing = [];
+    for (let seq = after + 1; seq <= this.appliedSeq; seq += 1) {
+      if (!this.events.has(seq)) {
+        missing.push(seq);
+        break;
+      }
+    }
+    if (!missing.length) return;
+    try {
+      const response = await fetch(`/api/events?after=${missing[0] - 1}`, { cache: "no-store" });
+      if (!response.ok) return;
+      const body = await response.json();
+      this.remember(body.events);
+    } catch (error) {
+      console.warn("forkscope: could not fetch the event history", error);
+    }
+  }
+
+  eventsList() {
+    return [...this.events.values()];
+  }
+
+  // -- actions ----------------------------------------------------------------------
+  async call(name, payload) {
+    if (!this.connected) {
+      return { ok: false, code: "offline", error: "not connected", params: {} };
+    }
+    try {
+      return await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(name, payload);
+    } catch {
+      return { ok: false, code: "ack_timeout", error: "no answer within 15 s", params: {} };
+    }
+  }
+}

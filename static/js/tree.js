@@ -1,0 +1,405 @@
+// The live process tree: d3.hierarchy + d3.tree, drawn left to right as SVG.
+// dashboard → echo server → one worker per connection; dashboard → clients.
+// Parentage comes from ppid; a process whose parent is not a live process in
+// the model hangs under the dashboard, marked as an orphan. Nodes are keyed by
+// uid (a pid can be reused), so d3 moves, recolours and removes the right box.
+//
+// Testability contract: every node is <g class="node" data-uid data-pid
+// data-ppid data-role data-state data-orphan>; a node that is leaving loses
+// data-pid at once, while it fades out.
+
+import { t } from "./i18n.js";
+import { formatAddress } from "./model.js";
+import { exitBrief, roleName, stateName } from "./format.js";
+
+const d3 = window.d3;
+const ROLE_ORDER = { dashboard: 0, server: 1, client: 2, helper: 3, worker: 4 };
+const MIN_SCALE = 0.8;
+const MAX_SCALE = 1.5;
+const MIN_NODE_EM = 14.5;
+const MAX_NODE_EM = 17;
+const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+
+function duration(ms) {
+  return reducedMotion.matches ? 0 : ms;
+}
+
+function nameNumber(proc) {
+  const m = /(\d+)$/.exec(proc.name ?? "");
+  return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER;
+}
+
+function compareProcs(a, b) {
+  return (a.orphan - b.orphan)
+    || ((ROLE_ORDER[a.proc.role] ?? 9) - (ROLE_ORDER[b.proc.role] ?? 9))
+    || (nameNumber(a.proc) - nameNumber(b.proc))
+    || ((a.proc.pid ?? 0) - (b.proc.pid ?? 0));
+}
+
+/** Rows for d3.stratify: each live process with the uid of its parent. */
+export function treeRows(model) {
+  const live = model.live();
+  if (!live.length) return [];
+  const root = live.find((p) => p.role === "dashboard") || live[0];
+  const byPid = new Map();
+  for (const p of live) if (p.pid !== null && p.pid !== undefined) byPid.set(p.pid, p);
+  const parent = new Map();
+  for (const p of live) {
+    if (p === root) continue;
+    const up = byPid.get(p.ppid);
+    parent.set(p.uid, up && up !== p ? up.uid : null);
+  }
+  // A cycle (impossible in an OS, possible in a confused model) must not hang the page.
+  for (const p of live) {
+    const seen = new Set([p.uid]);
+    for (let up = parent.get(p.uid); up && up !== root.uid; up = parent.get(up)) {
+      if (seen.has(up)) {
+        parent.set(p.uid, null);
+        break;
+      }
+      seen.add(up);
+    }
+  }
+  return live.map((p) => {
+    if (p === root) return { id: p.uid, parentId: null, proc: p, orphan: false };
+    const up = parent.get(p.uid);
+    return { id: p.uid, parentId: up ?? root.uid, proc: p, orphan: up === null || Boolean(p.orphaned) };
+  });
+}
+
+export class Tree {
+  constructor(container, { onSelect }) {
+    this.container = container;
+    this.onSelect = onSelect;
+    this.svg = d3.select(container).append("svg")
+      .attr("class", "tree-svg")
+      .attr("role", "group");
+    const defs = this.svg.append("defs");
+    defs.append("pattern")
+      .attr("id", "zombie-hatch").attr("patternUnits", "userSpaceOnUse")
+      .attr("width", 14).attr("height", 14).attr("patternTransform", "rotate(45)")
+      .call((p) => {
+        p.append("rect").attr("width", 14).attr("height", 14).attr("class", "hatch-bg");
+        p.append("line").attr("x1", 0).attr("y1", 0).attr("x2", 0).attr("y2", 14)
+          .attr("class", "hatch-line");
+      });
+    this.root = this.svg.append("g").attr("class", "tree-root");
+    this.linkLayer = this.root.append("g").attr("class", "links");
+    this.tcpLayer = this.root.append("g").attr("class", "tcp-links");
+    this.nodeLayer = this.root.append("g").attr("class", "nodes");
+    this.positions = new Map();   // uid -> {left, top}, for entering children
+    this.lastArgs = null;
+    new ResizeObserver(() => {
+      if (this.lastArgs) this.update(...this.lastArgs);
+    }).observe(container);
+  }
+
+  metrics() {
+    const fs = parseFloat(getComputedStyle(document.documentElement).fontSize) || 18;
+    const lh = fs * 1.22;
+    const pad = fs * 0.36;
+    return { fs, lh, pad, H: pad * 2.6 + lh * 4, gap: fs * 2.2, rowGap: fs * 0.4, margin: fs * 0.35 };
+  }
+
+  update(model, selectedUid) {
+    this.lastArgs = [model, selectedUid];
+    this.echo = model.echo;
+    const rows = treeRows(model);
+    const width = this.container.clientWidth;
+    const height = this.container.clientHeight;
+    if (!rows.length || !width) {
+      this.draw([], [], [], { width, height, scale: 1 }, selectedUid);
+      return;
+    }
+    const m = this.metrics();
+    const hierarchy = d3.stratify().id((d) => d.id).parentId((d) => d.parentId)(rows);
+    hierarchy.sort((a, b) => compareProcs(a.data, b.data));
+    d3.tree().nodeSize([m.H + m.rowGap, 1]).separation(() => 1)(hierarchy);
+    const nodes = hierarchy.descendants();
+    const minX = d3.min(nodes, (d) => d.x);
+    const maxX = d3.max(nodes, (d) => d.x);
+    const cols = Math.max(3, d3.max(nodes, (d) => d.depth) + 1);
+    const contentH = maxX - minX + m.H + m.margin * 2;
+    // Fill the panel: grow (up to MAX_SCALE) while few processes are shown,
+    // shrink (down to MIN_SCALE, then scroll) when many are; but never so far
+    // that a box gets narrower than MIN_NODE_EM.
+    const fixedW = m.margin * 2 + m.gap * (cols - 1);
+    const widest = width / (fixedW + cols * m.fs * MIN_NODE_EM);
+    const scale = Math.max(MIN_SCALE, Math.min(MAX_SCALE, height / contentH, widest));
+    const designW = width / scale;
+    const nodeW = Math.min(m.fs * MAX_NODE_EM, (designW - fixedW) / cols);
+    for (const d of nodes) {
+      d.left = m.margin + d.depth * (nodeW + m.gap);
+      d.top = m.margin + (d.x - minX);
+    }
+    const links = hierarchy.links();
+    const byPid = new Map(nodes.filter((d) => d.data.proc.pid).map((d) => [d.data.proc.pid, d]));
+    const tcp = [];
+    for (const d of nodes) {
+      const p = d.data.proc;
+      if (p.role !== "client" || !p.worker_pid) continue;
+      const worker = byPid.get(p.worker_pid);
+      if (worker && worker.data.proc.role === "worker") tcp.push({ client: d, worker });
+    }
+    this.draw(nodes, links, tcp, { width, height: Math.max(height, contentH * scale), scale, nodeW, ...m },
+      selectedUid);
+  }
+
+  draw(nodes, links, tcp, g, selectedUid) {
+    this.svg.attr("width", g.width).attr("height", g.height);
+    this.root.attr("transform", `scale(${g.scale})`);
+    const slow = duration(350);
+    const fast = duration(250);
+    const previous = this.positions;
+    const enterFrom = (d) => {
+      const up = d.parent && (previous.get(d.parent.data.id) || d.parent);
+      return up ? { left: up.left, top: up.top } : { left: d.left, top: d.top };
+    };
+
+    // -- parent → child links -------------------------------------------------------
+    const linkPath = (s, tgt) => d3.linkHorizontal()({
+      source: [s.left + g.nodeW, s.top + g.H / 2],
+      target: [tgt.left, tgt.top + g.H / 2],
+    });
+    this.linkLayer.selectAll("path.link")
+      .data(links, (l) => l.target.data.id)
+      .join(
+        (enter) => enter.append("path").attr("class", "link")
+          .attr("d", (l) => { const from = enterFrom(l.target); return linkPath(from, from); })
+          .attr("opacity", 0),
+        (update) => update,
+        (exit) => exit.transition().duration(fast).attr("opacity", 0).remove(),
+      )
+      .classed("orphan", (l) => l.target.data.orphan)
+      .transition().duration(slow)
+      .attr("opacity", 1)
+      .attr("d", (l) => linkPath(l.source, l.target));
+
+    // -- client ⇄ worker TCP connections --------------------------------------------------
+    const tcpPath = ({ client, worker }) => d3.linkHorizontal()({
+      source: [client.left + g.nodeW, client.top + g.H * 0.62],
+      target: [worker.left, worker.top + g.H * 0.8],
+    });
+    this.tcpLayer.selectAll("path.tcp")
+      .data(tcp, (c) => c.client.data.id)
+      .join(
+        (enter) => enter.append("path").attr("class", "tcp").attr("opacity", 0).attr("d", tcpPath),
+        (update) => update,
+        (exit) => exit.transition().duration(fast).attr("opacity", 0).remove(),
+      )
+      .attr("data-client-pid", (c) => c.client.data.proc.pid)
+      .attr("data-worker-pid", (c) => c.worker.data.proc.pid)
+      .transition().duration(slow)
+      .attr("opacity", 1)
+      .attr("d", tcpPath);
+
+    // -- process nodes --------------------------------------------------------------------------
+    const tree = this;
+    this.nodeLayer.selectAll("g.node")
+      .data(nodes, (d) => d.data.id)
+      .join(
+        (enter) => enter.append("g")
+          .attr("class", "node")
+          .attr("tabindex", 0)
+          .attr("role", "button")
+          .attr("opacity", 0)
+          .attr("transform", (d) => { const from = enterFrom(d); return `translate(${from.left},${from.top})`; })
+          .call((gEnter) => this.buildNode(gEnter))
+          .on("click", (ev, d) => tree.onSelect(d.data.id))
+          .on("keydown", (ev, d) => {
+            if (ev.key === "Enter" || ev.key === " ") {
+              ev.preventDefault();
+              tree.onSelect(d.data.id);
+            }
+          }),
+        (update) => update,
+        (exit) => exit
+          .attr("class", "node leaving")
+          .attr("data-pid", null).attr("data-state", null).attr("data-role", null)
+          .attr("data-ppid", null)
+          .call((gExit) => gExit.transition().duration(fast).attr("opacity", 0).remove()),
+      )
+      .call((sel) => this.fillNodes(sel, g, selectedUid))
+      .transition().duration(slow)
+      .attr("opacity", 1)
+      .attr("transform", (d) => `translate(${d.left},${d.top})`);
+
+    this.positions = new Map(nodes.map((d) => [d.data.id, { left: d.left, top: d.top }]));
+  }
+
+  buildNode(gEnter) {
+    gEnter.append("rect").attr("class", "select-ring");
+    gEnter.append("rect").attr("class", "frame");
+    gEnter.append("path").attr("class", "band");
+    gEnter.append("text").attr("class", "l1 role-line");
+    gEnter.append("text").attr("class", "tag");
+    gEnter.append("text").attr("class", "l2 ids")
+      .call((txt) => {
+        txt.append("tspan").attr("class", "label pid-label");
+        txt.append("tspan").attr("class", "value pid-value");
+        txt.append("tspan").attr("class", "label ppid-label");
+        txt.append("tspan").attr("class", "value ppid-value");
+      });
+    gEnter.append("path").attr("class", "state-icon");
+    gEnter.append("text").attr("class", "l3 state-line")
+      .call((txt) => {
+        txt.append("tspan").attr("class", "state-name");
+        txt.append("tspan").attr("class", "exit");
+      });
+    gEnter.append("text").attr("class", "l4 conn-line");
+    gEnter.append("title");
+  }
+
+  fillNodes(sel, g, selectedUid) {
+    const { fs, lh, pad, H, nodeW } = g;
+    const bandH = pad + lh;
+    const baseline = (row) => bandH + pad * 0.4 + lh * (row - 1) + lh * 0.78;
+    const textX = pad * 1.3;
+    const iconSize = fs * 0.95;
+    const echo = this.echo;
+
+    sel
+      .attr("data-uid", (d) => d.data.id)
+      .attr("data-pid", (d) => d.data.proc.pid ?? "")
+      .attr("data-ppid", (d) => d.data.proc.ppid ?? "")
+      .attr("data-role", (d) => d.data.proc.role ?? "")
+      .attr("data-state", (d) => d.data.proc.state)
+      .attr("data-orphan", (d) => String(d.data.orphan))
+      .attr("data-daemon", (d) => String(Boolean(d.data.proc.daemon)))
+      .attr("class", (d) => `node role-${d.data.proc.role} state-${d.data.proc.state}`
+        + `${d.data.orphan ? " orphan" : ""}${d.data.id === selectedUid ? " selected" : ""}`)
+      .attr("aria-pressed", (d) => String(d.data.id === selectedUid))
+      .attr("aria-label", (d) => nodeTitle(d));
+
+    sel.select("rect.select-ring")
+      .attr("x", -fs * 0.3).attr("y", -fs * 0.3)
+      .attr("width", nodeW + fs * 0.6).attr("height", H + fs * 0.6)
+      .attr("rx", fs * 0.7);
+    sel.select("rect.frame")
+      .attr("width", nodeW).attr("height", H).attr("rx", fs * 0.5);
+    const r = fs * 0.5;
+    sel.select("path.band")
+      .attr("d", `M0,${bandH}V${r}a${r},${r} 0 0 1 ${r},${-r}H${nodeW - r}`
+        + `a${r},${r} 0 0 1 ${r},${r}V${bandH}Z`);
+
+    // The tag (daemon or not; orphan) first: the role and name get the rest of the band.
+    sel.select("text.tag")
+      .attr("x", nodeW - pad).attr("y", pad * 0.55 + lh * 0.78)
+      .each(function (d) {
+        const p = d.data.proc;
+        const label = d.data.orphan ? t("node.orphan") : t(p.daemon ? "node.daemon_yes" : "node.daemon_no");
+        this.setAttribute("class", `tag${d.data.orphan ? " tag-orphan" : ""}${p.daemon ? " tag-daemon" : ""}`);
+        fitText(this, label, nodeW * 0.4 - pad);
+      });
+    sel.select("text.l1")
+      .attr("x", textX).attr("y", pad * 0.55 + lh * 0.78)
+      .each(function (d) {
+        const tag = this.parentNode.querySelector("text.tag");
+        const room = nodeW - textX - pad * 2 - tag.getComputedTextLength();
+        fitText(this, `${roleName(d.data.proc.role)} ${d.data.proc.name ?? d.data.id}`, room);
+      });
+
+    sel.select("text.l2").attr("x", textX).attr("y", baseline(1))
+      .each(function (d) {
+        const p = d.data.proc;
+        const text = d3.select(this);
+        text.select(".pid-label").text(t("node.pid"));
+        text.select(".pid-value").attr("dx", fs * 0.3).text(p.pid ?? t("node.no_pid"));
+        text.select(".ppid-label").attr("dx", fs * 0.9).text(t("node.ppid"));
+        text.select(".ppid-value").attr("dx", fs * 0.3).text(p.ppid ?? t("value.none"));
+        fitWhole(this, nodeW - textX - pad);
+      });
+
+    sel.select("path.state-icon")
+      .attr("transform", `translate(${textX + iconSize / 2},${baseline(2) - fs * 0.36})`)
+      .attr("d", (d) => stateSymbol(d.data.proc.state, iconSize));
+    sel.select("text.l3").attr("x", textX + iconSize * 1.35).attr("y", baseline(2))
+      .each(function (d) {
+        const p = d.data.proc;
+        const text = d3.select(this);
+        text.select(".state-name").text(stateName(p.state));
+        const code = p.exitcode;
+        text.select(".exit").text(code === null || code === undefined ? ""
+          : t("node.exit", { code })).attr("dx", fs * 0.6);
+        fitWhole(this, nodeW - textX - iconSize * 1.35 - pad);
+      });
+
+    sel.select("text.l4").attr("x", textX).attr("y", baseline(3))
+      .each(function (d) {
+        fitText(this, connectionLine(d.data.proc, echo), nodeW - textX - pad);
+      });
+
+    sel.select("title").text((d) => nodeTitle(d));
+  }
+}
+
+function nodeTitle(d) {
+  const p = d.data.proc;
+  const lines = [t("node.select_title", { role: roleName(p.role), name: p.name })];
+  if (d.data.orphan) {
+    lines.push(t("node.orphan_title", { ppid: p.ppid ?? "?", old_ppid: p.old_ppid ?? p.ppid ?? "?" }));
+  }
+  return lines.join("\n");
+}
+
+/** The fourth line of a node: where its connection goes, or what it listens on. */
+export function connectionLine(p, echo) {
+  if (p.state === "zombie" || p.state === "joined") {
+    // Whatever it was connected to, a process that has exited holds no socket.
+    return t("node.exit_line", { meaning: exitBrief(p.exitcode) });
+  }
+  if (p.role === "server") {
+    return p.state === "running" && echo?.port
+      ? t("node.listen", { addr: formatAddress([echo.host, echo.port]) })
+      : t("node.listen_none");
+  }
+  if (p.role === "worker") {
+    const addr = formatAddress(p.peer) ?? t("value.none");
+    if (p.connection === "closed") return t("node.worker_closed", { addr });
+    if (p.client_pid) return t("node.worker_client", { pid: p.client_pid, addr });
+    return t("node.worker_external", { addr });
+  }
+  if (p.role === "client") {
+    if (p.connection === "closed") return t("node.client_closed");
+    if (p.worker_pid) return t("node.client_worker", { pid: p.worker_pid });
+    return t("node.client_connecting");
+  }
+  if (p.role === "dashboard") return t("node.dashboard_line");
+  return "";
+}
+
+/** Colour-blind safe: the state is a shape too (● running, ▲ zombie, ○ created). */
+function stateSymbol(state, size) {
+  const area = size * size * 0.55;
+  if (state === "zombie") return d3.symbol(d3.symbolTriangle, area * 1.15)();
+  if (state === "created") return d3.symbol(d3.symbolCircle, area)();
+  if (state === "joined") return d3.symbol(d3.symbolSquare, area)();
+  return d3.symbol(d3.symbolCircle, area)();
+}
+
+/** Set *text* and shrink it (down to 75 %), then cut it with … so it fits *max* px. */
+function fitText(el, text, max) {
+  const key = `${text}|${Math.round(max)}`;
+  if (el.dataset.fit === key) return;
+  el.textContent = text;
+  el.style.fontSize = "";
+  fitWhole(el, max);
+  let len = el.getComputedTextLength();
+  let shown = text;
+  while (len > max && shown.length > 2) {
+    shown = shown.slice(0, -2);
+    el.textContent = `${shown}…`;
+    len = el.getComputedTextLength();
+  }
+  el.dataset.fit = key;
+}
+
+/** Shrink a multi-part text (tspans) to fit *max* px, down to 75 %; never cut numbers. */
+function fitWhole(el, max) {
+  el.style.fontSize = "";
+  const len = el.getComputedTextLength();
+  if (len > max && len > 0) {
+    const base = parseFloat(getComputedStyle(el).fontSize);
+    el.style.fontSize = `${Math.max(base * 0.75, (base * max) / len)}px`;
+  }
+}
