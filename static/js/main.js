@@ -131,6 +131,7 @@ function renderAll() {
 // -- start --------------------------------------------------------------------------------------
 async function start() {
   await initI18n();
+  log.languageChanged();   // its filter options were built before the catalogue loaded
   const button = $("#lang-switch");
   button.addEventListener("click", () => {
     const next = LANGS[(LANGS.indexOf(currentLang()) + 1) % LANGS.length];

@@ -10,6 +10,11 @@ TREE_NODES = "#tree g.node[data-pid]"
 
 def open_dashboard(page: Page, url: str):
     page.goto(url)
+    wait_connected(page)
+
+
+def wait_connected(page: Page):
+    """Connected, and the snapshot applied."""
     expect(page.locator("[data-connection='connected']")).to_be_visible(timeout=15_000)
     page.wait_for_function("window.forkscope && window.forkscope.appliedSeq > 0")
 

@@ -1,0 +1,82 @@
+"""The message catalogues agree with each other and with the backend: same keys
+in both languages, same placeholders, and a translation for every error code
+the backend can send and every event type a lab process can report."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LANGS = ("zh-CN", "en")
+# Codes the page itself produces when the server cannot answer.
+PAGE_CODES = {"ack_timeout", "offline", "unknown"}
+CODE_PATTERNS = (
+    re.compile(r'LabError\(\s*\d+\s*,\s*"([a-z_]+)"'),
+    re.compile(r'"code"\s*:\s*"([a-z_]+)"'),
+    re.compile(r'get\("code",\s*"([a-z_]+)"\)'),
+)
+
+
+def catalogue(lang):
+    return json.loads((ROOT / "static" / "i18n" / f"{lang}.json").read_text("utf-8"))
+
+
+def backend_error_codes():
+    codes = set()
+    for path in (ROOT / "app").rglob("*.py"):
+        text = path.read_text("utf-8")
+        for pattern in CODE_PATTERNS:
+            codes.update(pattern.findall(text))
+    return codes
+
+
+def event_types():
+    text = (ROOT / "app" / "lab" / "events.py").read_text("utf-8")
+    return set(re.findall(r'^[A-Z_]+ = "([a-z_]+)"', text, re.MULTILINE))
+
+
+def placeholders(message):
+    return set(re.findall(r"\{(\w+)\}", message))
+
+
+def test_both_languages_have_the_same_keys_and_placeholders():
+    zh, en = catalogue("zh-CN"), catalogue("en")
+    assert set(zh) == set(en), set(zh) ^ set(en)
+    for key in zh:
+        assert zh[key].strip() and en[key].strip(), f"empty message {key}"
+        assert placeholders(zh[key]) == placeholders(en[key]), key
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_backend_error_code_is_translated(lang):
+    codes = backend_error_codes()
+    assert {"bad_input", "wrong_state", "join_would_block", "max_clients"} <= codes  # the scan works
+    messages = catalogue(lang)
+    missing = sorted(c for c in codes | PAGE_CODES if f"error.{c}" not in messages)
+    assert not missing, f"{lang}: no error.<code> for {missing}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_event_type_has_a_name_and_a_summary(lang):
+    types = event_types()
+    assert {"created", "started", "exited", "reaped"} <= types
+    messages = catalogue(lang)
+    for t in types:
+        assert f"event.{t}" in messages, f"{lang}: event.{t}"
+        summaries = [f"summary.{t}"] if t != "reaped" else ["summary.reaped.join",
+                                                             "summary.reaped.implicit"]
+        for key in summaries:
+            assert key in messages, f"{lang}: {key}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_states_roles_and_exit_codes_are_explained(lang):
+    messages = catalogue(lang)
+    for state in ("created", "running", "zombie", "joined"):
+        assert f"state.{state}" in messages and f"state_hint.{state}" in messages
+    for role in ("dashboard", "server", "worker", "client", "helper"):
+        assert f"role.{role}" in messages
+    for key in ("exit.0", "exit.n", "exit.-15", "exit.-9", "exit.signal"):
+        assert key in messages
