@@ -33,16 +33,25 @@ class Forkscope:
     """Everything one dashboard owns, wired together; ``start``/``shutdown``."""
 
     def __init__(self, settings, socketio):
-        # One start-method context for the queue and every lab process: a Queue
-        # from one context cannot be handed to processes of another.
-        self.context = multiprocessing.get_context("fork")
+        # The queue comes from the spawn context: a Queue whose lock was made
+        # in the fork context refuses to be pickled for spawn and forkserver
+        # workers, while one from spawn also works in forked children. (Its
+        # named semaphore is why multiprocessing's resource_tracker runs.)
         self.settings = settings
-        self.queue = self.context.Queue()
+        self.queue = multiprocessing.get_context("spawn").Queue()
         self.registry = Registry(os.getpid(), os.getppid(), keep=settings.events_kept)
         self.hub = Hub(self.registry, self.queue, socketio)
-        self.lab = Lab(settings, self.queue)
+        self.lab = Lab(settings, self.queue, lab_process_info=self._lab_process_info)
         self.controller = Controller(settings, self.lab, self.hub)
         self.started = False
+
+    def _lab_process_info(self, pid):
+        def info(registry):
+            p = registry.get(pid)
+            if p is None or p["role"] == "dashboard":
+                return None
+            return p["uid"], p["role"], p["ppid"]
+        return self.hub.read(info)
 
     def start(self):
         self.hub.start()

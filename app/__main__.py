@@ -10,6 +10,7 @@ import logging
 import signal
 import socket
 import sys
+from multiprocessing import resource_tracker, util
 
 from werkzeug.serving import make_server
 
@@ -32,6 +33,15 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+def stop_resource_tracker():
+    """The queue's semaphores made multiprocessing start its resource_tracker;
+    reap it too. First run multiprocessing's own exit handler (what atexit would
+    run a moment later: it unlinks the semaphores and unregisters them), so the
+    tracker has nothing left to warn about; then stop it and waitpid() it."""
+    util._exit_function()
+    resource_tracker._resource_tracker._stop()
+
+
 def fail(message):
     print(f"forkscope: {message}", file=sys.stderr)
     return 2
@@ -44,8 +54,6 @@ def main(argv=None):
     # Request logs would write to stderr from many threads; a fork while one of
     # them holds the stream's lock would leave that lock held in the child.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = create_app(settings, start=False)
-    forkscope = app.extensions["forkscope"]
     try:
         listener = socket.create_server((args.host, args.port), backlog=128)
     except OSError as exc:
@@ -53,6 +61,8 @@ def main(argv=None):
             return fail(f"port {args.port} on {args.host} is already in use; "
                         f"choose another with --port")
         return fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    app = create_app(settings, start=False)  # after the bind: nothing to undo before
+    forkscope = app.extensions["forkscope"]
     with listener:  # Werkzeug would sys.exit(1) with two lines; we bind it ourselves
         server = make_server(args.host, listener.getsockname()[1], app, threaded=True,
                              fd=listener.fileno())
@@ -76,6 +86,7 @@ def main(argv=None):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         server.server_close()
         forkscope.shutdown()
+        stop_resource_tracker()
         print("Forkscope stopped; every lab process was reaped.", flush=True)
     return 0
 

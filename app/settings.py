@@ -1,6 +1,20 @@
 """Lab and web settings, shared by the CLI, the app factory and the tests."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+
+START_METHODS = ("fork", "spawn", "forkserver")
+WORKER_STYLES = ("target", "subclass")
+
+
+@dataclass
+class LabSettings:
+    """How the echo server makes its workers; changing one restarts the server."""
+    start_method: str = "fork"     # fork | spawn | forkserver
+    daemon_workers: bool = False   # Process(daemon=True) for each worker
+    worker_style: str = "target"   # Process(target=talk) | class Talk(Process).run
+
+    def to_json(self):
+        return asdict(self)
 
 
 @dataclass
@@ -14,3 +28,8 @@ class Settings:
     max_text_bytes: int = 64 * 1024
     max_join_timeout: float = 10.0
     events_kept: int = 10_000
+    lab: LabSettings = None
+
+    def __post_init__(self):
+        if self.lab is None:
+            self.lab = LabSettings()

@@ -8,6 +8,7 @@ another ephemeral port.
 import os
 import threading
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 
 import psutil
 import pytest
@@ -16,6 +17,10 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.settings import Settings
 from tests.helpers import Api, wait_until
+
+# multiprocessing's resource_tracker is one per process tree and lives as long
+# as this test process: start it now, so that no test counts it as its own.
+resource_tracker.ensure_running()
 
 
 def our_processes(before):

@@ -43,6 +43,18 @@ def reaped(proc):
     return proc._popen is not None and proc._popen.returncode is not None
 
 
+def by_forkserver(proc):
+    return getattr(proc, "start_method", "fork") == "forkserver"
+
+
+def real_parent(proc):
+    """Who the OS says the parent is: us, or, with forkserver, the forkserver."""
+    if by_forkserver(proc):
+        from multiprocessing import forkserver
+        return forkserver._forkserver._forkserver_pid
+    return os.getpid()
+
+
 class Children:
     def __init__(self, report, lock=None, on_reaped=None):
         self.report = report
@@ -56,16 +68,17 @@ class Children:
         """``proc.start()``, reported: created, started, and any sibling that
         this very ``start()`` reaped."""
         with self.lock:
+            method = getattr(proc, "start_method", "fork")
             self.report(events.CREATED, pid=None, uid=proc.name, role=role,
-                        name=proc.name, daemon=proc.daemon, **info)
+                        name=proc.name, daemon=proc.daemon, start_method=method, **info)
             t0 = time.perf_counter()
             with self.watching_implicit_reaps(f"start() of {proc.name}"):
                 proc.start()
             start_ms = (time.perf_counter() - t0) * 1000
             self.procs[proc.pid] = proc
-            self.report(events.STARTED, pid=proc.pid, ppid=os.getpid(),
-                        uid=proc.name, role=role, name=proc.name,
-                        daemon=proc.daemon, start_ms=round(start_ms, 3), **info)
+            self.report(events.STARTED, pid=proc.pid, ppid=real_parent(proc),
+                        uid=proc.name, role=role, name=proc.name, daemon=proc.daemon,
+                        start_method=method, start_ms=round(start_ms, 3), **info)
             return proc
 
     @contextlib.contextmanager
@@ -91,6 +104,12 @@ class Children:
             proc = self.procs.get(pid)
             if proc is None or pid in self.exited or reaped(proc):
                 return  # already reaped (and reported) or already reported
+            if by_forkserver(proc):
+                # The forkserver is the real parent: it reaped the child at once
+                # and wrote the status to the sentinel socket; join() reads it.
+                proc.join()
+                self._reaped(proc, how="forkserver", via=f"forkserver; {proc.name}.join()")
+                return
             code = exit_status_without_reaping(pid)
             if code is not None:
                 self._exited(proc, code)
@@ -130,7 +149,8 @@ class Children:
         with self.lock:
             proc.join(timeout)
             if reaped(proc):
-                self._reaped(proc, how="join", via=f"{proc.name}.join()")
+                how = "forkserver" if by_forkserver(proc) else "join"
+                self._reaped(proc, how=how, via=f"{proc.name}.join()")
                 return True
             self.report(events.JOIN_TIMEOUT, pid=proc.pid, uid=proc.name,
                         timeout=timeout)

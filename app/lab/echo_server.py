@@ -16,13 +16,17 @@ the teacher to ``join()``.
 """
 
 import multiprocessing
+import os
 import socket
+from multiprocessing import forkserver, util
 from multiprocessing.connection import wait
 
 from app.lab import events
-from app.lab.children import Children
-from app.lab.forking import LabProcess
-from app.lab.worker import talk
+from app.lab.children import Children, reaped
+from app.lab.worker import make_worker
+
+DAEMON_EXIT_VIA = ("multiprocessing's exit handler: terminate() of daemonic "
+                   "children, then join()")
 
 
 def open_listener(host, port):
@@ -34,14 +38,20 @@ def open_listener(host, port):
 
 
 class EchoServer:
-    def __init__(self, host, port, queue, commands):
+    def __init__(self, host, port, queue, commands, lab):
         self.host, self.port = host, port
         self.queue = queue
         self.commands = commands
+        self.lab = lab  # LabSettings as a dict: start_method, daemon_workers, ...
         self.report = events.Reporter(queue)
         self.workers = Children(self.report)
         self.count = 0
         self.running = True
+        self.forkserver_pid = None
+        if lab["start_method"] == "forkserver":
+            # preloaded once in the forkserver, so each worker starts fast
+            multiprocessing.get_context("forkserver").set_forkserver_preload(
+                ["app.lab.worker"])
 
     def serve(self):
         me = multiprocessing.current_process()
@@ -57,8 +67,70 @@ class EchoServer:
             self.report(events.LISTENING, host=address[0], port=address[1])
             self.commands.send({"ready": list(address)})
             self.loop(listener)
-        self.workers.stop_all()
+        self.stop_workers()
         return 0
+
+    def stop_workers(self):
+        """Non-daemonic workers are terminated and joined here, reported.
+        Daemonic ones are left to what the ``daemon`` flag means: when this
+        process exits, multiprocessing's exit handler terminates and joins them
+        — after our queue is closed, so a finalizer that runs after it tells
+        the dashboard over the command pipe instead."""
+        daemonic = [p for p in self.workers.procs.values() if p.daemon]
+        for proc in daemonic:
+            del self.workers.procs[proc.pid]
+        self.workers.stop_all()
+        self.stop_forkserver()
+        if daemonic:
+            util.Finalize(None, self.report_daemon_exits, args=(daemonic,),
+                          exitpriority=-100)
+
+    def report_daemon_exits(self, daemonic):
+        found = []
+        for proc in daemonic:
+            if reaped(proc):
+                code = proc._popen.returncode
+                common = {"pid": proc.pid, "uid": proc.name, "exitcode": code,
+                          "by": os.getpid()}
+                found.append(events.make(events.EXITED, **common))
+                found.append(events.make(events.REAPED, how="implicit",
+                                         via=DAEMON_EXIT_VIA, **common))
+        try:
+            self.commands.send({"events": found})
+        except OSError:
+            pass  # the dashboard is gone
+
+    def stop_forkserver(self):
+        """Stop our forkserver and reap it by pid, as ForkServer._stop() does,
+        but keeping its exit status to report."""
+        fs = forkserver._forkserver
+        if fs._forkserver_pid is None:
+            return
+        with fs._lock:
+            pid = fs._forkserver_pid
+            os.close(fs._forkserver_alive_fd)  # EOF on its "alive" pipe: it exits
+            fs._forkserver_alive_fd = None
+            _, status = os.waitpid(pid, 0)
+            fs._forkserver_pid = None
+            if not util.is_abstract_socket_namespace(fs._forkserver_address):
+                os.unlink(fs._forkserver_address)
+            fs._forkserver_address = None
+        code = os.waitstatus_to_exitcode(status)
+        self.report(events.EXITED, pid=pid, uid=self.forkserver_uid(), exitcode=code)
+        self.report(events.REAPED, pid=pid, uid=self.forkserver_uid(), exitcode=code,
+                    how="join", via="os.waitpid(forkserver pid) on server stop")
+
+    def forkserver_uid(self):
+        return f"forkserver@{multiprocessing.current_process().name}"
+
+    def report_forkserver(self):
+        """The forkserver is a helper the server started on first use: show it."""
+        pid = forkserver._forkserver._forkserver_pid
+        if pid is None or pid == self.forkserver_pid:
+            return
+        self.forkserver_pid = pid
+        self.report(events.STARTED, pid=pid, ppid=os.getpid(), uid=self.forkserver_uid(),
+                    role="helper", name="forkserver", daemon=False, start_ms=None)
 
     def loop(self, listener):
         dashboard = multiprocessing.parent_process().sentinel
@@ -79,9 +151,15 @@ class EchoServer:
         conn, addr = listener.accept()
         self.count += 1
         self.report(events.ACCEPTED, peer=list(addr))
-        worker = LabProcess(target=talk, args=(conn, addr, self.report),
-                            name=f"worker-{self.count}", fds=(conn, self.queue))
-        self.workers.start(worker, role="worker", peer=list(addr))
+        worker = make_worker(self.lab["worker_style"], conn, addr, self.report,
+                             name=f"worker-{self.count}", fds=(conn, self.queue),
+                             start_method=self.lab["start_method"],
+                             daemon=self.lab["daemon_workers"])
+        if self.lab["start_method"] == "forkserver":
+            forkserver.ensure_running()
+            self.report_forkserver()
+        self.workers.start(worker, role="worker", peer=list(addr),
+                           style=self.lab["worker_style"])
         conn.close()  # the worker has its own copy now
 
     def command(self):
@@ -118,6 +196,6 @@ class EchoServer:
         return {"ok": False, "error": f"unknown command {op!r}"}
 
 
-def run_server(host, port, queue, commands):
+def run_server(host, port, queue, commands, lab):
     """Target of the echo server Process."""
-    raise SystemExit(EchoServer(host, port, queue, commands).serve())
+    raise SystemExit(EchoServer(host, port, queue, commands, lab).serve())

@@ -22,7 +22,7 @@ resets the signal dispositions it must not inherit from the dashboard.
 import multiprocessing
 import os
 import signal
-from multiprocessing import popen_fork, util
+from multiprocessing import popen_fork, resource_tracker, util
 
 STDIO = (0, 1, 2)
 
@@ -78,22 +78,35 @@ class CleanForkPopen(popen_fork.Popen):
 
 
 class LabProcess(multiprocessing.Process):
-    """A ``multiprocessing.Process`` started by a clean fork.
+    """A ``multiprocessing.Process`` started by a clean fork — or, when asked,
+    by ``spawn`` or ``forkserver``, which start from a fresh interpreter and so
+    inherit only the descriptors multiprocessing passes them.
 
     ``fds`` lists the objects (sockets, connections, queues) whose descriptors
-    the child is given; everything else it inherited is released.
+    a forked child is given; everything else it inherited is released.
     """
 
-    def __init__(self, *args, fds=(), **kwargs):
+    def __init__(self, *args, fds=(), start_method="fork", **kwargs):
         super().__init__(*args, **kwargs)
         self._fd_owners = tuple(fds)
+        if start_method != "fork":
+            # what a SpawnProcess / ForkServerProcess sets: the child's default
+            self._start_method = start_method
+        self.start_method = start_method
 
     def inherit_fds(self):
-        return [fd_of(owner) for owner in self._fd_owners]
+        keep = [fd_of(owner) for owner in self._fd_owners]
+        tracker = resource_tracker._resource_tracker._fd
+        if tracker is not None:  # shared by the whole tree, as multiprocessing means it
+            keep.append(tracker)
+        return keep
 
     @staticmethod
     def _Popen(process_obj):
-        return CleanForkPopen(process_obj)
+        if process_obj.start_method == "fork":
+            return CleanForkPopen(process_obj)
+        context = multiprocessing.get_context(process_obj.start_method)
+        return context.Process._Popen(process_obj)
 
 
 def fd_of(owner):

@@ -2,37 +2,46 @@
 
 The dashboard is the real parent of the echo server and of every client, so it
 is the one that sees them exit (a watcher thread waits on their sentinels) and
-the one that reaps them. It is multi-threaded (the web server), which is why
-every ``multiprocessing`` call here happens under one lock — ``start()`` from
-two threads at once would race in ``_cleanup()`` — and why children are forked
-clean (see ``app.lab.forking``).
+the one that reaps them. It is also the child subreaper of the lab, so orphaned
+workers become its children too (``app.lab.orphans``).
+
+It is multi-threaded (the web server), which is why every ``multiprocessing``
+call here happens under one lock — ``start()`` from two threads at once would
+race in ``_cleanup()`` — and why children are forked clean (``app.lab.forking``).
 """
 
 import itertools
 import os
 import threading
-from multiprocessing import Pipe
+from multiprocessing import Pipe, resource_tracker
 from multiprocessing.connection import wait
+
+import psutil
 
 from app.errors import LabError
 from app.lab import events
 from app.lab.children import Children
 from app.lab.client import REPLY_TIMEOUT, run_client
+from app.lab.demos import daemonic_child_tries_to_fork
 from app.lab.echo_server import run_server
 from app.lab.forking import LabProcess
+from app.lab.orphans import Orphans, become_subreaper, direct_children
 
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
+ADOPTION_SCAN_INTERVAL = 0.5
 
 
 class Channel:
     """A request/reply conversation with one lab process over a Pipe: one at a
-    time, replies matched by id so a late answer is never taken for the next."""
+    time, replies matched by id so a late answer is never taken for the next.
+    Messages that are not replies (``{"events": [...]}``) go to *on_events*."""
 
-    def __init__(self, conn):
+    def __init__(self, conn, on_events=None):
         self.conn = conn
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
+        self.on_events = on_events or (lambda evs: None)
 
     def call(self, msg, timeout):
         with self.lock:
@@ -41,10 +50,12 @@ class Channel:
                 self.conn.send(msg)
                 while self.conn.poll(timeout):
                     reply = self.conn.recv()
-                    if reply.get("id") == msg["id"]:
+                    if "events" in reply:
+                        self.on_events(reply["events"])
+                    elif reply.get("id") == msg["id"]:
                         return reply
             except (EOFError, OSError):
-                raise LabError(409, "gone", "the process is no longer running")
+                raise LabError(409, "gone", "the process is no longer running") from None
             raise LabError(504, "no_answer", "the process did not answer in time")
 
     def first_message(self, timeout):
@@ -52,22 +63,39 @@ class Channel:
             raise LabError(504, "no_answer", "the process did not start in time")
         return self.conn.recv()
 
+    def drain(self):
+        """Read what a process that has exited left in the pipe."""
+        with self.lock:
+            try:
+                while self.conn.poll(0):
+                    msg = self.conn.recv()
+                    if "events" in msg:
+                        self.on_events(msg["events"])
+            except (EOFError, OSError):
+                pass
+
     def close(self):
         self.conn.close()
 
 
 class Lab:
-    def __init__(self, settings, queue):
+    def __init__(self, settings, queue, lab_process_info=lambda pid: None):
+        """*lab_process_info(pid)* -> ``(uid, role, ppid)`` of a live lab process
+        the registry knows, or None: how the watcher recognises an orphan."""
         self.settings = settings
         self.queue = queue
+        self.lab_process_info = lab_process_info
         self.report = events.Reporter(queue)
         self.lock = threading.RLock()
         self.children = Children(self.report, self.lock, on_reaped=self._forget)
+        self.orphans = Orphans(self.report, self.lock)
+        self.subreaper = False
         self.server_pid = None
         self.server_channel = None
         self.echo_address = None
         self.clients = {}               # pid -> Channel
-        self.numbers = {"server": itertools.count(1), "client": itertools.count(1)}
+        self.numbers = {"server": itertools.count(1), "client": itertools.count(1),
+                        "demo": itertools.count(1)}
         self._wake_r, self._wake_w = os.pipe()
         self._stopping = False
         self._watcher = threading.Thread(target=self._watch_exits, name="lab-watch",
@@ -75,19 +103,32 @@ class Lab:
 
     # -- lifecycle ------------------------------------------------------------
     def start(self):
+        self.subreaper = become_subreaper()
+        self._report_resource_tracker()
         self._watcher.start()
         self.start_server()
 
     def shutdown(self):
-        """Stop the server (it stops its workers), then every client; reap all."""
+        """Stop the server (it stops its workers), then clients and orphans; reap all."""
         with self.lock:
             self._stopping = True
             try:
                 self.stop_server()
             finally:
                 self.children.stop_all()
+                self.orphans.stop_all()
         self._wake()
         self._watcher.join(2)
+
+    def _report_resource_tracker(self):
+        """multiprocessing's resource_tracker helper, started for the event
+        queue's semaphore: a real process of the lab's tree, so it is shown."""
+        pid = resource_tracker._resource_tracker._pid
+        if pid is None or not psutil.pid_exists(pid):
+            return
+        self.report(events.STARTED, pid=pid, ppid=psutil.Process(pid).ppid(),
+                    uid=f"resource_tracker-{pid}", role="helper",
+                    name="resource_tracker", daemon=False, start_ms=None)
 
     # -- the echo server ------------------------------------------------------
     def start_server(self):
@@ -98,11 +139,11 @@ class Lab:
             name = f"server-{next(self.numbers['server'])}"
             proc = LabProcess(target=run_server, name=name, fds=(theirs, self.queue),
                               args=(self.settings.echo_host, self.settings.echo_port,
-                                    self.queue, theirs))
-            self.children.start(proc, role="server")
+                                    self.queue, theirs, self.settings.lab.to_json()))
+            self.children.start(proc, role="server", lab=self.settings.lab.to_json())
             theirs.close()
             self._wake()
-            self.server_pid, self.server_channel = proc.pid, Channel(ours)
+            self.server_pid, self.server_channel = proc.pid, Channel(ours, self._put_all)
             try:
                 first = self.server_channel.first_message(READY_TIMEOUT)
             except (EOFError, OSError):
@@ -114,7 +155,8 @@ class Lab:
             return proc.pid
 
     def stop_server(self):
-        """Ask the server to stop (it terminates and joins its workers), join it."""
+        """Ask the server to stop (it stops its workers), wait for it to exit,
+        collect what it said last, join it."""
         with self.lock:
             proc = self.children.get(self.server_pid)
             if proc is None:
@@ -123,6 +165,8 @@ class Lab:
                 self.server_channel.call({"op": "stop"}, STOP_TIMEOUT)
             except LabError:
                 pass  # dead or stuck: the join below tells which
+            wait([proc.sentinel], STOP_TIMEOUT)
+            self.server_channel.drain()
             if not self.children.join(proc, STOP_TIMEOUT):
                 self.children.signal(proc, "kill")
                 self.children.join(proc)
@@ -133,6 +177,12 @@ class Lab:
             self.stop_server()
             return self.start_server()
 
+    def apply_lab_settings(self, lab_settings):
+        """New worker settings take effect with a new server: restart it."""
+        with self.lock:
+            self.settings.lab = lab_settings
+            return self.restart_server()
+
     def server_running(self):
         """Started and not yet reaped (it may have exited: then it is a zombie)."""
         return self.children.get(self.server_pid) is not None
@@ -141,6 +191,10 @@ class Lab:
         if not self.server_running():
             raise LabError(409, "server_down", "the echo server is not running")
         return self.server_channel.call(msg, timeout)
+
+    def _put_all(self, evs):
+        for event in evs:
+            self.queue.put(event)
 
     # -- clients --------------------------------------------------------------
     def spawn_clients(self, count):
@@ -161,7 +215,7 @@ class Lab:
         for pid in started:  # outside the lock: each connects on its own
             try:
                 self.clients[pid].first_message(READY_TIMEOUT)
-            except (EOFError, OSError, LabError):
+            except (EOFError, OSError, LabError, KeyError):
                 pass  # its exit and error event tell the story
         return started
 
@@ -176,19 +230,27 @@ class Lab:
                                              REPLY_TIMEOUT + 2)
 
     def close_client(self, pid):
-        reply = self.client_channel(pid).call({"op": "close"}, STOP_TIMEOUT)
-        return reply
+        return self.client_channel(pid).call({"op": "close"}, STOP_TIMEOUT)
 
-    # -- acting on processes ----------------------------------------------------
-    def own_child(self, pid):
-        return self.children.get(pid)
-
-    def signal_child(self, pid, how):
-        proc = self.children.get(pid)
-        return self.children.signal(proc, how)
-
-    def join_child(self, pid, timeout):
-        return self.children.join(self.children.get(pid), timeout)
+    def daemon_demo(self):
+        """Start a daemonic process that tries to start a child; return what
+        multiprocessing said, after joining it."""
+        with self.lock:
+            ours, theirs = Pipe()
+            name = f"daemon-demo-{next(self.numbers['demo'])}"
+            proc = LabProcess(target=daemonic_child_tries_to_fork, name=name, daemon=True,
+                              fds=(theirs, self.queue), args=(self.queue, theirs))
+            self.children.start(proc, role="helper")
+            pid = proc.pid
+            theirs.close()
+            self._wake()
+        try:
+            outcome = Channel(ours).first_message(READY_TIMEOUT)
+        finally:
+            ours.close()
+            if self.children.get(pid):  # not already reaped implicitly
+                self.children.join(proc, STOP_TIMEOUT)
+        return dict(outcome, pid=pid, name=name)
 
     def _forget(self, pid):
         """A client was reaped (by join or implicitly): its pipe goes too."""
@@ -196,16 +258,66 @@ class Lab:
         if channel is not None:
             channel.close()
 
-    # -- watching exits ---------------------------------------------------------
+    # -- acting on any lab process: whoever is its parent does it ---------------
+    def signal(self, pid, how):
+        """True if sent; False if it has already exited."""
+        with self.lock:
+            if self.children.get(pid):
+                return self.children.signal(self.children.get(pid), how)
+            if pid in self.orphans:
+                return self.orphans.signal(pid, how)
+        reply = self.server_call({"op": how, "pid": pid})
+        if not reply.get("ok"):
+            raise LabError(409, reply.get("code", "refused"), reply["error"])
+        return True
+
+    def join(self, pid, timeout):
+        """True if it reaped the process."""
+        with self.lock:
+            if self.children.get(pid):
+                return self.children.join(self.children.get(pid), timeout)
+            if pid in self.orphans:
+                return self.orphans.join(pid, timeout)
+        reply = self.server_call({"op": "join", "pid": pid, "timeout": timeout},
+                                 (timeout or 0) + STOP_TIMEOUT)
+        if not reply.get("ok"):
+            raise LabError(409, reply.get("code", "refused"), reply["error"])
+        return reply["reaped"]
+
+    # -- watching exits and adoptions -------------------------------------------
     def _wake(self):
         os.write(self._wake_w, b"x")
 
     def _watch_exits(self):
         while not (self._stopping and not self.children.procs):
             watched = self.children.sentinels()
-            ready = wait([self._wake_r, *watched], timeout=1.0)
+            adopted = self.orphans.sentinels()
+            ready = wait([self._wake_r, *watched, *adopted], ADOPTION_SCAN_INTERVAL)
             for obj in ready:
                 if obj == self._wake_r:
                     os.read(self._wake_r, 4096)
                 elif obj in watched:
                     self.children.observe_exit(watched[obj])
+                elif obj in adopted:
+                    self._orphan_exited(adopted[obj])
+            if self.subreaper and not self._stopping:
+                self._adopt_orphans()
+
+    def _adopt_orphans(self):
+        """Children of ours in /proc that we did not start are orphans of the
+        lab that the kernel re-parented to us (we are the subreaper)."""
+        me = os.getpid()
+        with self.lock:
+            known = set(self.children.procs) | set(self.orphans.adopted)
+            for pid in direct_children(me) - known:
+                info = self.lab_process_info(pid)
+                # a lab process whose recorded parent is not us has been re-parented
+                if info is not None and info[2] != me:
+                    uid, _role, old_ppid = info
+                    self.orphans.adopt(pid, uid, old_ppid)
+
+    def _orphan_exited(self, pid):
+        self.orphans.observe_exit(pid)
+        info = self.lab_process_info(pid)
+        if info is not None and info[1] == "helper":
+            self.orphans.join(pid, 0)  # nobody will click join on a helper

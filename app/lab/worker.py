@@ -1,8 +1,10 @@
-"""The worker: the tutorial's ``talk(conn, addr)``, one process per connection."""
+"""The worker: the tutorial's ``talk(conn, addr)``, one process per connection,
+made in either of the tutorial's two ways (开进程的两种方式)."""
 
 import multiprocessing
 
 from app.lab import events
+from app.lab.forking import LabProcess
 
 PREVIEW_CHARS = 200
 
@@ -28,3 +30,21 @@ def talk(conn, addr, report):
                text=data.decode("utf-8", "replace")[:PREVIEW_CHARS])
     conn.close()
     report(events.CONN_CLOSED, peer=list(addr))
+
+
+class Talk(LabProcess):
+    """方式二: a ``Process`` subclass whose ``run()`` is the task."""
+
+    def __init__(self, conn, addr, report, **kwargs):
+        super().__init__(**kwargs)
+        self.conn, self.addr, self.report = conn, addr, report
+
+    def run(self):
+        talk(self.conn, self.addr, self.report)
+
+
+def make_worker(style, conn, addr, report, **kwargs):
+    """方式一 ``Process(target=talk, args=(conn, addr))`` or 方式二 ``Talk(...)``."""
+    if style == "subclass":
+        return Talk(conn, addr, report, **kwargs)
+    return LabProcess(target=talk, args=(conn, addr, report), **kwargs)

@@ -22,7 +22,8 @@ def new_process(uid, **fields):
             "daemon": False, "orphaned": False, "peer": None, "local": None,
             "worker_pid": None, "client_pid": None, "start_ms": None,
             "started_t": None, "exited_t": None, "reaped_how": None,
-            "reaped_via": None, "last_signal": None, "served": 0, "echoes": 0,
+            "reaped_via": None, "last_signal": None, "old_ppid": None,
+            "start_method": None, "style": None, "served": 0, "echoes": 0,
             "connection": None}
     proc.update(fields)
     return proc
@@ -102,7 +103,8 @@ class Registry:
         proc = self._ensure(event)
         proc.update(ppid=event["ppid"], daemon=event.get("daemon", False),
                     start_ms=event.get("start_ms"), started_t=event["t"],
-                    role=event.get("role"))
+                    role=event.get("role"), start_method=event.get("start_method"),
+                    style=event.get("style"))
         if event.get("peer") is not None:
             proc["peer"] = event["peer"]
             proc["connection"] = "open"
@@ -135,6 +137,11 @@ class Registry:
 
     def _on_signalled(self, event):
         self._find(event)["last_signal"] = event.get("signal")
+
+    def _on_reparented(self, event):
+        """Its parent died; the kernel gave it to the subreaper (the dashboard)."""
+        proc = self._find(event)
+        proc.update(ppid=event["ppid"], orphaned=True, old_ppid=event["old_ppid"])
 
     def _on_listening(self, event):
         self.echo = {"host": event["host"], "port": event["port"]}

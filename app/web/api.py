@@ -79,6 +79,26 @@ def join(pid):
     return jsonify(controller().join(pid, body()))
 
 
+@api.get("/truth")
+def truth():
+    return jsonify(controller().truth(detail=request.args.get("detail", "1") != "0"))
+
+
+@api.post("/demos/daemon-child")
+def daemon_demo():
+    return jsonify(controller().daemon_demo())
+
+
+@api.get("/lab")
+def lab_settings():
+    return jsonify(controller().lab_settings())
+
+
+@api.post("/lab")
+def change_lab_settings():
+    return jsonify(controller().change_lab_settings(body()))
+
+
 @api.post("/server/restart")
 def restart_server():
     return jsonify(controller().restart_server())

@@ -9,6 +9,8 @@ happened has arrived, so the answer shows the new state.
 
 from app.errors import LabError
 from app.model.states import State
+from app.settings import START_METHODS, WORKER_STYLES, LabSettings
+from app.web.truth import compare
 
 SETTLE_TIMEOUT = 3.0
 SIGNALS = ("terminate", "kill")
@@ -130,13 +132,7 @@ class Controller:
     # -- any lab process ----------------------------------------------------------
     def signal(self, pid, how):
         proc = self.lab_process(pid)
-        if proc["state"] != State.RUNNING.value:
-            raise self._wrong_state(proc, how)
-        if proc["role"] == "worker":
-            reply = self.lab.server_call({"op": how, "pid": proc["pid"]})
-            if not reply.get("ok"):
-                raise LabError(409, reply.get("code", "refused"), reply["error"])
-        elif not self.lab.signal_child(proc["pid"], how):
+        if proc["state"] != State.RUNNING.value or not self.lab.signal(proc["pid"], how):
             raise self._wrong_state(proc, how)
         return self._settle(proc["uid"], {State.ZOMBIE.value, State.JOINED.value})
 
@@ -155,15 +151,7 @@ class Controller:
             raise LabError(409, "join_would_block",
                            "join() without a timeout on a running process would "
                            "block until it exits; give a timeout", pid=proc["pid"])
-        if proc["role"] == "worker":
-            reply = self.lab.server_call({"op": "join", "pid": proc["pid"],
-                                          "timeout": timeout}, (timeout or 0) + 5)
-            if not reply.get("ok"):
-                raise LabError(409, reply.get("code", "refused"), reply["error"])
-            reaped = reply["reaped"]
-        else:
-            reaped = self.lab.join_child(proc["pid"], timeout)
-        if reaped:
+        if self.lab.join(proc["pid"], timeout):
             return self._settle(proc["uid"], {State.JOINED.value})
         return self._process_by_uid(proc["uid"])
 
@@ -171,6 +159,35 @@ class Controller:
         pid = self.lab.restart_server()
         self.hub.wait_for(lambda r: r.get(pid) is not None, SETTLE_TIMEOUT)
         return {"pid": pid, "echo": self.hub.read(lambda r: dict(r.echo))}
+
+    def truth(self, detail=True):
+        """The model beside psutil's view, and where they differ."""
+        snapshot = self.state()
+        return dict(compare(snapshot["processes"], detail), seq=snapshot["seq"])
+
+    def daemon_demo(self):
+        return self.lab.daemon_demo()
+
+    def lab_settings(self):
+        return self.settings.lab.to_json()
+
+    def change_lab_settings(self, body):
+        """Validate new worker settings, then restart the server with them."""
+        body = require_object(body)
+        current = self.settings.lab.to_json()
+        unknown = set(body) - set(current)
+        if unknown:
+            raise bad(f"unknown settings: {sorted(unknown)}")
+        new = dict(current, **body)
+        if new["start_method"] not in START_METHODS:
+            raise bad(f"start_method must be one of {list(START_METHODS)}")
+        if new["worker_style"] not in WORKER_STYLES:
+            raise bad(f"worker_style must be one of {list(WORKER_STYLES)}")
+        if not isinstance(new["daemon_workers"], bool):
+            raise bad("daemon_workers must be true or false")
+        pid = self.lab.apply_lab_settings(LabSettings(**new))
+        self.hub.wait_for(lambda r: r.get(pid) is not None, SETTLE_TIMEOUT)
+        return {"lab": new, "pid": pid, "echo": self.hub.read(lambda r: dict(r.echo))}
 
     @staticmethod
     def _wrong_state(proc, action):

@@ -36,6 +36,8 @@ def register(socketio, forkscope):
         "join": lambda d: {"process": c.join(d.get("pid"), {
             k: v for k, v in d.items() if k == "timeout"})},
         "restart_server": lambda d: c.restart_server(),
+        "lab_settings": lambda d: c.change_lab_settings(d),
+        "daemon_demo": lambda d: c.daemon_demo(),
     }
     for name, action in actions.items():
         socketio.on_event(name, ack(action))

@@ -1,0 +1,83 @@
+"""The model beside the operating system: what psutil reads from /proc.
+
+``compare`` lists every disagreement on what matters for the lesson — does the
+process exist, who is its parent, is it a zombie — so a test (or the page) can
+demand that the picture equals the OS.
+"""
+
+import psutil
+
+STATUS_LETTER = {
+    psutil.STATUS_RUNNING: "R", psutil.STATUS_SLEEPING: "S",
+    psutil.STATUS_DISK_SLEEP: "D", psutil.STATUS_STOPPED: "T",
+    psutil.STATUS_TRACING_STOP: "t", psutil.STATUS_ZOMBIE: "Z",
+    psutil.STATUS_DEAD: "X", psutil.STATUS_IDLE: "I",
+}
+
+
+def os_view(pid, detail=True):
+    """What /proc says of *pid*, or None if there is no such process."""
+    try:
+        p = psutil.Process(pid)
+        with p.oneshot():
+            status = p.status()
+            view = {"pid": pid, "ppid": p.ppid(), "status": status,
+                    "letter": STATUS_LETTER.get(status, "?")}
+            if not detail or status == psutil.STATUS_ZOMBIE:
+                return view
+            mem = p.memory_full_info()
+            view.update(rss=mem.rss, uss=mem.uss, num_fds=p.num_fds(),
+                        sockets=[socket_view(c) for c in p.net_connections(kind="inet")])
+            return view
+    except psutil.NoSuchProcess:
+        return None
+    except psutil.AccessDenied:
+        return {"pid": pid, "ppid": None, "status": "unknown", "letter": "?"}
+
+
+def socket_view(conn):
+    return {"fd": conn.fd, "laddr": list(conn.laddr) if conn.laddr else None,
+            "raddr": list(conn.raddr) if conn.raddr else None, "status": conn.status,
+            "listening": conn.status == psutil.CONN_LISTEN}
+
+
+def compare(processes, detail=True):
+    """``{"processes": [{model, os}], "differences": [...]}`` for a snapshot's
+    processes (the live ones; joined ones only where /proc contradicts them)."""
+    rows, differences = [], []
+    live = [p for p in processes if p["state"] in ("running", "zombie")]
+    known = {p["pid"] for p in live}
+    for p in live:
+        seen = os_view(p["pid"], detail)
+        rows.append({"pid": p["pid"], "model": p, "os": seen})
+        if seen is None:
+            differences.append(diff(p, "exists", p["state"], "no such process"))
+            continue
+        if seen["ppid"] != p["ppid"]:
+            differences.append(diff(p, "ppid", p["ppid"], seen["ppid"]))
+        if (seen["status"] == psutil.STATUS_ZOMBIE) != (p["state"] == "zombie"):
+            differences.append(diff(p, "zombie", p["state"], seen["status"]))
+    for p in processes:
+        if p["state"] == "joined" and p["pid"] not in known:
+            seen = os_view(p["pid"], detail=False)
+            if seen and seen["status"] == psutil.STATUS_ZOMBIE and seen["ppid"] == p["ppid"]:
+                differences.append(diff(p, "zombie", "joined", "zombie"))
+    for p in live:  # children /proc has that the model does not know
+        if p["role"] == "dashboard" or p["state"] != "running":
+            continue
+        for child in children_of(p["pid"]):
+            if child not in known:
+                differences.append({"pid": child, "field": "exists", "model": None,
+                                    "os": f"a child of {p['pid']} unknown to the model"})
+    return {"processes": rows, "differences": differences}
+
+
+def children_of(pid):
+    try:
+        return [c.pid for c in psutil.Process(pid).children()]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def diff(p, field, model, os_says):
+    return {"pid": p["pid"], "uid": p["uid"], "field": field, "model": model, "os": os_says}
