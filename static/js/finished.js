@@ -3,7 +3,7 @@
 
 import { t } from "./i18n.js";
 import { h, keyedList, setText } from "./dom.js";
-import { exitMeaning, exitShort, reapedText, roleName } from "./format.js";
+import { exitMeaning, reapedText, roleName } from "./format.js";
 
 export function renderFinished(list, empty, model, selectedUid, onSelect) {
   const done = model.finished().slice().reverse();
@@ -33,9 +33,7 @@ export function renderFinished(list, empty, model, selectedUid, onSelect) {
     const [mark, name, exit, reaped] = item.children;
     setText(mark, p.exitcode === 0 ? "✔" : "✖");
     setText(name, t("finished.line", { role: roleName(p.role), name: p.name, pid: p.pid ?? "?" }));
-    const short = exitShort(p.exitcode);
-    setText(exit, t("finished.exit", { code: `${p.exitcode ?? "?"}${short ? ` ${short}` : ""}`,
-      meaning: exitMeaning(p.exitcode) }));
+    setText(exit, t("finished.exit", { code: p.exitcode ?? "?", meaning: exitMeaning(p.exitcode) }));
     setText(reaped, reapedText(p));
   });
 }

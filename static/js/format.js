@@ -37,14 +37,6 @@ export function exitBrief(code) {
   return t("exit.brief.n", { n: code });
 }
 
-/** A short form for a node: "SIGTERM", "exit(3)", "normal". */
-export function exitShort(code) {
-  if (code === null || code === undefined) return "";
-  if (code === 0) return t("exit.short.0");
-  if (code < 0) return t("exit.short.signal", { name: signalName(-code) });
-  return t("exit.short.n", { n: code });
-}
-
 export function reapedText(proc) {
   if (!proc.reaped_how) return "";
   const key = proc.reaped_how === "implicit" ? "reaped.implicit" : "reaped.join";

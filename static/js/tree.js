@@ -16,7 +16,7 @@ const d3 = window.d3;
 const ROLE_ORDER = { dashboard: 0, server: 1, client: 2, helper: 3, worker: 4 };
 const MIN_SCALE = 0.8;
 const MAX_SCALE = 1.5;
-const MIN_NODE_EM = 14.5;
+const MIN_NODE_EM = 13;
 const MAX_NODE_EM = 17;
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 
@@ -94,26 +94,17 @@ export class Tree {
     }).observe(container);
   }
 
-  metrics() {
+  metrics(lines) {
     const fs = parseFloat(getComputedStyle(document.documentElement).fontSize) || 18;
     const lh = fs * 1.22;
     const pad = fs * 0.36;
-    return { fs, lh, pad, H: pad * 2.6 + lh * 4, gap: fs * 2.2, rowGap: fs * 0.4, margin: fs * 0.35 };
+    return { fs, lh, pad, lines, H: pad * 2.6 + lh * lines, gap: fs * 1.9, rowGap: fs * 0.4,
+      margin: fs * 0.35 };
   }
 
-  update(model, selectedUid) {
-    this.lastArgs = [model, selectedUid];
-    this.echo = model.echo;
-    const rows = treeRows(model);
-    const width = this.container.clientWidth;
-    const height = this.container.clientHeight;
-    if (!rows.length || !width) {
-      this.draw([], [], [], { width, height, scale: 1 }, selectedUid);
-      return;
-    }
-    const m = this.metrics();
-    const hierarchy = d3.stratify().id((d) => d.id).parentId((d) => d.parentId)(rows);
-    hierarchy.sort((a, b) => compareProcs(a.data, b.data));
+  /** Positions and scale for boxes of *lines* lines of text. */
+  plan(hierarchy, lines, width, height) {
+    const m = this.metrics(lines);
     d3.tree().nodeSize([m.H + m.rowGap, 1]).separation(() => 1)(hierarchy);
     const nodes = hierarchy.descendants();
     const minX = d3.min(nodes, (d) => d.x);
@@ -126,23 +117,48 @@ export class Tree {
     const fixedW = m.margin * 2 + m.gap * (cols - 1);
     const widest = width / (fixedW + cols * m.fs * MIN_NODE_EM);
     const scale = Math.max(MIN_SCALE, Math.min(MAX_SCALE, height / contentH, widest));
-    const designW = width / scale;
-    const nodeW = Math.min(m.fs * MAX_NODE_EM, (designW - fixedW) / cols);
-    for (const d of nodes) {
-      d.left = m.margin + d.depth * (nodeW + m.gap);
-      d.top = m.margin + (d.x - minX);
+    const nodeW = Math.min(m.fs * MAX_NODE_EM, (width / scale - fixedW) / cols);
+    const place = new Map(nodes.map((d) => [d.data.id, {
+      left: m.margin + d.depth * (nodeW + m.gap), top: m.margin + (d.x - minX),
+    }]));
+    return { ...m, scale, nodeW, place, width, height: Math.max(height, contentH * scale) };
+  }
+
+  update(model, selectedUid) {
+    this.lastArgs = [model, selectedUid];
+    this.echo = model.echo;
+    const rows = treeRows(model);
+    const width = this.container.clientWidth;
+    const height = this.container.clientHeight;
+    if (!rows.length || !width) {
+      this.draw([], [], [], { width, height, scale: 1 }, selectedUid);
+      return;
     }
+    const hierarchy = d3.stratify().id((d) => d.id).parentId((d) => d.parentId)(rows);
+    hierarchy.sort((a, b) => compareProcs(a.data, b.data));
+    // Four lines per box while they fit at (nearly) full size; when the tree
+    // gets tall, drop the connection line rather than shrink the type.
+    let g = this.plan(hierarchy, 4, width, height);
+    if (g.scale < 0.95) {
+      const compact = this.plan(hierarchy, 3, width, height);
+      if (compact.scale > g.scale) g = compact;
+    }
+    const nodes = hierarchy.descendants();
+    for (const d of nodes) Object.assign(d, g.place.get(d.data.id));
     const links = hierarchy.links();
     const byPid = new Map(nodes.filter((d) => d.data.proc.pid).map((d) => [d.data.proc.pid, d]));
     const tcp = [];
     for (const d of nodes) {
       const p = d.data.proc;
-      if (p.role !== "client" || !p.worker_pid) continue;
+      if (p.role !== "client" || !p.worker_pid || p.connection === "closed") continue;
       const worker = byPid.get(p.worker_pid);
-      if (worker && worker.data.proc.role === "worker") tcp.push({ client: d, worker });
+      // Only a connection that is still open: an exited worker holds no socket.
+      if (worker && worker.data.proc.role === "worker" && worker.data.proc.state === "running"
+          && worker.data.proc.connection !== "closed") {
+        tcp.push({ client: d, worker });
+      }
     }
-    this.draw(nodes, links, tcp, { width, height: Math.max(height, contentH * scale), scale, nodeW, ...m },
-      selectedUid);
+    this.draw(nodes, links, tcp, g, selectedUid);
   }
 
   draw(nodes, links, tcp, g, selectedUid) {
@@ -296,7 +312,8 @@ export class Tree {
       .each(function (d) {
         const tag = this.parentNode.querySelector("text.tag");
         const room = nodeW - textX - pad * 2 - tag.getComputedTextLength();
-        fitText(this, `${roleName(d.data.proc.role)} ${d.data.proc.name ?? d.data.id}`, room);
+        fitText(this, t("node.title", { role: roleName(d.data.proc.role), name: d.data.proc.name ?? d.data.id }),
+          room);
       });
 
     sel.select("text.l2").attr("x", textX).attr("y", baseline(1))
@@ -319,14 +336,17 @@ export class Tree {
         const text = d3.select(this);
         text.select(".state-name").text(stateName(p.state));
         const code = p.exitcode;
-        text.select(".exit").text(code === null || code === undefined ? ""
-          : t("node.exit", { code })).attr("dx", fs * 0.6);
+        let extra = code === null || code === undefined ? "" : t("node.exit", { code });
+        if (!extra && g.lines < 4 && p.role === "worker" && !p.client_pid && p.peer) {
+          extra = t("node.external_short");   // the connection line is hidden: say it here
+        }
+        text.select(".exit").text(extra).attr("dx", fs * 0.6);
         fitWhole(this, nodeW - textX - iconSize * 1.35 - pad);
       });
 
     sel.select("text.l4").attr("x", textX).attr("y", baseline(3))
       .each(function (d) {
-        fitText(this, connectionLine(d.data.proc, echo), nodeW - textX - pad);
+        fitText(this, g.lines > 3 ? connectionLine(d.data.proc, echo) : "", nodeW - textX - pad);
       });
 
     sel.select("title").text((d) => nodeTitle(d));
@@ -356,7 +376,7 @@ export function connectionLine(p, echo) {
   if (p.role === "worker") {
     const addr = formatAddress(p.peer) ?? t("value.none");
     if (p.connection === "closed") return t("node.worker_closed", { addr });
-    if (p.client_pid) return t("node.worker_client", { pid: p.client_pid, addr });
+    if (p.client_pid) return t("node.worker_client", { pid: p.client_pid, port: p.peer?.[1] ?? "?" });
     return t("node.worker_external", { addr });
   }
   if (p.role === "client") {

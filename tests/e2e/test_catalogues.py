@@ -41,12 +41,15 @@ def placeholders(message):
     return set(re.findall(r"\{(\w+)\}", message))
 
 
-def test_both_languages_have_the_same_keys_and_placeholders():
+def test_both_languages_have_the_same_keys_and_agreeing_placeholders():
     zh, en = catalogue("zh-CN"), catalogue("en")
     assert set(zh) == set(en), set(zh) ^ set(en)
     for key in zh:
         assert zh[key].strip() and en[key].strip(), f"empty message {key}"
-        assert placeholders(zh[key]) == placeholders(en[key]), key
+        # A translation may leave a placeholder out (English needs no role word
+        # before "worker-1"), but the two may not name different ones: a typo.
+        a, b = placeholders(zh[key]), placeholders(en[key])
+        assert a <= b or b <= a, f"{key}: {a} vs {b}"
 
 
 @pytest.mark.parametrize("lang", LANGS)
