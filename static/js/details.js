@@ -114,7 +114,8 @@ function fieldValue(field, p) {
     case "peer": case "local": return addr(v);
     case "start_ms": return t("value.ms", { n: v });
     case "started_t": case "exited_t": return clock(v);
-    case "reaped_how": return `${t(`reaped.how.${v}`)} — ${reapedText(p)}`;
+    case "reaped_how": return has(`reaped.how.${v}`) ? t(`reaped.how.${v}`) : String(v);
+    case "reaped_via": return reapedText(p);
     case "connection": return t(`value.connection.${v}`);
     default: return String(v);
   }

@@ -37,10 +37,28 @@ export function exitBrief(code) {
   return t("exit.brief.n", { n: code });
 }
 
+const HOWS = ["join", "implicit", "forkserver"];
+
+function howKey(how) {
+  return HOWS.includes(how) ? how : "join";
+}
+
+/** The backend's reaped_via, shown as the Python call it names where it is one
+ * ("start() of client-5" → "client-5.start()"), else in the viewer's language. */
+export function viaText(via) {
+  if (!via) return "?";
+  let m = /^start\(\) of (.+)$/.exec(via);
+  if (m) return `${m[1]}.start()`;
+  m = /^(os\.waitpid\(\d+, 0\)) by the dashboard \(subreaper\)$/.exec(via);
+  if (m) return t("via.subreaper", { call: m[1] });
+  if (via.startsWith("multiprocessing's exit handler")) return t("via.daemon_exit");
+  if (via.startsWith("os.waitpid(forkserver pid)")) return t("via.forkserver_stop");
+  return via;
+}
+
 export function reapedText(proc) {
   if (!proc.reaped_how) return "";
-  const key = proc.reaped_how === "implicit" ? "reaped.implicit" : "reaped.join";
-  return t(key, { via: proc.reaped_via ?? "?" });
+  return t(`reaped.${howKey(proc.reaped_how)}`, { via: viaText(proc.reaped_via) });
 }
 
 export function addr(value) {
@@ -70,6 +88,7 @@ function eventParams(event, lookup) {
   const proc = lookup ? lookup(event) : null;
   p.name = event.name ?? proc?.name ?? event.uid ?? event.pid;
   if (event.type === "exited" || event.type === "reaped") p.meaning = exitMeaning(event.exitcode);
+  if ("via" in event) p.via = viaText(event.via);
   if (event.timeout === null || event.timeout === undefined) p.timeout = "";
   if (p.start_ms === undefined || p.start_ms === null) p.start_ms = "?";
   return p;
@@ -80,9 +99,7 @@ export function eventName(type) {
 }
 
 function keyFor(prefix, event) {
-  if (event.type === "reaped") {
-    return `${prefix}.reaped.${event.how === "implicit" ? "implicit" : "join"}`;
-  }
+  if (event.type === "reaped") return `${prefix}.reaped.${howKey(event.how)}`;
   return `${prefix}.${event.type}`;
 }
 

@@ -130,3 +130,21 @@ def test_reconnects_by_itself(dashboard, live_app):
     api.spawn(1)                                     # events after the reconnect arrive
     expect(nodes(page, "client")).to_have_count(1)
     assert_tree_matches(page, api)
+
+
+def test_implicit_reap_is_explained(dashboard, live_app):
+    page, api = dashboard, live_app.api
+    first = api.spawn(1)[0]
+    api.post(f"/api/clients/{first}/close")            # exits 0: a zombie, not joined
+    expect(node(page, first)).to_have_attribute("data-state", "zombie")
+    second = api.spawn(1)[0]                             # start() reaps finished siblings
+    expect(node(page, first)).to_have_count(0)
+    page.locator("[role='tab'][data-tab='finished']").click()
+    finished = page.locator(f"#finished [data-finished-pid='{first}']")
+    expect(finished).to_have_attribute("data-reaped-how", "implicit")
+    name = api.process(second)["name"]
+    expect(finished).to_contain_text(f"{name}.start()")  # the call that reaped it
+    finished.click()                                     # its details: what the code did
+    expect(page.locator("#details .code-lines")).to_contain_text("c.close()")
+    expect(page.locator("#details .code-lines")).to_contain_text(f"{name}.start()")
+    assert_tree_matches(page, api)
