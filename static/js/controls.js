@@ -262,16 +262,21 @@ export class Controls {
     join.disabled = !online || !lab || busy || !(zombie || (running && hasTimeout));
     timeout.disabled = !lab || !(running || zombie);
 
-    let hintKey = null;
-    if (!online) hintKey = "hint.offline";
-    else if (proc.role === "dashboard") hintKey = "hint.dashboard";
-    else if (proc.state === "joined") hintKey = "hint.joined";
-    else if (proc.state === "created") hintKey = "hint.created";
-    else if (zombie) hintKey = "hint.zombie_no_signal";
-    else if (running && !hasTimeout) hintKey = "hint.join_would_block";
-    if (orphan && lab && proc.state !== "joined" && online) hintKey = "hint.orphan_actions";
-    setText(hint, hintKey ? t(hintKey) : "");
-    hint.hidden = !hintKey;
+    const hints = [];
+    if (!online) hints.push("hint.offline");
+    else if (proc.role === "dashboard") hints.push("hint.dashboard");
+    else if (proc.state === "joined") hints.push("hint.joined");
+    else if (proc.state === "created") hints.push("hint.created");
+    else if (zombie) hints.push("hint.zombie_no_signal");
+    else if (running && !hasTimeout) hints.push("hint.join_would_block");
+    if (online && lab && (running || zombie)) {
+      // Adopted by the dashboard (subreaper): it acts itself. Parentless but not
+      // adopted: nobody the lab can ask is its parent, so it will be refused.
+      if (proc.orphaned) hints.push("hint.orphan_adopted");
+      else if (orphan) hints.push("hint.orphan_actions");
+    }
+    setText(hint, hints.map((key) => t(key)).join("\n"));
+    hint.hidden = !hints.length;
     setAttr(join, "title", running && !hasTimeout ? t("hint.join_would_block") : null);
     setAttr(terminate, "title", zombie ? t("hint.zombie_no_signal") : null);
     setAttr(kill, "title", zombie ? t("hint.zombie_no_signal") : null);

@@ -192,10 +192,21 @@ export class Tree {
       .attr("d", (l) => linkPath(l.source, l.target));
 
     // -- client ⇄ worker TCP connections --------------------------------------------------
-    const tcpPath = ({ client, worker }) => d3.linkHorizontal()({
-      source: [client.left + g.nodeW, client.top + g.H * 0.62],
-      target: [worker.left, worker.top + g.H * 0.8],
-    });
+    const tcpPath = ({ client, worker }) => {
+      const y0 = client.top + g.H * 0.62;
+      if (Math.abs(client.left - worker.left) < 1) {
+        // Same column (an orphaned worker hangs under the dashboard too): go
+        // round the right-hand side instead of through the boxes.
+        const x = client.left + g.nodeW;
+        const y1 = worker.top + g.H * 0.62;
+        const bulge = Math.min(g.gap * 1.6, g.gap * 0.6 + Math.abs(y1 - y0) * 0.25);
+        return `M${x},${y0}C${x + bulge},${y0} ${x + bulge},${y1} ${x},${y1}`;
+      }
+      return d3.linkHorizontal()({
+        source: [client.left + g.nodeW, y0],
+        target: [worker.left, worker.top + g.H * 0.8],
+      });
+    };
     this.tcpLayer.selectAll("path.tcp")
       .data(tcp, (c) => c.client.data.id)
       .join(

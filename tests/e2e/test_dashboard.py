@@ -74,6 +74,12 @@ def test_server_killed_then_restarted_then_reload(dashboard, live_app):
     os.kill(server, signal.SIGKILL)                  # from outside the lab
     expect(node(page, server)).to_have_attribute("data-state", "zombie")
     expect(node(page, server)).to_contain_text("-9")
+    # Its workers live on: orphans, adopted by the dashboard (the lab's subreaper).
+    orphans = page.locator("#tree g.node[data-role='worker'][data-orphan='true']")
+    expect(orphans).to_have_count(2)
+    dashboard_pid = page.locator("#tree g.node[data-role='dashboard']").get_attribute("data-pid")
+    for i in range(2):
+        expect(orphans.nth(i)).to_have_attribute("data-ppid", dashboard_pid)
     assert_tree_matches(page, api)
 
     page.locator("[data-action='restart-server']").click()
