@@ -50,7 +50,7 @@ class Forkscope:
             p = registry.get(pid)
             if p is None or p["role"] == "dashboard":
                 return None
-            return p["uid"], p["role"], p["ppid"]
+            return {k: p[k] for k in ("uid", "role", "ppid", "state")}
         return self.hub.read(info)
 
     def start(self):

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.errors import LabError
-from app.settings import Settings
+from app.settings import START_METHODS, WORKER_STYLES, LabSettings, Settings
 
 
 def parse_args(argv):
@@ -30,6 +30,12 @@ def parse_args(argv):
                    help="echo server port, as in the tutorial (default %(default)s; 0 = any free port)")
     p.add_argument("--max-clients", type=int, default=d.max_clients,
                    help="most client processes at once (default %(default)s)")
+    p.add_argument("--start-method", choices=START_METHODS, default=d.lab.start_method,
+                   help="how the echo server starts workers (default %(default)s)")
+    p.add_argument("--daemon-workers", action="store_true",
+                   help="start workers with daemon=True")
+    p.add_argument("--worker-style", choices=WORKER_STYLES, default=d.lab.worker_style,
+                   help="Process(target=talk) or a Process subclass (default %(default)s)")
     return p.parse_args(argv)
 
 
@@ -49,8 +55,10 @@ def fail(message):
 
 def main(argv=None):
     args = parse_args(argv)
+    lab = LabSettings(start_method=args.start_method, daemon_workers=args.daemon_workers,
+                      worker_style=args.worker_style)
     settings = Settings(host=args.host, port=args.port, echo_host=args.echo_host,
-                        echo_port=args.echo_port, max_clients=args.max_clients)
+                        echo_port=args.echo_port, max_clients=args.max_clients, lab=lab)
     # Request logs would write to stderr from many threads; a fork while one of
     # them holds the stream's lock would leave that lock held in the child.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

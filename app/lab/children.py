@@ -43,6 +43,12 @@ def reaped(proc):
     return proc._popen is not None and proc._popen.returncode is not None
 
 
+def uid_of(proc):
+    """The process's name, qualified by its parent's when that is not the
+    dashboard: a restarted server counts ``worker-1, worker-2 ...`` again."""
+    return events.uid(proc.name, proc._parent_name)
+
+
 def by_forkserver(proc):
     return getattr(proc, "start_method", "fork") == "forkserver"
 
@@ -69,7 +75,7 @@ class Children:
         this very ``start()`` reaped."""
         with self.lock:
             method = getattr(proc, "start_method", "fork")
-            self.report(events.CREATED, pid=None, uid=proc.name, role=role,
+            self.report(events.CREATED, pid=None, uid=uid_of(proc), role=role,
                         name=proc.name, daemon=proc.daemon, start_method=method, **info)
             t0 = time.perf_counter()
             with self.watching_implicit_reaps(f"start() of {proc.name}"):
@@ -77,7 +83,7 @@ class Children:
             start_ms = (time.perf_counter() - t0) * 1000
             self.procs[proc.pid] = proc
             self.report(events.STARTED, pid=proc.pid, ppid=real_parent(proc),
-                        uid=proc.name, role=role, name=proc.name, daemon=proc.daemon,
+                        uid=uid_of(proc), role=role, name=proc.name, daemon=proc.daemon,
                         start_method=method, start_ms=round(start_ms, 3), **info)
             return proc
 
@@ -116,13 +122,13 @@ class Children:
 
     def _exited(self, proc, code):
         self.exited.add(proc.pid)
-        self.report(events.EXITED, pid=proc.pid, uid=proc.name, exitcode=code)
+        self.report(events.EXITED, pid=proc.pid, uid=uid_of(proc), exitcode=code)
 
     def _reaped(self, proc, how, via):
         pid = proc.pid
         if pid not in self.exited:  # reaped before we saw the sentinel
             self._exited(proc, proc._popen.returncode)
-        self.report(events.REAPED, pid=pid, uid=proc.name,
+        self.report(events.REAPED, pid=pid, uid=uid_of(proc),
                     exitcode=proc._popen.returncode, how=how, via=via)
         del self.procs[pid]
         self.exited.discard(pid)
@@ -139,7 +145,7 @@ class Children:
             if proc.pid in self.exited:
                 return False
             getattr(proc, how)()
-            self.report(events.SIGNALLED, pid=proc.pid, uid=proc.name,
+            self.report(events.SIGNALLED, pid=proc.pid, uid=uid_of(proc),
                         call=f"{how}()",
                         signal="SIGTERM" if how == "terminate" else "SIGKILL")
             return True
@@ -152,7 +158,7 @@ class Children:
                 how = "forkserver" if by_forkserver(proc) else "join"
                 self._reaped(proc, how=how, via=f"{proc.name}.join()")
                 return True
-            self.report(events.JOIN_TIMEOUT, pid=proc.pid, uid=proc.name,
+            self.report(events.JOIN_TIMEOUT, pid=proc.pid, uid=uid_of(proc),
                         timeout=timeout)
             return False
 

@@ -22,7 +22,7 @@ from multiprocessing import forkserver, util
 from multiprocessing.connection import wait
 
 from app.lab import events
-from app.lab.children import Children, reaped
+from app.lab.children import Children, reaped, uid_of
 from app.lab.worker import make_worker
 
 DAEMON_EXIT_VIA = ("multiprocessing's exit handler: terminate() of daemonic "
@@ -75,32 +75,38 @@ class EchoServer:
         Daemonic ones are left to what the ``daemon`` flag means: when this
         process exits, multiprocessing's exit handler terminates and joins them
         — after our queue is closed, so a finalizer that runs after it tells
-        the dashboard over the command pipe instead."""
+        the dashboard over the command pipe instead. The forkserver goes last:
+        every worker it forked holds its "alive" pipe, so it outlives them."""
         daemonic = [p for p in self.workers.procs.values() if p.daemon]
         for proc in daemonic:
             del self.workers.procs[proc.pid]
         self.workers.stop_all()
-        self.stop_forkserver()
         if daemonic:
-            util.Finalize(None, self.report_daemon_exits, args=(daemonic,),
+            util.Finalize(None, self.after_exit_handler, args=(daemonic,),
                           exitpriority=-100)
+        else:
+            self.stop_forkserver(self.report)
 
-    def report_daemon_exits(self, daemonic):
+    def after_exit_handler(self, daemonic):
         found = []
+
+        def collect(type_, **fields):
+            found.append(events.make(type_, **fields))
+
         for proc in daemonic:
             if reaped(proc):
-                code = proc._popen.returncode
-                common = {"pid": proc.pid, "uid": proc.name, "exitcode": code,
-                          "by": os.getpid()}
-                found.append(events.make(events.EXITED, **common))
-                found.append(events.make(events.REAPED, how="implicit",
-                                         via=DAEMON_EXIT_VIA, **common))
+                common = {"pid": proc.pid, "uid": uid_of(proc),
+                          "exitcode": proc._popen.returncode}
+                if proc.pid not in self.workers.exited:  # else reported already
+                    collect(events.EXITED, **common)
+                collect(events.REAPED, how="implicit", via=DAEMON_EXIT_VIA, **common)
+        self.stop_forkserver(collect)
         try:
             self.commands.send({"events": found})
         except OSError:
             pass  # the dashboard is gone
 
-    def stop_forkserver(self):
+    def stop_forkserver(self, report):
         """Stop our forkserver and reap it by pid, as ForkServer._stop() does,
         but keeping its exit status to report."""
         fs = forkserver._forkserver
@@ -116,9 +122,9 @@ class EchoServer:
                 os.unlink(fs._forkserver_address)
             fs._forkserver_address = None
         code = os.waitstatus_to_exitcode(status)
-        self.report(events.EXITED, pid=pid, uid=self.forkserver_uid(), exitcode=code)
-        self.report(events.REAPED, pid=pid, uid=self.forkserver_uid(), exitcode=code,
-                    how="join", via="os.waitpid(forkserver pid) on server stop")
+        report(events.EXITED, pid=pid, uid=self.forkserver_uid(), exitcode=code)
+        report(events.REAPED, pid=pid, uid=self.forkserver_uid(), exitcode=code,
+               how="join", via="os.waitpid(forkserver pid) on server stop")
 
     def forkserver_uid(self):
         return f"forkserver@{multiprocessing.current_process().name}"

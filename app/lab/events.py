@@ -7,6 +7,7 @@ the process that reported it: a child reports itself (``hello``), but only a
 parent can see its child exit or reap it, so those events come from the parent.
 """
 
+import multiprocessing
 import os
 import time
 
@@ -31,6 +32,12 @@ CLIENT_CLOSED = "client_closed"  # client: closed its socket on request
 ERROR = "error"            # any: something failed, with a message
 
 
+def uid(name, parent_name):
+    """A lab process's unique id: its multiprocessing name, prefixed by its
+    parent's name unless the parent is the dashboard (the main process)."""
+    return name if parent_name in (None, "MainProcess") else f"{parent_name}/{name}"
+
+
 def make(type_, **fields):
     """Build an event reported by this process, stamped with its own clock."""
     event = {"type": type_, "t": time.time(), "by": os.getpid()}
@@ -50,5 +57,6 @@ class Reporter:
 
     def hello(self, role, name, daemon):
         """The tutorial's ``print(os.getppid(), os.getpid())``, made visible."""
+        parent = multiprocessing.parent_process()
         self(HELLO, pid=os.getpid(), ppid=os.getppid(), role=role, name=name,
-             daemon=daemon)
+             daemon=daemon, uid=uid(name, parent.name if parent else None))

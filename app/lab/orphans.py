@@ -15,6 +15,7 @@ exits from ``multiprocessing``.
 import ctypes
 import os
 import signal
+import time
 from multiprocessing.connection import wait
 
 import psutil
@@ -45,12 +46,14 @@ class Orphans:
         self.lock = lock
         self.adopted = {}     # pid -> (uid, pidfd)
         self.exited = set()
+        self.watched = {}     # pid -> (uid, pidfd): children of an adopted orphan
 
     def __contains__(self, pid):
         return pid in self.adopted
 
-    def adopt(self, pid, uid, old_ppid):
-        """Record that *pid* is now ours; False if it is already gone."""
+    def adopt(self, pid, uid, old_ppid, zombie=False):
+        """Record that *pid* is now ours; False if it is already gone. A zombie
+        re-parents too: its exit was reported by its late parent."""
         with self.lock:
             if pid in self.adopted:
                 return True
@@ -59,6 +62,8 @@ class Orphans:
             except ProcessLookupError:
                 return False
             self.adopted[pid] = (uid, pidfd)
+            if zombie:
+                self.exited.add(pid)
             self.report(events.REPARENTED, pid=pid, uid=uid, old_ppid=old_ppid,
                         ppid=os.getpid())
             return True
@@ -67,6 +72,54 @@ class Orphans:
         with self.lock:
             return {fd: pid for pid, (_uid, fd) in self.adopted.items()
                     if pid not in self.exited}
+
+    # -- grandchildren: watched, not ours ----------------------------------------
+    def watch(self, pid, uid):
+        """A lab process whose parent is an adopted orphan (a forkserver outlives
+        its server while its workers live: they hold its "alive" pipe). It is
+        not our child: a pidfd shows us when it exits, not its exit code, and
+        only its parent can reap it."""
+        with self.lock:
+            if pid in self.watched or pid in self.adopted:
+                return
+            try:
+                self.watched[pid] = [uid, os.pidfd_open(pid), False]
+            except ProcessLookupError:
+                self.watched[pid] = [uid, None, False]
+                self.grandchild_exited(pid)
+
+    def watched_sentinels(self):
+        with self.lock:
+            return {w[1]: pid for pid, w in self.watched.items() if not w[2]}
+
+    def grandchild_exited(self, pid):
+        with self.lock:
+            watch = self.watched[pid]
+            if watch[1] is not None:
+                os.close(watch[1])
+            watch[1], watch[2] = None, True
+            self.report(events.EXITED, pid=pid, uid=watch[0], exitcode=None,
+                        note="seen by pidfd; only its parent learns the exit code")
+
+    def check_grandchildren(self):
+        """After an exit: gone from /proc means its parent reaped it; a child of
+        ours now means its parent died first and it re-parented to us."""
+        me = os.getpid()
+        with self.lock:
+            for pid, (uid, _fd, exited) in list(self.watched.items()):
+                if not exited:
+                    continue
+                try:
+                    ppid = psutil.Process(pid).ppid()
+                except psutil.NoSuchProcess:
+                    ppid = None
+                if ppid == me:
+                    del self.watched[pid]
+                    self.adopt(pid, uid, old_ppid=None, zombie=True)
+                elif ppid is None:
+                    del self.watched[pid]
+                    self.report(events.REAPED, pid=pid, uid=uid, exitcode=None,
+                                how="forkserver", via="its forkserver reaped it")
 
     def observe_exit(self, pid):
         with self.lock:
@@ -106,6 +159,25 @@ class Orphans:
             return True
 
     def stop_all(self, grace=2.0):
+        """Grandchildren first (their parent reaps them while it lives), then
+        our adopted orphans."""
+        for pid, (uid, pidfd, exited) in list(self.watched.items()):
+            if exited:
+                continue
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    break
+                self.report(events.SIGNALLED, pid=pid, uid=uid, signal=sig.name,
+                            call=f"os.kill({pid}, {sig.name})")
+                if wait([pidfd], grace):
+                    break
+            self.grandchild_exited(pid)
+        deadline = time.monotonic() + grace
+        while self.watched and time.monotonic() < deadline:
+            self.check_grandchildren()
+            time.sleep(0.02)  # nothing to wait on: their parent reaps them
         for pid in list(self.adopted):
             if pid not in self.exited:
                 self.signal(pid, "terminate")

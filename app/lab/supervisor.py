@@ -80,7 +80,7 @@ class Channel:
 
 class Lab:
     def __init__(self, settings, queue, lab_process_info=lambda pid: None):
-        """*lab_process_info(pid)* -> ``(uid, role, ppid)`` of a live lab process
+        """*lab_process_info(pid)* -> ``{uid, role, ppid, state}`` of a live lab process
         the registry knows, or None: how the watcher recognises an orphan."""
         self.settings = settings
         self.queue = queue
@@ -116,9 +116,19 @@ class Lab:
                 self.stop_server()
             finally:
                 self.children.stop_all()
-                self.orphans.stop_all()
+                self._reap_stragglers()
         self._wake()
         self._watcher.join(2)
+
+    def _reap_stragglers(self, rounds=3):
+        """Workers orphaned while stopping (a server that had to be killed)
+        re-parent to us: adopt, stop and reap them too."""
+        for _ in range(rounds):
+            if self.subreaper:
+                self._adopt_orphans()
+            if not (self.orphans.adopted or self.orphans.watched):
+                return
+            self.orphans.stop_all()
 
     def _report_resource_tracker(self):
         """multiprocessing's resource_tracker helper, started for the event
@@ -137,8 +147,10 @@ class Lab:
                 raise LabError(409, "server_running", "the echo server is running")
             ours, theirs = Pipe()
             name = f"server-{next(self.numbers['server'])}"
+            # a restart keeps the port students already typed, even if it was "any"
+            port = self.echo_address[1] if self.echo_address else self.settings.echo_port
             proc = LabProcess(target=run_server, name=name, fds=(theirs, self.queue),
-                              args=(self.settings.echo_host, self.settings.echo_port,
+                              args=(self.settings.echo_host, port,
                                     self.queue, theirs, self.settings.lab.to_json()))
             self.children.start(proc, role="server", lab=self.settings.lab.to_json())
             theirs.close()
@@ -292,7 +304,9 @@ class Lab:
         while not (self._stopping and not self.children.procs):
             watched = self.children.sentinels()
             adopted = self.orphans.sentinels()
-            ready = wait([self._wake_r, *watched, *adopted], ADOPTION_SCAN_INTERVAL)
+            grandchildren = self.orphans.watched_sentinels()
+            ready = wait([self._wake_r, *watched, *adopted, *grandchildren],
+                         ADOPTION_SCAN_INTERVAL)
             for obj in ready:
                 if obj == self._wake_r:
                     os.read(self._wake_r, 4096)
@@ -300,6 +314,8 @@ class Lab:
                     self.children.observe_exit(watched[obj])
                 elif obj in adopted:
                     self._orphan_exited(adopted[obj])
+                elif obj in grandchildren:
+                    self.orphans.grandchild_exited(grandchildren[obj])
             if self.subreaper and not self._stopping:
                 self._adopt_orphans()
 
@@ -308,16 +324,22 @@ class Lab:
         lab that the kernel re-parented to us (we are the subreaper)."""
         me = os.getpid()
         with self.lock:
+            self.orphans.check_grandchildren()
             known = set(self.children.procs) | set(self.orphans.adopted)
             for pid in direct_children(me) - known:
                 info = self.lab_process_info(pid)
                 # a lab process whose recorded parent is not us has been re-parented
-                if info is not None and info[2] != me:
-                    uid, _role, old_ppid = info
-                    self.orphans.adopt(pid, uid, old_ppid)
+                if info is not None and info["ppid"] != me:
+                    self.orphans.adopt(pid, info["uid"], info["ppid"],
+                                       zombie=info["state"] == "zombie")
+            for orphan in list(self.orphans.adopted):
+                for pid in direct_children(orphan):
+                    info = self.lab_process_info(pid)
+                    if info is not None:
+                        self.orphans.watch(pid, info["uid"])
 
     def _orphan_exited(self, pid):
         self.orphans.observe_exit(pid)
         info = self.lab_process_info(pid)
-        if info is not None and info[1] == "helper":
+        if info is not None and info["role"] == "helper":
             self.orphans.join(pid, 0)  # nobody will click join on a helper

@@ -156,9 +156,14 @@ class Controller:
         return self._process_by_uid(proc["uid"])
 
     def restart_server(self):
-        pid = self.lab.restart_server()
-        self.hub.wait_for(lambda r: r.get(pid) is not None, SETTLE_TIMEOUT)
-        return {"pid": pid, "echo": self.hub.read(lambda r: dict(r.echo))}
+        return self._new_server(self.lab.restart_server())
+
+    def _new_server(self, pid):
+        """Answer once the registry shows the new server listening."""
+        host, port = self.lab.echo_address
+        self.hub.wait_for(lambda r: r.get(pid) is not None
+                          and r.echo == {"host": host, "port": port}, SETTLE_TIMEOUT)
+        return {"pid": pid, "echo": {"host": host, "port": port}}
 
     def truth(self, detail=True):
         """The model beside psutil's view, and where they differ."""
@@ -185,9 +190,8 @@ class Controller:
             raise bad(f"worker_style must be one of {list(WORKER_STYLES)}")
         if not isinstance(new["daemon_workers"], bool):
             raise bad("daemon_workers must be true or false")
-        pid = self.lab.apply_lab_settings(LabSettings(**new))
-        self.hub.wait_for(lambda r: r.get(pid) is not None, SETTLE_TIMEOUT)
-        return {"lab": new, "pid": pid, "echo": self.hub.read(lambda r: dict(r.echo))}
+        return dict(self._new_server(self.lab.apply_lab_settings(LabSettings(**new))),
+                    lab=new)
 
     @staticmethod
     def _wrong_state(proc, action):

@@ -66,6 +66,28 @@ def test_stopping_the_dashboard_reaps_every_lab_process(how):
     assert port_is_free(echo) and port_is_free(("127.0.0.1", dash_port))
 
 
+def test_lab_flags_reach_the_workers():
+    proc = start("--port", "0", "--echo-port", "0", "--start-method", "spawn",
+                 "--daemon-workers", "--worker-style", "subclass")
+    try:
+        url, _echo = read_banner(proc)
+        api = Api(url)
+        assert api.get("/api/lab").json() == {"start_method": "spawn",
+                                              "daemon_workers": True,
+                                              "worker_style": "subclass"}
+        (client,) = api.spawn(1)
+        worker = wait_until(lambda: api.process(client)["worker_pid"])
+        w = api.process(worker)
+        assert (w["start_method"], w["daemon"], w["style"]) == ("spawn", True, "subclass")
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+
+
 def test_a_busy_dashboard_port_is_one_clear_line():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -95,7 +117,8 @@ def test_a_busy_echo_port_is_one_clear_line():
 def test_help_lists_the_flags():
     out = subprocess.run(check=False, args=[sys.executable, "-m", "app", "--help"], cwd=ROOT,
                          capture_output=True, text=True, timeout=30)
-    for flag in ("--host", "--port", "--echo-host", "--echo-port", "--max-clients"):
+    for flag in ("--host", "--port", "--echo-host", "--echo-port", "--max-clients",
+                 "--start-method", "--daemon-workers", "--worker-style"):
         assert flag in out.stdout
 
 
