@@ -13,6 +13,7 @@ The data path, one package per step:
 
 import multiprocessing
 import os
+import secrets
 
 from flask import Flask, render_template
 from flask_socketio import SocketIO
@@ -22,6 +23,7 @@ from app.lab.supervisor import Lab
 from app.model.registry import Registry
 from app.settings import Settings
 from app.web import sockets
+from app.web.access import Access
 from app.web.api import api, http_error
 from app.web.controller import Controller
 from app.web.hub import Hub
@@ -44,6 +46,8 @@ class Forkscope:
         self.lab = Lab(settings, self.queue, lab_process_info=self._lab_process_info)
         self.controller = Controller(settings, self.lab, self.hub)
         self.started = False
+        self.access = None
+        self.viewer_url = None  # set by the CLI, which knows the address students use
 
     def _lab_process_info(self, pid):
         def info(registry):
@@ -72,9 +76,13 @@ def create_app(settings=None, start=True):
     settings = settings or Settings()
     app = Flask(__name__, static_folder=os.path.join(ROOT, "static"),
                 template_folder=os.path.join(ROOT, "templates"))
-    app.config["FORKSCOPE_SETTINGS"] = settings
-    socketio = SocketIO(app, async_mode="threading")
+    app.config.update(FORKSCOPE_SETTINGS=settings, SECRET_KEY=secrets.token_bytes(32),
+                      SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True)
+    access = Access(settings)
+    access.install(app)
+    socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=access.origin_ok)
     forkscope = Forkscope(settings, socketio)
+    forkscope.access = access
     app.extensions["forkscope"] = forkscope
     app.register_blueprint(api)
     app.register_error_handler(HTTPException, http_error)

@@ -16,7 +16,8 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.errors import LabError
-from app.settings import START_METHODS, WORKER_STYLES, LabSettings, Settings
+from app.settings import SPAWN_WINDOW, START_METHODS, WORKER_STYLES, LabSettings, Settings
+from app.web.access import is_loopback, local_addresses, new_token
 
 
 def parse_args(argv):
@@ -30,6 +31,18 @@ def parse_args(argv):
                    help="echo server port, as in the tutorial (default %(default)s; 0 = any free port)")
     p.add_argument("--max-clients", type=int, default=d.max_clients,
                    help="most client processes at once (default %(default)s)")
+    p.add_argument("--token", default=None,
+                   help="presenter token (default: generated when --host is not loopback)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="another Host name students may use (e.g. a DNS name); repeatable")
+    p.add_argument("--max-workers", type=int, default=d.max_workers,
+                   help="concurrent echo connections; beyond: 'server busy' (default %(default)s)")
+    p.add_argument("--idle-timeout", type=float, default=d.idle_timeout,
+                   help="seconds before an idle echo connection is closed (default %(default)s)")
+    p.add_argument("--max-processes", type=int, default=d.max_processes,
+                   help="all live lab processes together (default %(default)s)")
+    p.add_argument("--spawn-rate", type=int, default=d.spawn_rate,
+                   help=f"spawn requests per {SPAWN_WINDOW:g} s (default %(default)s)")
     p.add_argument("--start-method", choices=START_METHODS, default=d.lab.start_method,
                    help="how the echo server starts workers (default %(default)s)")
     p.add_argument("--daemon-workers", action="store_true",
@@ -48,6 +61,16 @@ def stop_resource_tracker():
     resource_tracker._resource_tracker._stop()
 
 
+def public_name(host):
+    """The address others type: for a wildcard bind, this machine's LAN address."""
+    if host not in ("0.0.0.0", "::", ""):
+        return host
+    for name in sorted(local_addresses()):
+        if "." in name and name.replace(".", "").isdigit() and not is_loopback(name):
+            return name
+    return "127.0.0.1"
+
+
 def fail(message):
     print(f"forkscope: {message}", file=sys.stderr)
     return 2
@@ -57,8 +80,14 @@ def main(argv=None):
     args = parse_args(argv)
     lab = LabSettings(start_method=args.start_method, daemon_workers=args.daemon_workers,
                       worker_style=args.worker_style)
+    token = args.token
+    if token is None and not is_loopback(args.host):
+        token = new_token()  # the room can reach us: control needs the token
     settings = Settings(host=args.host, port=args.port, echo_host=args.echo_host,
-                        echo_port=args.echo_port, max_clients=args.max_clients, lab=lab)
+                        echo_port=args.echo_port, max_clients=args.max_clients, lab=lab,
+                        token=token, allowed_hosts=tuple(args.allow_host),
+                        max_workers=args.max_workers, idle_timeout=args.idle_timeout,
+                        max_processes=args.max_processes, spawn_rate=args.spawn_rate)
     # Request logs would write to stderr from many threads; a fork while one of
     # them holds the stream's lock would leave that lock held in the child.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -82,9 +111,14 @@ def main(argv=None):
             hint = " (choose another with --echo-port)" if "in use" in exc.message else ""
             return fail(exc.message + hint)
         host, port = forkscope.lab.echo_address
-        print(f"Forkscope dashboard: http://{args.host}:{server.port}/", flush=True)
-        print(f"Echo server (tutorial's 服务端): {host}:{port}   try: nc {host} {port}",
-              flush=True)
+        base = f"http://{public_name(args.host)}:{server.port}/"
+        forkscope.viewer_url = base
+        print(f"Forkscope dashboard: {base}", flush=True)
+        print(f"Echo server (tutorial's 服务端): {host}:{port}   "
+              f"try: nc {public_name(host)} {port}", flush=True)
+        if token is not None:
+            print(f"Presenter (keep private): {base}?token={token}", flush=True)
+            print(f"Viewers (show the room):  {base}", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass

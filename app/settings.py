@@ -3,6 +3,8 @@
 from dataclasses import asdict, dataclass
 
 START_METHODS = ("fork", "spawn", "forkserver")
+SPAWN_WINDOW = 10.0
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 WORKER_STYLES = ("target", "subclass")
 
 
@@ -28,6 +30,13 @@ class Settings:
     max_text_bytes: int = 64 * 1024
     max_join_timeout: float = 10.0
     events_kept: int = 10_000
+    # a lecture hall: who may act, and the caps against fork storms
+    token: str | None = None       # set: only the presenter (with it) controls
+    allowed_hosts: tuple = ()      # extra Host names to serve (DNS names)
+    max_workers: int = 64          # concurrent connections the echo server serves
+    idle_timeout: float = 600.0    # a worker closes a connection idle this long
+    max_processes: int = 600       # all live lab processes together
+    spawn_rate: int = 30           # spawn requests per SPAWN_WINDOW seconds
     lab: LabSettings = None
 
     def __post_init__(self):

@@ -28,7 +28,9 @@ class Api:
         return self.http.get(self.base + path, timeout=30, **kw)
 
     def post(self, path, json=None, **kw):
-        return self.http.post(self.base + path, json=json, timeout=30, **kw)
+        """Control calls are always JSON (an empty object when there is no body)."""
+        return self.http.post(self.base + path, json={} if json is None else json,
+                              timeout=30, **kw)
 
     def state(self):
         return self.get("/api/state").json()

@@ -49,6 +49,12 @@ def uid_of(proc):
     return events.uid(proc.name, proc._parent_name)
 
 
+def call_of(description):
+    """'start() of worker-4' -> 'worker-4.start()'."""
+    method, _, name = description.partition(" of ")
+    return f"{name}.{method}" if name else description
+
+
 def by_forkserver(proc):
     return getattr(proc, "start_method", "fork") == "forkserver"
 
@@ -95,7 +101,8 @@ class Children:
         for pid in before:
             proc = self.procs[pid]
             if reaped(proc):
-                self._reaped(proc, how="implicit", via=call)
+                self._reaped(proc, how="implicit", via=call, kind="start",
+                             call=call_of(call))
 
     # -- observing exits ------------------------------------------------------
     def sentinels(self):
@@ -114,7 +121,8 @@ class Children:
                 # The forkserver is the real parent: it reaped the child at once
                 # and wrote the status to the sentinel socket; join() reads it.
                 proc.join()
-                self._reaped(proc, how="forkserver", via=f"forkserver; {proc.name}.join()")
+                self._reaped(proc, how="forkserver", via=f"forkserver; {proc.name}.join()",
+                             kind="forkserver", call=f"{proc.name}.join()")
                 return
             code = exit_status_without_reaping(pid)
             if code is not None:
@@ -124,12 +132,13 @@ class Children:
         self.exited.add(proc.pid)
         self.report(events.EXITED, pid=proc.pid, uid=uid_of(proc), exitcode=code)
 
-    def _reaped(self, proc, how, via):
+    def _reaped(self, proc, how, via, kind, call):
         pid = proc.pid
         if pid not in self.exited:  # reaped before we saw the sentinel
             self._exited(proc, proc._popen.returncode)
         self.report(events.REAPED, pid=pid, uid=uid_of(proc),
-                    exitcode=proc._popen.returncode, how=how, via=via)
+                    exitcode=proc._popen.returncode, how=how, via=via, via_kind=kind,
+                    via_call=call)
         del self.procs[pid]
         self.exited.discard(pid)
         proc.close()  # releases the sentinel's pipe: nothing left to watch
@@ -156,7 +165,9 @@ class Children:
             proc.join(timeout)
             if reaped(proc):
                 how = "forkserver" if by_forkserver(proc) else "join"
-                self._reaped(proc, how=how, via=f"{proc.name}.join()")
+                self._reaped(proc, how=how, via=f"{proc.name}.join()",
+                             kind="forkserver" if how == "forkserver" else "join",
+                             call=f"{proc.name}.join()")
                 return True
             self.report(events.JOIN_TIMEOUT, pid=proc.pid, uid=uid_of(proc),
                         timeout=timeout)
@@ -174,4 +185,5 @@ class Children:
                 if not reaped(proc):
                     self.signal(proc, "kill")
                     proc.join()
-                self._reaped(proc, how="join", via=f"{proc.name}.join()")
+                self._reaped(proc, how="join", via=f"{proc.name}.join()", kind="join",
+                             call=f"{proc.name}.join()")

@@ -72,14 +72,13 @@ class Client:
                 self.commands.send(reply)
 
     def peer_closed(self):
-        """Readable without a request pending: only EOF (or an error) can be there."""
+        """Readable without a request pending: the server closed the connection,
+        or spoke first ("server busy" at --max-workers) and then closed."""
         try:
-            data = self.sock.recv(1, socket.MSG_PEEK)
+            said = self.sock.recv(4096)
         except OSError:
-            data = b""
-        if data:
-            return True
-        self.report(events.DISCONNECTED)
+            said = b""
+        self.report(events.DISCONNECTED, said=said.decode("utf-8", "replace").strip())
         return False
 
     def send(self, text):

@@ -38,8 +38,10 @@ def open_listener(host, port):
 
 
 class EchoServer:
-    def __init__(self, host, port, queue, commands, lab):
+    def __init__(self, host, port, queue, commands, lab, limits):
         self.host, self.port = host, port
+        self.max_workers = limits["max_workers"]
+        self.idle_timeout = limits["idle_timeout"]
         self.queue = queue
         self.commands = commands
         self.lab = lab  # LabSettings as a dict: start_method, daemon_workers, ...
@@ -99,7 +101,8 @@ class EchoServer:
                           "exitcode": proc._popen.returncode}
                 if proc.pid not in self.workers.exited:  # else reported already
                     collect(events.EXITED, **common)
-                collect(events.REAPED, how="implicit", via=DAEMON_EXIT_VIA, **common)
+                collect(events.REAPED, how="implicit", via=DAEMON_EXIT_VIA,
+                        via_kind="daemon_exit", via_call="util._exit_function()", **common)
         self.stop_forkserver(collect)
         try:
             self.commands.send({"events": found})
@@ -124,7 +127,8 @@ class EchoServer:
         code = os.waitstatus_to_exitcode(status)
         report(events.EXITED, pid=pid, uid=self.forkserver_uid(), exitcode=code)
         report(events.REAPED, pid=pid, uid=self.forkserver_uid(), exitcode=code,
-               how="join", via="os.waitpid(forkserver pid) on server stop")
+               how="join", via="os.waitpid(forkserver pid) on server stop",
+               via_kind="forkserver_stop", via_call=f"os.waitpid({pid}, 0)")
 
     def forkserver_uid(self):
         return f"forkserver@{multiprocessing.current_process().name}"
@@ -155,9 +159,19 @@ class EchoServer:
 
     def accept(self, listener):
         conn, addr = listener.accept()
+        serving = sum(1 for pid in self.workers.procs if pid not in self.workers.exited)
+        if serving >= self.max_workers:  # a cap against fork storms from the room
+            with conn:
+                try:
+                    conn.sendall(b"server busy\n")
+                except OSError:
+                    pass
+            self.report(events.REFUSED, peer=list(addr), limit=self.max_workers)
+            return
         self.count += 1
         self.report(events.ACCEPTED, peer=list(addr))
         worker = make_worker(self.lab["worker_style"], conn, addr, self.report,
+                             idle_timeout=self.idle_timeout,
                              name=f"worker-{self.count}", fds=(conn, self.queue),
                              start_method=self.lab["start_method"],
                              daemon=self.lab["daemon_workers"])
@@ -202,6 +216,6 @@ class EchoServer:
         return {"ok": False, "error": f"unknown command {op!r}"}
 
 
-def run_server(host, port, queue, commands, lab):
+def run_server(host, port, queue, commands, lab, limits):
     """Target of the echo server Process."""
-    raise SystemExit(EchoServer(host, port, queue, commands, lab).serve())
+    raise SystemExit(EchoServer(host, port, queue, commands, lab, limits).serve())

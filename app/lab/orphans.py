@@ -119,7 +119,8 @@ class Orphans:
                 elif ppid is None:
                     del self.watched[pid]
                     self.report(events.REAPED, pid=pid, uid=uid, exitcode=None,
-                                how="forkserver", via="its forkserver reaped it")
+                                how="forkserver", via="its forkserver reaped it",
+                                via_kind="forkserver", via_call=None)
 
     def observe_exit(self, pid):
         with self.lock:
@@ -155,7 +156,8 @@ class Orphans:
             self.exited.discard(pid)
             self.report(events.REAPED, pid=pid, uid=uid,
                         exitcode=os.waitstatus_to_exitcode(status), how="join",
-                        via=f"os.waitpid({pid}, 0) by the dashboard (subreaper)")
+                        via=f"os.waitpid({pid}, 0) by the dashboard (subreaper)",
+                        via_kind="subreaper_waitpid", via_call=f"os.waitpid({pid}, 0)")
             return True
 
     def stop_all(self, grace=2.0):

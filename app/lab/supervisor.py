@@ -151,7 +151,9 @@ class Lab:
             port = self.echo_address[1] if self.echo_address else self.settings.echo_port
             proc = LabProcess(target=run_server, name=name, fds=(theirs, self.queue),
                               args=(self.settings.echo_host, port,
-                                    self.queue, theirs, self.settings.lab.to_json()))
+                                    self.queue, theirs, self.settings.lab.to_json(),
+                                    {"max_workers": self.settings.max_workers,
+                                     "idle_timeout": self.settings.idle_timeout}))
             self.children.start(proc, role="server", lab=self.settings.lab.to_json())
             theirs.close()
             self._wake()

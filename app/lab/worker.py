@@ -9,21 +9,27 @@ from app.lab.forking import LabProcess
 PREVIEW_CHARS = 200
 
 
-def talk(conn, addr, report):
+def talk(conn, addr, report, idle_timeout=None):
     """通信循环 — recv(1024), send back data.upper(), until the peer closes.
 
     Byte-exact: ``bytes.upper()`` changes only ASCII letters, so
     ``hello 你好`` comes back as ``HELLO 你好``. ``sendall`` rather than the
-    tutorial's ``send``: ``send`` may write only part of the buffer.
+    tutorial's ``send``: ``send`` may write only part of the buffer. A
+    connection idle for *idle_timeout* seconds is closed (students' forgotten
+    ``nc`` sessions must not hold a process each forever).
     """
     me = multiprocessing.current_process()
     report.hello(role="worker", name=me.name, daemon=me.daemon)
+    conn.settimeout(idle_timeout)
     while True:
         try:
             data = conn.recv(1024)
             if not data:
                 break
             conn.sendall(data.upper())
+        except TimeoutError:
+            report(events.IDLE_TIMEOUT, seconds=idle_timeout)
+            break
         except OSError:
             break
         report(events.SERVED, bytes=len(data),
@@ -35,16 +41,17 @@ def talk(conn, addr, report):
 class Talk(LabProcess):
     """方式二: a ``Process`` subclass whose ``run()`` is the task."""
 
-    def __init__(self, conn, addr, report, **kwargs):
+    def __init__(self, conn, addr, report, idle_timeout=None, **kwargs):
         super().__init__(**kwargs)
         self.conn, self.addr, self.report = conn, addr, report
+        self.idle_timeout = idle_timeout
 
     def run(self):
-        talk(self.conn, self.addr, self.report)
+        talk(self.conn, self.addr, self.report, self.idle_timeout)
 
 
-def make_worker(style, conn, addr, report, **kwargs):
+def make_worker(style, conn, addr, report, idle_timeout=None, **kwargs):
     """方式一 ``Process(target=talk, args=(conn, addr))`` or 方式二 ``Talk(...)``."""
     if style == "subclass":
-        return Talk(conn, addr, report, **kwargs)
-    return LabProcess(target=talk, args=(conn, addr, report), **kwargs)
+        return Talk(conn, addr, report, idle_timeout, **kwargs)
+    return LabProcess(target=talk, args=(conn, addr, report, idle_timeout), **kwargs)

@@ -22,7 +22,8 @@ def new_process(uid, **fields):
             "daemon": False, "orphaned": False, "peer": None, "local": None,
             "worker_pid": None, "client_pid": None, "start_ms": None,
             "started_t": None, "exited_t": None, "reaped_how": None,
-            "reaped_via": None, "last_signal": None, "old_ppid": None,
+            "reaped_via": None, "reaped_via_kind": None,
+            "reaped_via_call": None, "last_signal": None, "old_ppid": None,
             "start_method": None, "style": None, "served": 0, "echoes": 0,
             "connection": None}
     proc.update(fields)
@@ -128,7 +129,8 @@ class Registry:
         proc = self._find(event)
         self._move(proc, State.JOINED, event)
         proc.update(exitcode=event["exitcode"], reaped_how=event.get("how"),
-                    reaped_via=event.get("via"))
+                    reaped_via=event.get("via"), reaped_via_kind=event.get("via_kind"),
+                    reaped_via_call=event.get("via_call"))
         if self.by_pid.get(proc["pid"]) == proc["uid"]:
             del self.by_pid[proc["pid"]]
         self.joined.append(proc["uid"])

@@ -79,6 +79,19 @@ def join(pid):
     return jsonify(controller().join(pid, body()))
 
 
+@api.get("/whoami")
+def whoami():
+    fs = current_app.extensions["forkscope"]
+    return jsonify({"presenter": fs.access.presenter(),
+                    "token_required": fs.settings.token is not None,
+                    "viewer_url": fs.viewer_url})
+
+
+@api.get("/code")
+def code():
+    return jsonify(controller().code())
+
+
 @api.get("/truth")
 def truth():
     return jsonify(controller().truth(detail=request.args.get("detail", "1") != "0"))

@@ -7,17 +7,23 @@ registry's condition, not with sleeps — until the event that proves the action
 happened has arrived, so the answer shows the new state.
 """
 
+import inspect
+import threading
+import time
+from collections import deque
+
 from app.errors import LabError
 from app.model.states import State
-from app.settings import START_METHODS, WORKER_STYLES, LabSettings
+from app.settings import SPAWN_WINDOW, START_METHODS, WORKER_STYLES, LabSettings
 from app.web.truth import compare
 
 SETTLE_TIMEOUT = 3.0
 SIGNALS = ("terminate", "kill")
 
 
-def bad(message, **params):
-    return LabError(400, "bad_input", message, **params)
+def bad(message, reason, **params):
+    """A 400; *reason* is a stable key (``params.reason``) the page translates."""
+    return LabError(400, "bad_input", message, reason=reason, **params)
 
 
 def require_pid(value):
@@ -25,9 +31,9 @@ def require_pid(value):
         try:
             value = int(str(value), 10)
         except ValueError:
-            raise bad("pid must be an integer") from None
+            raise bad("pid must be an integer", reason="pid_not_int") from None
     if value <= 0:
-        raise bad("pid must be a positive integer")
+        raise bad("pid must be a positive integer", reason="pid_not_int")
     return value
 
 
@@ -35,7 +41,7 @@ def require_object(body):
     if body is None:
         return {}
     if not isinstance(body, dict):
-        raise bad("the body must be a JSON object")
+        raise bad("the body must be a JSON object", reason="not_object")
     return body
 
 
@@ -44,6 +50,8 @@ class Controller:
         self.settings = settings
         self.lab = lab
         self.hub = hub
+        self._spawns = deque()  # times of recent spawn requests
+        self._spawn_lock = threading.Lock()
 
     # -- reading ------------------------------------------------------------------
     def state(self):
@@ -53,7 +61,7 @@ class Controller:
         try:
             after = int(after)
         except (TypeError, ValueError):
-            raise bad("after must be an integer") from None
+            raise bad("after must be an integer", reason="after_not_int") from None
         return self.hub.read(lambda r: {"seq": r.seq, "events": r.events_after(after)})
 
     def lab_process(self, pid, roles=("server", "worker", "client")):
@@ -78,34 +86,60 @@ class Controller:
         body = require_object(body)
         count = body.get("count", 1)
         if isinstance(count, bool) or not isinstance(count, int):
-            raise bad("count must be an integer")
+            raise bad("count must be an integer", reason="count_not_int")
         if not 1 <= count <= self.settings.max_spawn:
-            raise bad(f"count must be between 1 and {self.settings.max_spawn}",
+            raise bad(f"count must be between 1 and {self.settings.max_spawn}", reason="count_range",
                       max=self.settings.max_spawn)
-        live = self.hub.read(lambda r: sum(
-            1 for p in r.procs.values()
-            if p["role"] == "client" and p["state"] != State.JOINED.value))
-        if live + count > self.settings.max_clients:
-            raise LabError(429, "max_clients",
-                           f"at most {self.settings.max_clients} clients "
-                           f"(--max-clients); {live} exist",
-                           limit=self.settings.max_clients, live=live)
+        self._check_spawn_caps(count)
         pids = self.lab.spawn_clients(count)
         self.hub.wait_for(lambda r: all(r.get(pid) for pid in pids), SETTLE_TIMEOUT)
         return {"pids": pids}
+
+    def _check_spawn_caps(self, count):
+        """Fork storms stop here: clients, all lab processes, spawn requests/s."""
+        def live(role=None):
+            return lambda r: sum(1 for p in r.procs.values()
+                                 if p["state"] in (State.RUNNING.value, State.ZOMBIE.value)
+                                 and p["role"] != "dashboard"
+                                 and (role is None or p["role"] == role))
+        clients = self.hub.read(live("client"))
+        if clients + count > self.settings.max_clients:
+            raise LabError(429, "max_clients",
+                           f"at most {self.settings.max_clients} clients "
+                           f"(--max-clients); {clients} exist",
+                           limit=self.settings.max_clients, live=clients)
+        processes = self.hub.read(live())
+        # each client brings a worker with it
+        if processes + 2 * count > self.settings.max_processes:
+            raise LabError(429, "max_processes",
+                           f"at most {self.settings.max_processes} lab processes "
+                           f"(--max-processes); {processes} exist",
+                           limit=self.settings.max_processes, live=processes)
+        now = time.monotonic()
+        with self._spawn_lock:
+            while self._spawns and now - self._spawns[0] > SPAWN_WINDOW:
+                self._spawns.popleft()
+            if len(self._spawns) >= self.settings.spawn_rate:
+                raise LabError(429, "rate_limited",
+                               f"at most {self.settings.spawn_rate} spawn requests "
+                               f"per {SPAWN_WINDOW:g} s (--spawn-rate)",
+                               limit=self.settings.spawn_rate, window=SPAWN_WINDOW)
+            self._spawns.append(now)
 
     def send_message(self, pid, body):
         client = self.lab_process(pid, roles=("client",))
         body = require_object(body)
         text = body.get("text")
         if not isinstance(text, str):
-            raise bad("text must be a string")
+            raise bad("text must be a string", reason="text_not_str")
         if not text.strip():
-            raise bad("text is empty (the tutorial's client skips empty input too)")
+            raise bad("text is empty (the tutorial's client skips empty input too)",
+                      reason="text_empty")
         try:
             size = len(text.encode("utf-8"))
         except UnicodeEncodeError:
-            raise bad("text is not valid Unicode (it cannot be sent as UTF-8)") from None
+            raise bad("text is not valid Unicode (it cannot be sent as UTF-8)",
+                      reason="text_not_unicode") from None
         if size > self.settings.max_text_bytes:
             raise LabError(413, "too_large",
                            f"text is {size} bytes; at most "
@@ -142,9 +176,9 @@ class Controller:
         timeout = body.get("timeout")
         if timeout is not None:
             if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-                raise bad("timeout must be a number of seconds")
+                raise bad("timeout must be a number of seconds", reason="timeout_not_number")
             if not 0 <= timeout <= self.settings.max_join_timeout:
-                raise bad(f"timeout must be between 0 and "
+                raise bad(reason="timeout_range", message=f"timeout must be between 0 and "
                           f"{self.settings.max_join_timeout} seconds",
                           max=self.settings.max_join_timeout)
         elif proc["state"] == State.RUNNING.value:
@@ -170,6 +204,16 @@ class Controller:
         snapshot = self.state()
         return dict(compare(snapshot["processes"], detail), seq=snapshot["seq"])
 
+    @staticmethod
+    def code():
+        """The lab's own source, for the page to show what the code did."""
+        from app.lab import echo_server, worker
+        pieces = {"talk": worker.talk, "Talk": worker.Talk,
+                  "make_worker": worker.make_worker,
+                  "open_listener": echo_server.open_listener,
+                  "accept": echo_server.EchoServer.accept}
+        return {name: inspect.getsource(obj) for name, obj in pieces.items()}
+
     def daemon_demo(self):
         return self.lab.daemon_demo()
 
@@ -182,14 +226,16 @@ class Controller:
         current = self.settings.lab.to_json()
         unknown = set(body) - set(current)
         if unknown:
-            raise bad(f"unknown settings: {sorted(unknown)}")
+            raise bad(f"unknown settings: {sorted(unknown)}", reason="unknown_setting")
         new = dict(current, **body)
         if new["start_method"] not in START_METHODS:
-            raise bad(f"start_method must be one of {list(START_METHODS)}")
+            raise bad(f"start_method must be one of {list(START_METHODS)}",
+                      reason="start_method")
         if new["worker_style"] not in WORKER_STYLES:
-            raise bad(f"worker_style must be one of {list(WORKER_STYLES)}")
+            raise bad(f"worker_style must be one of {list(WORKER_STYLES)}",
+                      reason="worker_style")
         if not isinstance(new["daemon_workers"], bool):
-            raise bad("daemon_workers must be true or false")
+            raise bad("daemon_workers must be true or false", reason="daemon_not_bool")
         return dict(self._new_server(self.lab.apply_lab_settings(LabSettings(**new))),
                     lab=new)
 

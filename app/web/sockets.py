@@ -7,25 +7,41 @@ from flask import request
 
 from app.errors import LabError
 
-
-def ack(fn):
-    @functools.wraps(fn)
-    def handler(data=None):
-        try:
-            if data is not None and not isinstance(data, dict):
-                raise LabError(400, "bad_input", "the payload must be an object")
-            return {"ok": True, **fn(data or {})}
-        except LabError as exc:
-            return {"ok": False, "status": exc.status, **exc.to_json()}
-    return handler
+FORBIDDEN = LabError(403, "forbidden", "only the presenter can do that")
 
 
 def register(socketio, forkscope):
     c = forkscope.controller
+    access = forkscope.access
+    presenters = set()  # sids of presenter connections
+
+    def ack(fn):
+        @functools.wraps(fn)
+        def handler(data=None):
+            try:
+                if request.sid not in presenters:
+                    raise FORBIDDEN
+                if data is not None and not isinstance(data, dict):
+                    raise LabError(400, "bad_input", "the payload must be an object")
+                return {"ok": True, **fn(data or {})}
+            except LabError as exc:
+                return {"ok": False, "status": exc.status, **exc.to_json()}
+        return handler
 
     @socketio.on("connect")
     def connect(auth=None):
+        if not access.host_ok(request.host):
+            return False
+        presenter = access.presenter(auth)
+        if presenter:
+            presenters.add(request.sid)
+        socketio.emit("access", {"presenter": presenter}, to=request.sid)
         forkscope.hub.send_snapshot(request.sid)
+        return None
+
+    @socketio.on("disconnect")
+    def disconnect(reason=None):
+        presenters.discard(request.sid)
 
     actions = {
         "spawn_client": lambda d: c.spawn_clients({"count": d.get("count", 1)}),

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from tests.helpers import wait_until
+
 HERE = os.path.dirname(os.path.dirname(__file__))
 
 
@@ -51,8 +53,9 @@ def test_replies_are_byte_exact_upper_even_when_not_utf8(live_app):
 def test_long_messages_cross_many_recv_1024_calls(live_app):
     data = (b"forkscope " * 700)[:7000]
     assert roundtrip(live_app.echo_address, data) == data.upper()
-    served = [e for e in live_app.api.events() if e["type"] == "served"]
-    assert len(served) >= 7  # one recv(1024) -> send() per chunk
+    # one recv(1024) -> send() per chunk, each reported
+    wait_until(lambda: sum(e["type"] == "served" for e in live_app.api.events()) >= 7,
+               message="7 served events")
 
 
 def test_each_connection_gets_its_own_worker_process(live_app):
