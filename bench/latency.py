@@ -1,0 +1,141 @@
+"""Event latency: from an event's own ``t`` (the lab process's ``time.time()``
+when it happened) to
+
+* (a) its receipt by a python-socketio client (websocket transport), and
+* (b) the page applying it in headless Chromium (``window.forkscope.appliedAt``),
+  and the first DOM mutation after that (a MutationObserver the benchmark adds:
+  the page renders on the next animation frame).
+
+Two phases on one app: *idle* — one connection to the echo server sending
+single messages, spaced (each one a ``served`` event) — and *burst* — 100
+connections opened and closed as fast as possible by a separate process
+(``bench.load burst``), about seven events each (accepted, created, started,
+hello, conn_closed, exited, reaped).
+"""
+
+import socket
+import time
+
+from bench.common import (
+    AppProcess,
+    Recorder,
+    dashboard_page,
+    dom_latencies_ms,
+    figure,
+    latencies_ms,
+    page_applied,
+    page_dom_times,
+    run_load,
+    summary,
+    wait_page_seq,
+)
+
+NAME = "latency"
+TITLE = "Event latency: event t -> Socket.IO client / page"
+TARGETS = {"socket_idle_p99": 5.0, "dom_idle_p95": 20.0, "dom_burst_p95": 50.0}
+MESSAGE = b"latency probe"
+
+
+def idle_phase(app, recorder, count, spacing):
+    """*count* messages on one connection, one every *spacing* seconds; returns
+    the seq range of the events they caused."""
+    first = recorder.last_seq() + 1
+    with socket.create_connection(app.echo, timeout=10) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        next_at = time.perf_counter()
+        for _ in range(count):
+            s.sendall(MESSAGE)
+            got = 0
+            while got < len(MESSAGE):
+                chunk = s.recv(1024)
+                if not chunk:
+                    raise ConnectionError("the echo server closed the connection")
+                got += len(chunk)
+            next_at += spacing
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)   # pacing the load, not synchronisation
+    recorder.wait_for(lambda r: served_count(r, first) >= count, timeout=30,
+                      message=f"{count} served events")
+    return first, recorder.last_seq()
+
+
+def served_count(recorder, since):
+    return sum(1 for e, _ in recorder.events if e["seq"] >= since and e["type"] == "served")
+
+
+def burst_phase(app, recorder, count):
+    first = recorder.last_seq() + 1
+    result = run_load("burst", *app.echo, count=count, timeout=120)
+
+    def done(r):
+        # each connection ends as a worker's exit, or as a refusal ("server busy"
+        # at --max-workers)
+        ended = sum(1 for e, _ in r.events
+                    if e["seq"] >= first and e["type"] in ("exited", "refused"))
+        return ended >= result["count"]
+    recorder.wait_for(done, timeout=60, message="every burst connection to end")
+    return first, recorder.last_seq(), result
+
+
+def run(quick=False, browser=True):
+    idle_count, spacing, burst_count = (20, 0.02, 10) if quick else (200, 0.02, 100)
+    figures, details = [], {"idle_messages": idle_count, "spacing_s": spacing,
+                            "burst_connections": burst_count}
+    with AppProcess() as app:
+        recorder = Recorder(app.url)
+        try:
+            recorder.wait_for(lambda r: r.snapshot is not None, 10, "the snapshot")
+            if browser:
+                with dashboard_page(app.url) as page:
+                    phases = measure(app, recorder, idle_count, spacing, burst_count, page)
+            else:
+                phases = measure(app, recorder, idle_count, spacing, burst_count, None)
+        finally:
+            recorder.close()
+    for phase in ("idle", "burst"):
+        ph = phases[phase]
+        details[phase] = ph
+        s = ph["socket_ms"]
+        figures.append(figure(f"{phase}: event -> socket client p50", s["p50"], "ms"))
+        figures.append(figure(f"{phase}: event -> socket client p95", s["p95"], "ms"))
+        figures.append(figure(f"{phase}: event -> socket client p99", s["p99"], "ms",
+                              TARGETS["socket_idle_p99"] if phase == "idle" else None,
+                              "<=" if phase == "idle" else None))
+        if "applied_ms" in ph:
+            a, d = ph["applied_ms"], ph["dom_ms"]
+            target = TARGETS[f"dom_{phase}_p95"]
+            figures.append(figure(f"{phase}: event -> page applied p50", a["p50"], "ms"))
+            figures.append(figure(f"{phase}: event -> page applied p95", a["p95"], "ms",
+                                  target, "<="))
+            figures.append(figure(f"{phase}: event -> page applied p99", a["p99"], "ms"))
+            figures.append(figure(f"{phase}: event -> DOM mutation p95", d["p95"], "ms",
+                                  target, "<=", note="next frame after appliedAt"))
+    return {"figures": figures, "details": details}
+
+
+def measure(app, recorder, idle_count, spacing, burst_count, page):
+    phases = {}
+    lo, hi = idle_phase(app, recorder, idle_count, spacing)
+    phases["idle"] = collect(recorder, page, lo, hi)
+    lo, hi, load = burst_phase(app, recorder, burst_count)
+    phases["burst"] = collect(recorder, page, lo, hi)
+    phases["burst"]["load"] = {k: v for k, v in load.items() if k != "peers"}
+    return phases
+
+
+def collect(recorder, page, lo, hi):
+    received = recorder.received()
+    socket_ms = latencies_ms(received, lo, hi)
+    out = {"seq": [lo, hi], "events": hi - lo + 1, "socket_ms": summary(socket_ms),
+           "by_type": {}}
+    for type_ in sorted({e["type"] for e, _ in received if lo <= e["seq"] <= hi}):
+        out["by_type"][type_] = summary(latencies_ms(received, lo, hi, {type_}))
+    if page is not None:
+        wait_page_seq(page, hi, timeout=30)
+        page.wait_for_timeout(100)  # let the frame after the last event be drawn
+        applied, dom = dom_latencies_ms(received, page_applied(page), page_dom_times(page),
+                                        lo, hi)
+        out["applied_ms"] = summary(applied)
+        out["dom_ms"] = summary(dom)
+    return out
