@@ -5,6 +5,7 @@ Werkzeug in a thread on an ephemeral loopback port, with the echo server on
 another ephemeral port.
 """
 
+import contextlib
 import os
 import threading
 from dataclasses import dataclass
@@ -82,13 +83,9 @@ def serve(settings):
     return LiveApp(url, app, Api(url)), server
 
 
-@pytest.fixture
-def settings():
-    return Settings(port=0, echo_port=0)
-
-
-@pytest.fixture
-def live_app(settings):
+@contextlib.contextmanager
+def running(settings):
+    """A live app for the length of a ``with`` block; everything reaped after."""
     live, server = serve(settings)
     try:
         yield live
@@ -96,6 +93,17 @@ def live_app(settings):
         server.shutdown()
         server.server_close()
         live.forkscope.shutdown()
+
+
+@pytest.fixture
+def settings():
+    return Settings(port=0, echo_port=0)
+
+
+@pytest.fixture
+def live_app(settings):
+    with running(settings) as live:
+        yield live
 
 
 @pytest.fixture

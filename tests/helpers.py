@@ -1,5 +1,10 @@
 """Small tools shared by the tests: waiting on conditions, REST calls, psutil views."""
 
+import contextlib
+import os
+import re
+import subprocess
+import sys
 import threading
 import time
 
@@ -98,3 +103,31 @@ def disconnect_all(sio_clients):
         t.start()
     for t in threads:
         t.join(10)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def read_banner(proc):
+    """The dashboard URL and echo address from ``python -m app``'s first lines."""
+    url_line = proc.stdout.readline()
+    echo_line = proc.stdout.readline()
+    url = re.search(r"(http://\S+)/", url_line).group(1)
+    host, port = re.search(r"(\d+\.\d+\.\d+\.\d+):(\d+)", echo_line).groups()
+    return url, (host, int(port))
+
+
+@contextlib.contextmanager
+def dashboard_process(*args):
+    """``python -m app ARGS`` as a teacher would run it; yields (proc, url, echo
+    address). Killed after the block if the test did not stop it."""
+    proc = subprocess.Popen([sys.executable, "-m", "app", "--port", "0", "--echo-port", "0",
+                             *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        url, echo = read_banner(proc)
+        yield proc, url, echo
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

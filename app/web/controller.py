@@ -150,8 +150,10 @@ class Controller:
         reply = self.lab.send_text(client["pid"], text)
         if not reply.get("ok"):
             raise LabError(409, reply.get("code", "send_failed"), reply["error"])
-        uid = client["uid"]
-        self.hub.wait_for(lambda r: r.procs[uid]["worker_pid"], SETTLE_TIMEOUT)
+        uid, echoes = client["uid"], client["echoes"]
+        # answer once the echo event is in the registry, as every viewer sees it
+        self.hub.wait_for(lambda r: r.procs[uid]["worker_pid"]
+                          and r.procs[uid]["echoes"] > echoes, SETTLE_TIMEOUT)
         worker_pid = self._process_by_uid(uid)["worker_pid"]
         return {"reply": reply["reply"], "worker_pid": worker_pid,
                 "rtt_ms": reply["rtt_ms"], "client_pid": client["pid"]}

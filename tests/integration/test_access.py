@@ -7,7 +7,7 @@ import requests
 import socketio
 
 from app.settings import Settings
-from tests.conftest import serve
+from tests.conftest import running
 from tests.helpers import Api, disconnect_all, wait_until
 
 TOKEN = "s3cret-token"
@@ -15,13 +15,8 @@ TOKEN = "s3cret-token"
 
 @pytest.fixture
 def room_app():
-    live, server = serve(Settings(port=0, echo_port=0, token=TOKEN))
-    try:
+    with running(Settings(port=0, echo_port=0, token=TOKEN)) as live:
         yield live
-    finally:
-        server.shutdown()
-        server.server_close()
-        live.forkscope.shutdown()
 
 
 def test_viewers_see_but_cannot_act(room_app):

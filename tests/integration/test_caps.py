@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from app.settings import Settings
-from tests.conftest import serve
+from tests.conftest import running
 from tests.helpers import wait_until
 
 
@@ -24,8 +24,9 @@ def test_beyond_max_workers_the_server_says_busy(live_app):
         with socket.create_connection(address, timeout=5) as third:
             assert third.recv(100) == b"server busy\n"
             assert third.recv(100) == b""  # and closed
-        refused = [e for e in live_app.api.events() if e["type"] == "refused"]
-        assert refused and refused[-1]["limit"] == 2
+        refused = wait_until(lambda: [e for e in live_app.api.events()
+                                      if e["type"] == "refused"], message="refused event")
+        assert refused[-1]["limit"] == 2
         assert len(live_app.api.processes(role="worker", state="running")) == 2
     finally:
         for s in held:
@@ -33,17 +34,12 @@ def test_beyond_max_workers_the_server_says_busy(live_app):
 
 
 def test_idle_connections_are_closed():
-    live, server = serve(Settings(port=0, echo_port=0, idle_timeout=0.5))
-    try:
+    with running(Settings(port=0, echo_port=0, idle_timeout=0.5)) as live:
         with socket.create_connection(live.echo_address, timeout=5) as s:
             s.sendall(b"x")
             assert s.recv(1) == b"X"
             assert s.recv(1) == b""  # the worker closed it after 0.5 s of silence
         wait_until(lambda: any(e["type"] == "idle_timeout" for e in live.api.events()))
-    finally:
-        server.shutdown()
-        server.server_close()
-        live.forkscope.shutdown()
 
 
 def test_spawn_rate_is_limited(api):
@@ -56,8 +52,7 @@ def test_spawn_rate_is_limited(api):
 
 
 def test_all_lab_processes_are_capped():
-    live, server = serve(Settings(port=0, echo_port=0, max_processes=12))
-    try:
+    with running(Settings(port=0, echo_port=0, max_processes=12)) as live:
         api = live.api
         # server + resource_tracker + 2 per client: 3 clients make 8
         api.spawn(3)
@@ -67,7 +62,3 @@ def test_all_lab_processes_are_capped():
         r = api.post("/api/clients", {"count": 1})
         assert r.status_code == 429 and r.json()["code"] == "max_processes"
         assert r.json()["params"]["limit"] == 12
-    finally:
-        server.shutdown()
-        server.server_close()
-        live.forkscope.shutdown()

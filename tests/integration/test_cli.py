@@ -1,8 +1,6 @@
 """``python -m app`` as a teacher runs it: start, load with clients, stop; nothing
 survives, the ports are free again."""
 
-import os
-import re
 import signal
 import socket
 import subprocess
@@ -11,23 +9,13 @@ import sys
 import psutil
 import pytest
 
-from tests.helpers import Api, wait_until
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+from tests.helpers import ROOT, Api, dashboard_process, wait_until
 
 
-def start(*args):
-    proc = subprocess.Popen([sys.executable, "-m", "app", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return proc
-
-
-def read_banner(proc):
-    url_line = proc.stdout.readline()
-    echo_line = proc.stdout.readline()
-    url = re.search(r"(http://\S+)/", url_line).group(1)
-    host, port = re.search(r"(\d+\.\d+\.\d+\.\d+):(\d+)", echo_line).groups()
-    return url, (host, int(port))
+def run_app(*args):
+    """``python -m app ARGS`` that is expected to exit by itself."""
+    return subprocess.run([sys.executable, "-m", "app", *args], check=False, cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)
 
 
 def port_is_free(address):
@@ -44,9 +32,7 @@ def port_is_free(address):
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
 def test_stopping_the_dashboard_reaps_every_lab_process(how):
-    proc = start("--port", "0", "--echo-port", "0")
-    try:
-        url, echo = read_banner(proc)
+    with dashboard_process() as (proc, url, echo):
         api = Api(url)
         api.spawn(5)
         api.send(api.processes(role="client")[0]["pid"], "hi")
@@ -55,10 +41,6 @@ def test_stopping_the_dashboard_reaps_every_lab_process(how):
         dash_port = int(url.rsplit(":", 1)[1])
         proc.send_signal(how)
         out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 0, err
     assert "every lab process was reaped" in out
     assert "Traceback" not in err
@@ -67,10 +49,8 @@ def test_stopping_the_dashboard_reaps_every_lab_process(how):
 
 
 def test_lab_flags_reach_the_workers():
-    proc = start("--port", "0", "--echo-port", "0", "--start-method", "spawn",
-                 "--daemon-workers", "--worker-style", "subclass")
-    try:
-        url, _echo = read_banner(proc)
+    with dashboard_process("--start-method", "spawn", "--daemon-workers",
+                           "--worker-style", "subclass") as (proc, url, _echo):
         api = Api(url)
         assert api.get("/api/lab").json() == {"start_method": "spawn",
                                               "daemon_workers": True,
@@ -81,10 +61,6 @@ def test_lab_flags_reach_the_workers():
         assert (w["start_method"], w["daemon"], w["style"]) == ("spawn", True, "subclass")
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 0
 
 
@@ -93,9 +69,7 @@ def test_a_busy_dashboard_port_is_one_clear_line():
         s.bind(("127.0.0.1", 0))
         s.listen(1)
         port = s.getsockname()[1]
-        out = subprocess.run(check=False, args=[sys.executable, "-m", "app", "--port", str(port),
-                              "--echo-port", "0"], cwd=ROOT, capture_output=True,
-                             text=True, timeout=30)
+        out = run_app("--port", str(port), "--echo-port", "0")
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
         f"forkscope: port {port} on 127.0.0.1 is already in use; choose another with --port"]
@@ -106,17 +80,14 @@ def test_a_busy_echo_port_is_one_clear_line():
         s.bind(("127.0.0.1", 0))
         s.listen(1)
         port = s.getsockname()[1]
-        out = subprocess.run(check=False, args=[sys.executable, "-m", "app", "--port", "0",
-                              "--echo-port", str(port)], cwd=ROOT, capture_output=True,
-                             text=True, timeout=30)
+        out = run_app("--port", "0", "--echo-port", str(port))
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "already in use" in lines[0] and "--echo-port" in lines[0]
 
 
 def test_help_lists_the_flags():
-    out = subprocess.run(check=False, args=[sys.executable, "-m", "app", "--help"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=30)
+    out = run_app("--help")
     for flag in ("--host", "--port", "--echo-host", "--echo-port", "--max-clients",
                  "--start-method", "--daemon-workers", "--worker-style"):
         assert flag in out.stdout

@@ -4,8 +4,6 @@ with it."""
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -13,8 +11,7 @@ import psutil
 import pytest
 
 from app.lab.orphans import become_subreaper
-from tests.helpers import Api, wait_until
-from tests.integration.test_cli import read_banner, start
+from tests.helpers import Api, dashboard_process, wait_until
 
 
 def killed_and_seen(api, pid):
@@ -80,9 +77,7 @@ def test_sigkill_of_the_server_then_restart(api):
 @pytest.mark.timeout(60)
 def test_a_killed_dashboard_takes_the_lab_with_it():
     become_subreaper()  # the lab's orphans come to this test, which reaps them
-    proc = start("--port", "0", "--echo-port", "0")
-    try:
-        url, _ = read_banner(proc)
+    with dashboard_process() as (proc, url, _echo):
         api = Api(url)
         api.spawn(3)
         wait_until(lambda: len(api.processes(role="worker", state="running")) == 3)
@@ -90,10 +85,6 @@ def test_a_killed_dashboard_takes_the_lab_with_it():
         assert len(lab) >= 7
         proc.kill()
         proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
     def all_exited():
         return all(not psutil.pid_exists(pid) or
@@ -106,20 +97,11 @@ def test_a_killed_dashboard_takes_the_lab_with_it():
             pass  # reaped by their own parent before it exited
 
 
-def test_sigterm_while_loaded_with_clients_leaves_nothing():
-    proc = subprocess.Popen([sys.executable, "-m", "app", "--port", "0", "--echo-port", "0",
-                             "--start-method", "forkserver"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-    try:
-        url, _ = read_banner(proc)
+def test_sigterm_while_loaded_with_forkserver_clients_leaves_nothing():
+    with dashboard_process("--start-method", "forkserver") as (proc, url, _echo):
         Api(url).spawn(10)
         lab = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 0
     assert [pid for pid in lab if psutil.pid_exists(pid)] == []

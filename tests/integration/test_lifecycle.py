@@ -77,7 +77,8 @@ def test_join_with_timeout_on_a_running_worker_returns_it_running(api):
     r = api.post(f"/api/processes/{worker}/join", {"timeout": 0.2})
     assert r.status_code == 200
     assert (r.json()["state"], r.json()["alive"]) == ("running", True)
-    assert any(e["type"] == "join_timeout" and e["pid"] == worker for e in api.events())
+    wait_until(lambda: any(e["type"] == "join_timeout" and e["pid"] == worker
+                           for e in api.events()), message="the join_timeout event")
     agree(api)
 
 
