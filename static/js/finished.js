@@ -33,7 +33,7 @@ export function renderFinished(list, empty, model, selectedUid, onSelect) {
     const [mark, name, exit, reaped] = item.children;
     setText(mark, p.exitcode === 0 ? "✔" : "✖");
     setText(name, t("finished.line", { role: roleName(p.role), name: p.name, pid: p.pid ?? "?" }));
-    setText(exit, t("finished.exit", { code: p.exitcode ?? "?", meaning: exitMeaning(p.exitcode) }));
+    setText(exit, t("finished.exit", { code: p.exitcode ?? "?", meaning: exitMeaning(p.exitcode, p.state) }));
     setText(reaped, reapedText(p));
   });
 }

@@ -21,8 +21,13 @@ export function signalName(n) {
   return SIGNALS[n] || `SIG${n}`;
 }
 
-/** What an exit code means, in words: 0, exit(N), or killed by a signal. */
-export function exitMeaning(code) {
+/** What an exit code means, in words: 0, exit(N), or killed by a signal.
+ * *state* tells a process still running (None) from one whose code only its
+ * parent knows (a forkserver's child, seen to exit through a pidfd). */
+export function exitMeaning(code, state = null) {
+  if ((code === null || code === undefined) && (state === "zombie" || state === "joined")) {
+    return t("exit.unknown");
+  }
   if (code === null || code === undefined) return t("exit.none");
   if (has(`exit.${code}`)) return t(`exit.${code}`);
   if (code < 0) return t("exit.signal", { name: signalName(-code), n: -code });
@@ -38,27 +43,31 @@ export function exitBrief(code) {
 }
 
 const HOWS = ["join", "implicit", "forkserver"];
+// reaped_via_kind / an event's via_kind: which call reaped it (app/lab/children.py,
+// orphans.py, echo_server.py). Each has reaped_by.<kind> and explain.reaped.<kind>.
+export const VIA_KINDS = ["start", "join", "subreaper_waitpid", "daemon_exit", "forkserver",
+  "forkserver_stop"];
 
 function howKey(how) {
   return HOWS.includes(how) ? how : "join";
 }
 
-/** The backend's reaped_via, shown as the Python call it names where it is one
- * ("start() of client-5" → "client-5.start()"), else in the viewer's language. */
-export function viaText(via) {
-  if (!via) return "?";
-  let m = /^start\(\) of (.+)$/.exec(via);
-  if (m) return `${m[1]}.start()`;
-  m = /^(os\.waitpid\(\d+, 0\)) by the dashboard \(subreaper\)$/.exec(via);
-  if (m) return t("via.subreaper", { call: m[1] });
-  if (via.startsWith("multiprocessing's exit handler")) return t("via.daemon_exit");
-  if (via.startsWith("os.waitpid(forkserver pid)")) return t("via.forkserver_stop");
-  return via;
+/** Which key family describes a reap: by via_kind (the structured field) where
+ * the backend gives one, else by how (join / implicit / forkserver). */
+function reapKey(prefix, kind, how, call) {
+  if (kind && VIA_KINDS.includes(kind)) {
+    const base = `${prefix}.kind.${kind}`;
+    return !call && has(`${base}_nocall`) ? `${base}_nocall` : base;
+  }
+  return `${prefix}.${howKey(how)}`;
 }
 
+/** How a reaped process was reaped, in a few words: "reaped implicitly by worker-5.start()". */
 export function reapedText(proc) {
-  if (!proc.reaped_how) return "";
-  return t(`reaped.${howKey(proc.reaped_how)}`, { via: viaText(proc.reaped_via) });
+  if (!proc.reaped_how && !proc.reaped_via_kind) return "";
+  const call = proc.reaped_via_call;
+  return t(reapKey("reaped", proc.reaped_via_kind, proc.reaped_how, call),
+    { call: call ?? proc.reaped_via ?? "?", via: call ?? proc.reaped_via ?? "?" });
 }
 
 export function addr(value) {
@@ -87,8 +96,14 @@ function eventParams(event, lookup) {
   if ("reply" in event) p.reply = clip(event.reply);
   const proc = lookup ? lookup(event) : null;
   p.name = event.name ?? proc?.name ?? event.uid ?? event.pid;
-  if (event.type === "exited" || event.type === "reaped") p.meaning = exitMeaning(event.exitcode);
-  if ("via" in event) p.via = viaText(event.via);
+  if (event.type === "exited" || event.type === "reaped") {
+    p.meaning = exitMeaning(event.exitcode, event.type === "exited" ? "zombie" : "joined");
+    if (event.exitcode === null || event.exitcode === undefined) p.exitcode = "?";
+  }
+  if (event.type === "reaped") {
+    p.call = event.via_call ?? event.via ?? "?";
+    p.via = p.call;
+  }
   if (event.timeout === null || event.timeout === undefined) p.timeout = "";
   if (p.start_ms === undefined || p.start_ms === null) p.start_ms = "?";
   return p;
@@ -99,7 +114,12 @@ export function eventName(type) {
 }
 
 function keyFor(prefix, event) {
-  if (event.type === "reaped") return `${prefix}.reaped.${howKey(event.how)}`;
+  if (event.type === "reaped") return reapKey(`${prefix}.reaped`, event.via_kind, event.how, event.via_call);
+  if (event.type === "exited" && (event.exitcode === null || event.exitcode === undefined)) {
+    return `${prefix}.exited_unknown`;     // only its parent (a forkserver) knows the code
+  }
+  if (event.type === "disconnected" && event.said) return `${prefix}.disconnected_said`;
+  if (event.type === "started" && event.start_method && prefix === "code") return "code.started_method";
   return `${prefix}.${event.type}`;
 }
 
@@ -114,19 +134,24 @@ export function eventCode(event, proc, lookup) {
   const params = eventParams(event, lookup);
   if (event.type === "created") {
     const role = proc?.role ?? event.role;
-    const key = has(`code.created.${role}`) ? `code.created.${role}` : "code.created.other";
-    return t(key, params);
+    let key = has(`code.created.${role}`) ? `code.created.${role}` : "code.created.other";
+    if (role === "worker" && event.style === "subclass") key = "code.created.worker_subclass";
+    return t(key, params) + (event.daemon ? t("code.daemon_suffix") : "");
   }
   const key = keyFor("code", event);
   return has(key) ? t(key, params) : eventSummary(event, lookup);
 }
 
-/** A LabError ack, in the viewer's language: error.<code> with its params,
- * falling back to the server's English message. */
+/** A LabError ack, in the viewer's language: error.<code> with its params
+ * (a bad_input by its params.reason: bad_input.<reason>), falling back to the
+ * server's English message. */
 export function errorText(ack) {
   const code = ack?.code ?? "unknown";
   const params = { ...(ack?.params ?? {}) };
   params.detail = ack?.error ?? "";
+  if (code === "bad_input" && params.reason && has(`bad_input.${params.reason}`)) {
+    return t("error.bad_input", { detail: t(`bad_input.${params.reason}`, params) });
+  }
   if (params.state) params.state = stateName(params.state);
   if (params.action && has(`verb.${params.action}`)) params.action = t(`verb.${params.action}`);
   if (has(`error.${code}`)) return t(`error.${code}`, params);

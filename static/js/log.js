@@ -8,7 +8,7 @@ import { clock, eventName, eventSummary } from "./format.js";
 export const ROWS_SHOWN = 500;
 const TYPES = ["created", "started", "hello", "exited", "reaped", "join_timeout", "signalled",
   "reparented", "listening", "accepted", "served", "conn_closed", "connected", "echo",
-  "disconnected", "client_closed", "error"];
+  "disconnected", "client_closed", "refused", "idle_timeout", "demo", "error"];
 
 export class Log {
   constructor({ list, pidFilter, typeFilter, count, getEvents, lookup, onPick }) {

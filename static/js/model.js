@@ -9,7 +9,10 @@ const ALLOWED = { created: ["running"], running: ["zombie"], zombie: ["joined"],
 const JOINED_KEPT = 200;
 
 // Event types the registry ignores: applying them changes nothing here either.
-const IGNORED = new Set(["join_timeout", "accepted", "error"]);
+// (refused: the server answered "server busy" and closed, no process changed;
+// idle_timeout: a worker says why it is closing, conn_closed follows; demo: the
+// daemon demo's outcome, reported by a process that is then joined.)
+const IGNORED = new Set(["join_timeout", "accepted", "error", "refused", "idle_timeout", "demo"]);
 
 export class OutOfSync extends Error {}
 
@@ -18,8 +21,8 @@ export function newProcess(uid, fields = {}) {
     uid, pid: null, ppid: null, name: uid, role: null, state: "created", alive: false,
     exitcode: null, daemon: false, orphaned: false, peer: null, local: null,
     worker_pid: null, client_pid: null, start_ms: null, started_t: null, exited_t: null,
-    reaped_how: null, reaped_via: null, last_signal: null, old_ppid: null, start_method: null,
-    style: null, served: 0, echoes: 0,
+    reaped_how: null, reaped_via: null, reaped_via_kind: null, reaped_via_call: null,
+    last_signal: null, old_ppid: null, start_method: null, style: null, served: 0, echoes: 0,
     connection: null, ...fields,
   };
 }
@@ -139,6 +142,7 @@ export class Model {
     this.move(proc, "joined");
     Object.assign(proc, {
       exitcode: event.exitcode, reaped_how: event.how ?? null, reaped_via: event.via ?? null,
+      reaped_via_kind: event.via_kind ?? null, reaped_via_call: event.via_call ?? null,
     });
     if (this.byPid.get(proc.pid) === proc.uid) this.byPid.delete(proc.pid);
     this.joined.push(proc.uid);

@@ -2,7 +2,8 @@
 // every event in seq order. A gap in seq, or an event the model cannot apply,
 // means this copy may be wrong: refetch /api/state (events that arrive in the
 // meantime are buffered and replayed on top of it). Socket.IO reconnects by
-// itself; every (re)connect brings a fresh snapshot.
+// itself; every (re)connect brings a fresh snapshot, preceded by `access`
+// ({presenter}): whether this connection may act, or only watch.
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { OutOfSync } from "./model.js";
@@ -13,11 +14,13 @@ const EVENTS_KEPT = 5000;
 const HISTORY_FETCHED = 2000;
 
 export class Sync {
-  constructor(model, { onChange, onStatus, onEvents }) {
+  constructor(model, { onChange, onStatus, onEvents, onAccess = () => {} }) {
     this.model = model;
     this.onChange = onChange;
     this.onStatus = onStatus;
     this.onEvents = onEvents;
+    this.onAccess = onAccess;
+    this.presenter = null;               // unknown until the server says
     this.appliedSeq = 0;
     this.appliedAt = new Map();          // seq -> wall-clock ms when applied here
     this.events = new Map();             // seq -> event, for the log and the details
@@ -37,6 +40,10 @@ export class Sync {
       if (reason === "io server disconnect") socket.connect();
     });
     socket.on("connect_error", () => this.setStatus("reconnecting"));
+    socket.on("access", (access) => {
+      this.presenter = Boolean(access && access.presenter);
+      this.onAccess(this.presenter);
+    });
     socket.on("snapshot", (snapshot) => this.applySnapshot(snapshot));
     socket.on("event", (event) => this.receive(event));
   }
@@ -63,7 +70,7 @@ export class Sync {
   }
 
   receive(event) {
-    this.remember([event]);
+    this.remember([event], { live: true });
     if (this.resyncing) {
       this.buffer.push(event);
       return;
@@ -118,7 +125,7 @@ export class Sync {
   }
 
   // -- events kept for the log and the details panel ------------------------------
-  remember(events) {
+  remember(events, { live = false } = {}) {
     const added = [];
     for (const event of events) {
       if (!this.events.has(event.seq)) {
@@ -132,7 +139,7 @@ export class Sync {
       this.events = new Map([...this.events.entries()].sort((a, b) => a[0] - b[0]));
     }
     while (this.events.size > EVENTS_KEPT) this.events.delete(this.events.keys().next().value);
-    this.onEvents(added);
+    this.onEvents(added, { live });
   }
 
   lastEventSeq() {
