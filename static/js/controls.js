@@ -2,9 +2,10 @@
 // and every ack — success or error — is shown on the page, never dropped.
 //
 // Testability contract: buttons carry data-action (spawn-client + data-count,
-// send-message, terminate, kill, join, close-client, restart-server) and, when
-// they act on one process, data-pid; a client's reply is in
-// [data-reply-for="<client pid>"].
+// send-message, terminate, kill, join, close-client, restart-server, apply-lab,
+// daemon-demo) and, when they act on one process, data-pid; a client's reply
+// is in [data-reply-for="<client pid>"]. Every control is .presenter-only:
+// a viewer's page hides them (access.js).
 
 import { t } from "./i18n.js";
 import { h, keyedList, setAttr, setText } from "./dom.js";
@@ -14,14 +15,17 @@ const RESULTS_KEPT = 8;
 const EVENT_OF_ACTION = {
   "spawn-client": "spawn_client", "send-message": "send_message", "close-client": "close_client",
   terminate: "terminate", kill: "kill", join: "join", "restart-server": "restart_server",
+  "apply-lab": "lab_settings", "daemon-demo": "daemon_demo",
 };
 
 export class Controls {
-  constructor({ sync, model, onSelect, requestRender }) {
+  constructor({ sync, model, onSelect, requestRender, onAcked = () => {} }) {
     this.sync = sync;
     this.model = model;
     this.onSelect = onSelect;
     this.requestRender = requestRender;
+    this.onAcked = onAcked;
+    this.said = new Map();          // client pid -> what the server said before closing
     this.results = [];              // newest first: {ok, text: () => string, code, action}
     this.replies = new Map();       // client pid -> {ok, reply, worker, rtt, ack}
     this.pending = new Set();       // "action:pid" in flight
@@ -41,6 +45,7 @@ export class Controls {
     }
     if (!ack || typeof ack !== "object") ack = { ok: false, code: "unknown", error: "" };
     this.report(action, payload, ack);
+    this.onAcked(action, ack);
     this.requestRender();
     return ack;
   }
@@ -59,11 +64,26 @@ export class Controls {
       entry.text = successText(action, payload, ack, this.model);
       if (action === "send-message") {
         this.replies.set(payload.pid, { ok: true, reply: ack.reply, worker: ack.worker_pid,
-          rtt: ack.rtt_ms });
+          rtt: ack.rtt_ms, seq: this.sync.appliedSeq });
       }
     }
     this.results.unshift(entry);
     this.results.length = Math.min(this.results.length, RESULTS_KEPT);
+  }
+
+  /** What every page learns from events, acks or not: replies (a viewer sends
+   * nothing, yet sees them) and what a server said before it closed. */
+  noticeEvents(events) {
+    for (const e of events) {
+      if (e.type === "echo" && e.pid) {
+        const known = this.replies.get(e.pid);
+        if (!known || (known.seq ?? 0) < e.seq) {
+          this.replies.set(e.pid, { ok: true, reply: e.reply, worker: e.worker_pid, rtt: e.rtt_ms, seq: e.seq });
+        }
+      } else if (e.type === "disconnected" && e.pid && e.said) {
+        this.said.set(e.pid, e.said);
+      }
+    }
   }
 
   // -- the static buttons: spawn, restart ---------------------------------------------------
@@ -118,11 +138,12 @@ export class Controls {
     row.uid = proc.uid;
     const name = h("button", { class: "linklike client-name", type: "button",
       onclick: () => this.onSelect(row.uid) });
-    const input = h("input", { class: "message", type: "text", autocomplete: "off", spellcheck: "false",
-      "data-i18n-placeholder": "action.message_placeholder", maxlength: "2000" });
-    const send = h("button", { type: "button", class: "primary", "data-action": "send-message",
+    const input = h("input", { class: "message presenter-only", type: "text", autocomplete: "off",
+      spellcheck: "false", "data-i18n-placeholder": "action.message_placeholder", maxlength: "2000" });
+    const send = h("button", { type: "button", class: "primary presenter-only", "data-action": "send-message",
       "data-i18n": "action.send" });
-    const close = h("button", { type: "button", "data-action": "close-client", "data-i18n": "action.close" });
+    const close = h("button", { type: "button", class: "presenter-only", "data-action": "close-client",
+      "data-i18n": "action.close" });
     const doSend = () => {
       const pid = Number(send.dataset.pid);
       this.run("send-message", { pid, text: input.value }, pid);
@@ -156,10 +177,13 @@ export class Controls {
     setText(state, p.state === "running" ? "" : stateName(p.state));
     state.className = p.state === "running" ? "client-state" : `client-state pill state-${p.state}`;
     let connText = "";
-    if (p.state === "running" && p.connection === "closed") connText = t("node.client_closed");
+    const said = this.said.get(p.pid);
+    if (p.connection === "closed" && said) connText = t("clients.server_said", { said });
+    else if (p.state === "running" && p.connection === "closed") connText = t("node.client_closed");
     else if (p.state === "running" && !p.worker_pid) connText = t("node.client_connecting");
     setText(conn, connText);
     row.querySelector(".client-status").hidden = p.state === "running" && !connText;
+    setAttr(row.querySelector(".client-conn"), "data-said", said ?? null);
 
     const input = row.querySelector("input.message");
     const send = row.querySelector("[data-action='send-message']");
@@ -207,7 +231,7 @@ export class Controls {
 
   // -- per-process actions: terminate, kill, join(timeout) ----------------------------------
   buildProcessActions() {
-    const box = h("div", { class: "proc-actions" });
+    const box = h("div", { class: "proc-actions presenter-only" });
     const target = h("p", { class: "proc-target" });
     const terminate = h("button", { type: "button", class: "danger", "data-action": "terminate" });
     const kill = h("button", { type: "button", class: "danger", "data-action": "kill" });
@@ -299,6 +323,16 @@ function successText(action, payload, ack, model) {
   }
   if (action === "restart-server") {
     return () => t("result.restarted", { pid: ack.pid, host: ack.echo?.host, port: ack.echo?.port });
+  }
+  if (action === "apply-lab") {
+    const lab = ack.lab ?? payload;
+    return () => t("result.lab_applied", { pid: ack.pid, method: lab.start_method,
+      daemon: t(lab.daemon_workers ? "lab.daemon_on" : "lab.daemon_off"),
+      style: t(`style.short.${lab.worker_style}`) });
+  }
+  if (action === "daemon-demo") {
+    return () => (ack.started ? t("result.demo_started", { name: ack.name })
+      : t("result.demo", { name: ack.name ?? "?", error: ack.error ?? "" }));
   }
   const p = ack.process ?? {};
   const base = { name: p.name ?? payload.pid, pid: p.pid ?? payload.pid };

@@ -1,11 +1,17 @@
-// The details panel of the selected process: its actions, what the code did
-// (the Python calls behind its events), every model field, and its events.
+// The details panel of the selected process: its actions, the explanations a
+// teacher needs (who reaps this zombie, why it left without join()...), how it
+// was started (start method, cost, style and the source), what the OS says of
+// it (/proc via /api/truth), what the code did (the Python calls behind its
+// events), every model field, and its events.
 
 import { has, t } from "./i18n.js";
-import { h, setText } from "./dom.js";
+import { h, keyedList, setText } from "./dom.js";
 import {
   addr, clock, eventCode, eventName, eventSummary, exitMeaning, reapedText, roleName, stateName,
 } from "./format.js";
+import { explanations } from "./explain.js";
+import { StartInfo } from "./source.js";
+import { ProcTruth } from "./truth.js";
 
 const FIELDS = ["pid", "ppid", "name", "role", "state", "alive", "exitcode", "daemon", "orphaned",
   "old_ppid", "peer", "local", "worker_pid", "client_pid", "connection", "start_ms", "started_t",
@@ -24,9 +30,10 @@ export function eventsOf(proc, events) {
 }
 
 export class Details {
-  constructor(root, controls) {
+  constructor(root, controls, model) {
     this.root = root;
     this.controls = controls;
+    this.model = model;
     this.empty = h("p", { class: "empty", "data-i18n": "details.none" });
     this.body = h("div", { class: "details-body" });
     this.titleText = h("span");
@@ -41,7 +48,11 @@ export class Details {
     this.eventsTitle = h("h4", { "data-i18n": "details.events" });
     this.events = h("ol", { class: "proc-events" });
     this.stateHint = h("p", { class: "state-hint" });
-    this.body.append(this.title, this.actions, this.stateHint, this.roleHint, this.codeTitle, this.code,
+    this.explain = h("div", { class: "explain", "aria-live": "polite" });
+    this.startInfo = new StartInfo();
+    this.truth = new ProcTruth();
+    this.body.append(this.title, this.actions, this.stateHint, this.explain, this.roleHint,
+      this.startInfo.root, this.truth.root, this.codeTitle, this.code,
       this.fieldsTitle, this.fields, this.eventsTitle, this.events);
     root.replaceChildren(this.empty, this.body);
     this.lastKey = null;
@@ -51,7 +62,10 @@ export class Details {
     this.empty.hidden = Boolean(proc);
     this.body.hidden = !proc;
     setText(this.empty, t("details.none"));
-    if (!proc) return;
+    if (!proc) {
+      this.truth.render(null);
+      return;
+    }
     this.root.dataset.uid = proc.uid;
     this.root.dataset.pid = proc.pid ?? "";
     setText(this.titleText, t("details.title", { role: roleName(proc.role), name: proc.name }));
@@ -61,6 +75,12 @@ export class Details {
     this.stateHint.className = `state-hint state-${proc.state}`;
     setText(this.roleHint, t(`role_hint.${proc.role ?? "unknown"}`));
     this.controls.updateProcessActions(this.actions, proc, orphan);
+    keyedList(this.explain, explanations(proc, this.model), (e) => e.kind,
+      (e) => h("p", { class: "explain-item", "data-explain": e.kind }),
+      (el, e) => setText(el, e.text));
+    this.explain.hidden = !this.explain.childElementCount;
+    this.startInfo.render(proc);
+    this.truth.render(proc);
     for (const el of [this.codeTitle, this.fieldsTitle, this.eventsTitle]) setText(el, t(el.dataset.i18n));
 
     const mine = eventsOf(proc, events);
@@ -110,7 +130,7 @@ function fieldValue(field, p) {
   switch (field) {
     case "state": return `${stateName(v)} (${v})`;
     case "role": return `${roleName(v)} (${v})`;
-    case "exitcode": return `${v} — ${exitMeaning(v)}`;
+    case "exitcode": return `${v} — ${exitMeaning(v, p.state)}`;
     case "peer": case "local": return addr(v);
     case "start_ms": return t("value.ms", { n: v });
     case "started_t": case "exited_t": return clock(v);

@@ -1,8 +1,8 @@
 // Forkscope's page: wires the model, the live sync and the views together.
 //
 // For benchmarks and tests the page records
-//   window.forkscope = { model, appliedSeq, appliedAt: Map(seq -> epoch ms) }
-// (appliedAt keeps the most recent 2000 entries).
+//   window.forkscope = { model, appliedSeq, appliedAt: Map(seq -> epoch ms), truth }
+// (appliedAt keeps the most recent 2000 entries; truth is the last /api/truth?detail=0).
 
 import { applyDom, currentLang, initI18n, LANGS, onLangChange, setLang, t } from "./i18n.js";
 import { Model } from "./model.js";
@@ -12,7 +12,11 @@ import { Controls } from "./controls.js";
 import { Details } from "./details.js";
 import { Log } from "./log.js";
 import { renderFinished } from "./finished.js";
+import { Access } from "./access.js";
+import { LabPanel } from "./lab.js";
+import { TruthMonitor } from "./truth.js";
 import { setAttr, setText } from "./dom.js";
+import { addr } from "./format.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -39,28 +43,71 @@ function lookup(event) {
   return event.pid ? model.get(event.pid) : null;
 }
 
+const access = new Access({ requestRender });
+const truth = new TruthMonitor({
+  badge: $("#truth-badge"), text: $("#truth-text"), banner: $("#truth-banner"),
+  list: $("#truth-differences"), onResult: (result) => { window.forkscope.truth = result; },
+});
+
 const sync = new Sync(model, {
-  onChange: requestRender,
+  onChange: () => {
+    truth.poke();
+    requestRender();
+  },
   onStatus: (s) => {
     status = s;
     requestRender();
   },
-  onEvents: (events) => {
+  onEvents: (events, { live }) => {
     log.add(events);
+    controls.noticeEvents(events);
+    lab.noticeEvents(events);
+    if (live) notices.add(events);
     requestRender();
   },
+  onAccess: (presenter) => access.set(presenter),
 });
 window.forkscope.appliedAt = sync.appliedAt;
 window.forkscope.sync = sync;
 
-const controls = new Controls({ sync, model, onSelect: select, requestRender });
-const tree = new Tree($("#tree"), { onSelect: select });
-const details = new Details($("#details"), controls);
+const controls = new Controls({ sync, model, onSelect: select, requestRender, onAcked: () => truth.poke() });
+const lab = new LabPanel({ controls, model, requestRender });
+const tree = new Tree($("#tree"), { onSelect: select, saidOf: (pid) => controls.said.get(pid) ?? null });
+const details = new Details($("#details"), controls, model);
 const log = new Log({
   list: $("#log"), pidFilter: $("#log-pid"), typeFilter: $("#log-type"), count: $("#log-count"),
   getEvents: () => sync.eventsList(), lookup,
   onPick: (uid, pid) => select(uid && model.procs.has(uid) ? uid : model.get(pid)?.uid),
 });
+
+// -- short notices: the server refused a connection ("server busy" at --max-workers) ----------
+const NOTICE_MS = 8000;
+const notices = {
+  el: $("#notice"),
+  timer: 0,
+  count: 0,
+  add(events) {
+    const refused = events.filter((e) => e.type === "refused");
+    if (!refused.length) return;
+    const last = refused.at(-1);
+    this.count = this.el.hidden ? refused.length : this.count + refused.length;
+    this.last = last;
+    this.el.hidden = false;
+    this.el.dataset.notice = "refused";
+    this.render();
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.el.hidden = true;
+      this.count = 0;
+    }, NOTICE_MS);
+  },
+  render() {
+    if (this.el.hidden || !this.last) return;
+    setText(this.el, t(this.count > 1 ? "notice.refused_many" : "notice.refused", {
+      peer: addr(this.last.peer), limit: this.last.limit ?? "?", n: this.count,
+    }));
+  },
+};
 
 // -- tabs: details / finished / log -------------------------------------------------------
 function showTab(name) {
@@ -118,6 +165,9 @@ function renderAll() {
   tree.update(model, selectedUid);
   controls.renderStatic();
   controls.renderResults($("#results"));
+  lab.render();
+  access.render();
+  notices.render();
   controls.renderClients($("#clients"), $("#clients-empty"));
   const selected = selectedUid ? model.procs.get(selectedUid) : null;
   if (selectedUid && !selected) selectedUid = null;
@@ -139,14 +189,18 @@ async function start() {
   });
   onLangChange(() => {
     log.languageChanged();
+    truth.languageChanged();
     details.lastKey = null;
     requestRender();
   });
   controls.bindStatic(document);
+  lab.bind();
+  access.bind();
   showTab("details");
   applyDom();
   requestRender();
   sync.connect();
+  truth.start();
 }
 
 start().catch((error) => {

@@ -11,6 +11,7 @@
 import { t } from "./i18n.js";
 import { formatAddress } from "./model.js";
 import { exitBrief, roleName, stateName } from "./format.js";
+import { reapHint } from "./explain.js";
 
 const d3 = window.d3;
 const ROLE_ORDER = { dashboard: 0, server: 1, client: 2, helper: 3, worker: 4 };
@@ -68,9 +69,10 @@ export function treeRows(model) {
 }
 
 export class Tree {
-  constructor(container, { onSelect }) {
+  constructor(container, { onSelect, saidOf = () => null }) {
     this.container = container;
     this.onSelect = onSelect;
+    this.saidOf = saidOf;
     this.svg = d3.select(container).append("svg")
       .attr("class", "tree-svg")
       .attr("role", "group");
@@ -127,6 +129,7 @@ export class Tree {
   update(model, selectedUid) {
     this.lastArgs = [model, selectedUid];
     this.echo = model.echo;
+    this.model = model;
     const rows = treeRows(model);
     const width = this.container.clientWidth;
     const height = this.container.clientHeight;
@@ -284,6 +287,8 @@ export class Tree {
     const textX = pad * 1.3;
     const iconSize = fs * 0.95;
     const echo = this.echo;
+    const model = this.model;
+    const saidOf = this.saidOf;
 
     sel
       .attr("data-uid", (d) => d.data.id)
@@ -296,7 +301,8 @@ export class Tree {
       .attr("class", (d) => `node role-${d.data.proc.role} state-${d.data.proc.state}`
         + `${d.data.orphan ? " orphan" : ""}${d.data.id === selectedUid ? " selected" : ""}`)
       .attr("aria-pressed", (d) => String(d.data.id === selectedUid))
-      .attr("aria-label", (d) => nodeTitle(d));
+      .attr("data-start-method", (d) => d.data.proc.start_method ?? null)
+      .attr("aria-label", (d) => nodeTitle(d, model));
 
     sel.select("rect.select-ring")
       .attr("x", -fs * 0.3).attr("y", -fs * 0.3)
@@ -348,6 +354,7 @@ export class Tree {
         text.select(".state-name").text(stateName(p.state));
         const code = p.exitcode;
         let extra = code === null || code === undefined ? "" : t("node.exit", { code });
+        if (!extra && p.state === "zombie") extra = t("node.exit_unknown");
         if (!extra && g.lines < 4 && p.role === "worker" && !p.client_pid && p.peer) {
           extra = t("node.external_short");   // the connection line is hidden: say it here
         }
@@ -357,28 +364,34 @@ export class Tree {
 
     sel.select("text.l4").attr("x", textX).attr("y", baseline(3))
       .each(function (d) {
-        fitText(this, g.lines > 3 ? connectionLine(d.data.proc, echo) : "", nodeW - textX - pad);
+        fitText(this, g.lines > 3 ? connectionLine(d.data.proc, echo, model, saidOf(d.data.proc.pid)) : "", nodeW - textX - pad);
+        this.classList.toggle("reap-line", d.data.proc.state === "zombie");
       });
 
-    sel.select("title").text((d) => nodeTitle(d));
+    sel.select("title").text((d) => nodeTitle(d, model));
   }
 }
 
-function nodeTitle(d) {
+function nodeTitle(d, model) {
   const p = d.data.proc;
   const lines = [t("node.select_title", { role: roleName(p.role), name: p.name })];
   if (d.data.orphan) {
     lines.push(t("node.orphan_title", { ppid: p.ppid ?? "?", old_ppid: p.old_ppid ?? p.ppid ?? "?" }));
   }
+  const reap = model ? reapHint(p, model) : null;
+  if (reap) lines.push(reap.long);
   return lines.join("\n");
 }
 
-/** The fourth line of a node: where its connection goes, or what it listens on. */
-export function connectionLine(p, echo) {
-  if (p.state === "zombie" || p.state === "joined") {
+/** The fourth line of a node: where its connection goes, or what it listens on;
+ * for a zombie, who must reap it and with which call. */
+export function connectionLine(p, echo, model = null, said = null) {
+  if (p.state === "zombie") {
     // Whatever it was connected to, a process that has exited holds no socket.
-    return t("node.exit_line", { meaning: exitBrief(p.exitcode) });
+    const reap = model ? reapHint(p, model) : null;
+    return reap ? reap.short : t("node.exit_line", { meaning: exitBrief(p.exitcode) });
   }
+  if (p.state === "joined") return t("node.exit_line", { meaning: exitBrief(p.exitcode) });
   if (p.role === "server") {
     return p.state === "running" && echo?.port
       ? t("node.listen", { addr: formatAddress([echo.host, echo.port]) })
@@ -391,11 +404,17 @@ export function connectionLine(p, echo) {
     return t("node.worker_external", { addr });
   }
   if (p.role === "client") {
+    if (p.connection === "closed" && said) return t("node.client_said", { said });
     if (p.connection === "closed") return t("node.client_closed");
     if (p.worker_pid) return t("node.client_worker", { pid: p.worker_pid });
     return t("node.client_connecting");
   }
   if (p.role === "dashboard") return t("node.dashboard_line");
+  if (p.role === "helper") {
+    if (p.name === "forkserver") return t("node.helper.forkserver");
+    if (p.name === "resource_tracker") return t("node.helper.resource_tracker");
+    if (/^daemon-demo-/.test(p.name ?? "")) return t("node.helper.daemon_demo");
+  }
   return "";
 }
 
