@@ -69,6 +69,7 @@ const sync = new Sync(model, {
 });
 window.forkscope.appliedAt = sync.appliedAt;
 window.forkscope.sync = sync;
+window.forkscope.truthMonitor = truth;
 
 const controls = new Controls({ sync, model, onSelect: select, requestRender, onAcked: () => truth.poke() });
 const lab = new LabPanel({ controls, model, requestRender });

@@ -62,3 +62,17 @@ def assert_tree_matches(page: Page, api, timeout=10.0):
 
 def spawn_from_page(page: Page, count_button=1):
     page.locator(f"[data-action='spawn-client'][data-count='{count_button}']").click()
+
+
+# Restarting the echo server (lab settings, restart) or starting a forkserver
+# takes a second or two on a busy 2-core machine: wait on those a while longer.
+SLOW = 15_000
+
+
+def open_tab(page: Page, name):
+    """Show the details / finished / log tab."""
+    page.locator(f"[role='tab'][data-tab='{name}']").click()
+
+
+def finished_item(page: Page, pid):
+    return page.locator(f"#finished [data-finished-pid='{pid}']")

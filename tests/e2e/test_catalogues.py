@@ -32,6 +32,29 @@ def backend_error_codes():
     return codes
 
 
+def backend_strings(pattern, under="app"):
+    found = set()
+    for path in (ROOT / under).rglob("*.py"):
+        found.update(re.findall(pattern, path.read_text("utf-8")))
+    return found
+
+
+def bad_input_reasons():
+    """``params.reason`` of every bad_input the controller can answer."""
+    return backend_strings(r'reason="([a-z_]+)"')
+
+
+def via_kinds():
+    """``via_kind`` of every ``reaped`` event (passed as ``via_kind=`` or ``kind=``)."""
+    return backend_strings(r'(?:\bvia_|\b)kind="([a-z_]+)"', under="app/lab")
+
+
+def page_via_kinds():
+    text = (ROOT / "static" / "js" / "format.js").read_text("utf-8")
+    listed = re.search(r"VIA_KINDS = \[([^\]]*)\]", text).group(1)
+    return set(re.findall(r'"([a-z_]+)"', listed))
+
+
 def event_types():
     text = (ROOT / "app" / "lab" / "events.py").read_text("utf-8")
     return set(re.findall(r'^[A-Z_]+ = "([a-z_]+)"', text, re.MULTILINE))
@@ -83,3 +106,24 @@ def test_states_roles_and_exit_codes_are_explained(lang):
         assert f"role.{role}" in messages
     for key in ("exit.0", "exit.n", "exit.-15", "exit.-9", "exit.signal"):
         assert key in messages
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_bad_input_reason_is_translated(lang):
+    reasons = bad_input_reasons()
+    assert {"pid_not_int", "text_empty", "start_method"} <= reasons   # the scan works
+    messages = catalogue(lang)
+    missing = sorted(r for r in reasons if f"bad_input.{r}" not in messages)
+    assert not missing, f"{lang}: no bad_input.<reason> for {missing}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_way_of_reaping_is_explained(lang):
+    kinds = via_kinds()
+    assert {"start", "join", "subreaper_waitpid", "daemon_exit", "forkserver"} <= kinds
+    assert kinds <= page_via_kinds(), "static/js/format.js VIA_KINDS misses a via_kind"
+    messages = catalogue(lang)
+    for kind in kinds:
+        for key in (f"reaped.kind.{kind}", f"summary.reaped.kind.{kind}",
+                    f"code.reaped.kind.{kind}", f"explain.reaped.{kind}"):
+            assert key in messages, f"{lang}: {key}"
