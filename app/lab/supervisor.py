@@ -20,6 +20,7 @@ import psutil
 
 from app.errors import LabError
 from app.lab import events
+from app.lab.channel import Channel
 from app.lab.children import Children
 from app.lab.client import REPLY_TIMEOUT, run_client
 from app.lab.demos import daemonic_child_tries_to_fork
@@ -30,52 +31,6 @@ from app.lab.orphans import Orphans, become_subreaper, direct_children
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 ADOPTION_SCAN_INTERVAL = 0.5
-
-
-class Channel:
-    """A request/reply conversation with one lab process over a Pipe: one at a
-    time, replies matched by id so a late answer is never taken for the next.
-    Messages that are not replies (``{"events": [...]}``) go to *on_events*."""
-
-    def __init__(self, conn, on_events=None):
-        self.conn = conn
-        self.lock = threading.Lock()
-        self.ids = itertools.count(1)
-        self.on_events = on_events or (lambda evs: None)
-
-    def call(self, msg, timeout):
-        with self.lock:
-            msg = dict(msg, id=next(self.ids))
-            try:
-                self.conn.send(msg)
-                while self.conn.poll(timeout):
-                    reply = self.conn.recv()
-                    if "events" in reply:
-                        self.on_events(reply["events"])
-                    elif reply.get("id") == msg["id"]:
-                        return reply
-            except (EOFError, OSError):
-                raise LabError(409, "gone", "the process is no longer running") from None
-            raise LabError(504, "no_answer", "the process did not answer in time")
-
-    def first_message(self, timeout):
-        if not self.conn.poll(timeout):
-            raise LabError(504, "no_answer", "the process did not start in time")
-        return self.conn.recv()
-
-    def drain(self):
-        """Read what a process that has exited left in the pipe."""
-        with self.lock:
-            try:
-                while self.conn.poll(0):
-                    msg = self.conn.recv()
-                    if "events" in msg:
-                        self.on_events(msg["events"])
-            except (EOFError, OSError):
-                pass
-
-    def close(self):
-        self.conn.close()
 
 
 class Lab:

@@ -1,0 +1,52 @@
+"""Talking to one lab process over a ``multiprocessing.Pipe``."""
+
+import itertools
+import threading
+
+from app.errors import LabError
+
+
+class Channel:
+    """A request/reply conversation with one lab process over a Pipe: one at a
+    time, replies matched by id so a late answer is never taken for the next.
+    Messages that are not replies (``{"events": [...]}``) go to *on_events*."""
+
+    def __init__(self, conn, on_events=None):
+        self.conn = conn
+        self.lock = threading.Lock()
+        self.ids = itertools.count(1)
+        self.on_events = on_events or (lambda evs: None)
+
+    def call(self, msg, timeout):
+        with self.lock:
+            msg = dict(msg, id=next(self.ids))
+            try:
+                self.conn.send(msg)
+                while self.conn.poll(timeout):
+                    reply = self.conn.recv()
+                    if "events" in reply:
+                        self.on_events(reply["events"])
+                    elif reply.get("id") == msg["id"]:
+                        return reply
+            except (EOFError, OSError):
+                raise LabError(409, "gone", "the process is no longer running") from None
+            raise LabError(504, "no_answer", "the process did not answer in time")
+
+    def first_message(self, timeout):
+        if not self.conn.poll(timeout):
+            raise LabError(504, "no_answer", "the process did not start in time")
+        return self.conn.recv()
+
+    def drain(self):
+        """Read what a process that has exited left in the pipe."""
+        with self.lock:
+            try:
+                while self.conn.poll(0):
+                    msg = self.conn.recv()
+                    if "events" in msg:
+                        self.on_events(msg["events"])
+            except (EOFError, OSError):
+                pass
+
+    def close(self):
+        self.conn.close()
