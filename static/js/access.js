@@ -75,6 +75,7 @@ export class Access {
   openLink() {
     this.renderLink();
     if (!this.dialog.open) this.dialog.showModal();
+    this.fetchWhoami();          // the server's word may have changed: redrawn if so
   }
 
   renderLink() {

@@ -15,7 +15,7 @@ import { ProcTruth } from "./truth.js";
 
 const FIELDS = ["pid", "ppid", "name", "role", "state", "alive", "exitcode", "daemon", "orphaned",
   "old_ppid", "peer", "local", "worker_pid", "client_pid", "connection", "start_ms", "started_t",
-  "exited_t", "reaped_how", "reaped_via", "last_signal", "served", "echoes", "start_method",
+  "exited_t", "reaped_how", "reaped_via", "reaped_via_kind", "reaped_via_call", "last_signal", "served", "echoes", "start_method",
   "style", "uid"];
 const EVENTS_SHOWN = 100;
 

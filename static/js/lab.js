@@ -151,7 +151,9 @@ export class LabPanel {
     this.$("[data-action='open-lab']").disabled = false;
 
     // Before the click: what applying will do to the processes that are there now.
-    const workers = this.model.live().filter((p) => p.role === "worker" && p.state === "running").length;
+    // (Orphans are no longer the server's: a restart leaves them be.)
+    const workers = this.model.live()
+      .filter((p) => p.role === "worker" && p.state === "running" && !p.orphaned).length;
     const chosen = this.chosen();
     const same = lab && JSON.stringify(chosen) === JSON.stringify({
       start_method: lab.start_method, daemon_workers: Boolean(lab.daemon_workers), worker_style: lab.worker_style,

@@ -47,6 +47,7 @@ const access = new Access({ requestRender });
 const truth = new TruthMonitor({
   badge: $("#truth-badge"), text: $("#truth-text"), banner: $("#truth-banner"),
   list: $("#truth-differences"), onResult: (result) => { window.forkscope.truth = result; },
+  isViewer: () => access.presenter === false,
 });
 
 const sync = new Sync(model, {

@@ -3,7 +3,8 @@
 //
 // * TruthMonitor: the badge "model = OS ✓", polled (?detail=0) at most every
 //   MIN_INTERVAL_MS — soon after a change or an action, else every
-//   HEARTBEAT_MS. A difference is shown (a loud red banner, one line each) only
+//   HEARTBEAT_MS. Viewers (a whole lecture hall of them) poll less often:
+//   each check costs the server a walk of /proc. A difference is shown (a loud red banner, one line each) only
 //   once two checks in a row report it: an exit that /proc shows a few
 //   milliseconds before its event reaches the model is not a disagreement.
 // * ProcTruth: the details panel's "what the OS says" for the selected process:
@@ -23,6 +24,7 @@ import { clock, stateName } from "./format.js";
 
 export const MIN_INTERVAL_MS = 2000;
 const HEARTBEAT_MS = 10000;
+const VIEWER_SLOWER = 3;          // a viewer's intervals are this many times longer
 const DETAIL_DEBOUNCE_MS = 300;
 
 function diffKey(d) {
@@ -30,7 +32,8 @@ function diffKey(d) {
 }
 
 export class TruthMonitor {
-  constructor({ badge, text, banner, list, onResult = () => {} }) {
+  constructor({ badge, text, banner, list, onResult = () => {}, isViewer = () => false }) {
+    this.isViewer = isViewer;
     this.badge = badge;
     this.text = text;
     this.banner = banner;
@@ -56,7 +59,12 @@ export class TruthMonitor {
 
   /** Something changed (an event, an action's answer): check soon, at most every 2 s. */
   poke() {
-    this.schedule(Math.max(0, this.lastStart + MIN_INTERVAL_MS - Date.now()));
+    this.schedule(Math.max(0, this.lastStart + this.interval(MIN_INTERVAL_MS) - Date.now()));
+  }
+
+  interval(ms) {
+    // A viewer's page waits longer, and not in step with the others in the room.
+    return this.isViewer() ? ms * VIEWER_SLOWER * (0.8 + Math.random() * 0.4) : ms;
   }
 
   schedule(delay) {
@@ -94,7 +102,7 @@ export class TruthMonitor {
       this.again = false;
       this.poke();                                     // confirm (or clear) soon
     } else {
-      this.schedule(HEARTBEAT_MS);
+      this.schedule(this.interval(HEARTBEAT_MS));
     }
   }
 

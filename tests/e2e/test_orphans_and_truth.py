@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.pages import (
+    SLOW,
     assert_tree_matches,
     finished_item,
     node,
@@ -32,7 +33,7 @@ def test_orphans_move_under_the_dashboard_and_are_reaped_from_the_page(dashboard
     server = api.processes(role="server", state="running")[0]["pid"]
     os.kill(server, signal.SIGKILL)
     orphans = page.locator("#tree g.node[data-role='worker'][data-orphan='true']")
-    expect(orphans).to_have_count(2)
+    expect(orphans).to_have_count(2, timeout=SLOW)      # adopted on the next /proc scan
     dashboard_pid = page.locator("#tree g.node[data-role='dashboard']").get_attribute("data-pid")
     for i in range(2):
         expect(orphans.nth(i)).to_have_attribute("data-ppid", dashboard_pid)
