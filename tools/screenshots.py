@@ -6,11 +6,19 @@ Starts the real app (``python -m app`` on free ports), sets the scene a teacher
 would show — three clients (two have sent a message), the worker of the third
 terminated and left a zombie, a fourth client closed and reaped together with
 its worker — and shoots it in headless Chromium at 1920×1080 and 1280×720 with
-the "reaped" tab open, plus the zombie worker's details at 1920×1080.
+the "reaped" tab open; then, at 1920×1080: the zombie worker's details (who must
+reap it, and how), a live worker's details at "what the OS says" (/proc: its
+status letter and the sockets it holds), the lab settings panel after the
+daemon demo ran, and the viewer-link dialog with its QR code.
+
+The app runs on loopback, an address students' devices cannot reach, so the
+viewer-link shot shows ``--viewer-url`` instead (default: an RFC 5737
+documentation address) — what a lecture hall's LAN address looks like there.
 Needs Debian's chromium and a CJK font (fonts-noto-cjk) for the Chinese text.
 """
 
 import argparse
+import json
 import os
 import re
 import signal
@@ -24,6 +32,7 @@ from playwright.sync_api import expect, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 SIZES = ((1920, 1080), (1280, 720))
+EXAMPLE_VIEWER_URL = "http://192.0.2.10:5000/"   # RFC 5737: for documentation
 
 
 def start_app():
@@ -52,7 +61,8 @@ class Api:
         self.base = base
 
     def post(self, path, body=None):
-        r = requests.post(self.base + path, json=body, timeout=30)
+        # control calls must be JSON: an empty object when there is no body
+        r = requests.post(self.base + path, json={} if body is None else body, timeout=30)
         r.raise_for_status()
         return r.json()
 
@@ -89,13 +99,72 @@ def set_scene(page, api):
     expect(node).to_have_attribute("data-state", "zombie")
     expect(page.locator("#tree g.node")).to_have_count(len([
         p for p in api.state()["processes"] if p["state"] != "joined"]))
-    return zombie
+    live_worker = api.process(clients[0])["worker_pid"]
+    return zombie, live_worker
+
+
+def settle(page):
+    page.wait_for_timeout(500)   # let the tree's 350 ms transition settle
+
+
+def shoot(page, path):
+    page.screenshot(path=str(path))
+    print(path)
+
+
+def details_shots(page, out, zombie, live_worker):
+    """The zombie's details, then a live worker's "what the OS says" section."""
+    page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
+    page.locator(f"#tree g.node[data-pid='{zombie}']").click()
+    page.locator("[role='tab'][data-tab='details']").click()
+    explain = page.locator("#details [data-explain='zombie-parent']")
+    expect(explain).to_be_visible()
+    explain.evaluate("el => el.scrollIntoView({block: 'end'})")   # who must reap it, and how
+    settle(page)
+    shoot(page, out / "dashboard-1920-details.png")
+    page.locator(f"#tree g.node[data-pid='{live_worker}']").click()
+    section = page.locator("#details .os-truth")
+    expect(section).to_have_attribute("data-truth-pid", str(live_worker))
+    expect(section).to_have_attribute("data-status", "ok")
+    # from the status letter down to the note on the listening socket
+    section.locator(".os-status").evaluate("el => el.scrollIntoView({block: 'start'})")
+    settle(page)
+    shoot(page, out / "details-os-1920.png")
+
+
+def lab_shot(page, out):
+    """The lab settings beside the tree, after the daemon demo ran."""
+    page.locator("[data-action='open-lab']").click()
+    page.locator("[data-action='daemon-demo']").click()
+    expect(page.locator("#demo-result")).to_have_attribute("data-result", "ok", timeout=15_000)
+    page.evaluate("(d => { d.scrollTop = d.scrollHeight; })(document.querySelector('#lab-dialog'))")
+    settle(page)
+    shoot(page, out / "lab-settings-1920.png")
+    page.locator("[data-action='close-lab']").click()
+
+
+def viewer_link_shot(page, out, viewer_url):
+    """The viewer link as the room sees it: big address, big QR code."""
+    def whoami(route):
+        response = route.fetch()
+        body = dict(response.json(), viewer_url=viewer_url)
+        route.fulfill(response=response, body=json.dumps(body))
+
+    page.route("**/api/whoami", whoami)
+    page.locator("[data-action='viewer-link']").click()
+    expect(page.locator(f"#viewer-dialog svg[data-qr='{viewer_url}']")).to_be_visible()
+    settle(page)
+    shoot(page, out / "viewer-link-1920.png")
+    page.keyboard.press("Escape")
+    page.unroute("**/api/whoami")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     parser.add_argument("--lang", default="zh-CN", choices=("zh-CN", "en"))
+    parser.add_argument("--viewer-url", default=EXAMPLE_VIEWER_URL,
+                        help="the address the viewer-link shot shows (default %(default)s)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -112,21 +181,16 @@ def main(argv=None):
             page = browser.new_page(viewport={"width": SIZES[0][0], "height": SIZES[0][1]})
             page.goto(f"{url}/?lang={args.lang}")
             expect(page.locator("[data-connection='connected']")).to_be_visible()
-            zombie = set_scene(page, api)
+            zombie, live_worker = set_scene(page, api)
             page.locator(f"#tree g.node[data-pid='{zombie}']").click()
             for width, height in SIZES:
                 page.set_viewport_size({"width": width, "height": height})
-                page.locator("[role='tab'][data-tab='details']").click()
-                page.evaluate("document.querySelector('#panel-details').scrollTop = 0")
-                page.wait_for_timeout(500)   # let the tree's 350 ms transition settle
-                if width == 1920:
-                    path = out / "dashboard-1920-details.png"
-                    page.screenshot(path=str(path))
-                    print(path)
                 page.locator("[role='tab'][data-tab='finished']").click()
-                path = out / f"dashboard-{width}.png"
-                page.screenshot(path=str(path))
-                print(path)
+                settle(page)
+                shoot(page, out / f"dashboard-{width}.png")
+            details_shots(page, out, zombie, live_worker)
+            lab_shot(page, out)
+            viewer_link_shot(page, out, args.viewer_url)
             browser.close()
     finally:
         stop_app(proc)
