@@ -19,6 +19,7 @@ from tests.e2e.pages import (
     open_tab,
     spawn_from_page,
 )
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -65,7 +66,9 @@ def test_orphans_move_under_the_dashboard_and_are_reaped_from_the_page(dashboard
 def test_truth_badge_and_what_proc_says_of_a_worker(dashboard, live_app):
     page, api = dashboard, live_app.api
     client = api.spawn(1)[0]
-    worker = api.process(client)["worker_pid"]
+    # the worker is paired with its client once both have reported their addresses
+    worker = wait_until(lambda: api.process(client)["worker_pid"], timeout=10,
+                        message="the client's worker")
     server = api.processes(role="server", state="running")[0]["pid"]
     expect(page.locator("#truth-badge")).to_have_attribute("data-truth", "agree")
     expect(page.locator("#truth-banner")).to_be_hidden()
