@@ -48,6 +48,7 @@ const truth = new TruthMonitor({
   badge: $("#truth-badge"), text: $("#truth-text"), banner: $("#truth-banner"),
   list: $("#truth-differences"), onResult: (result) => { window.forkscope.truth = result; },
   isViewer: () => access.presenter === false,
+  enabled: new URLSearchParams(location.search).get("truth") !== "off",
 });
 
 const sync = new Sync(model, {

@@ -4,7 +4,8 @@
 // * TruthMonitor: the badge "model = OS ✓", polled (?detail=0) at most every
 //   MIN_INTERVAL_MS — soon after a change or an action, else every
 //   HEARTBEAT_MS. Viewers (a whole lecture hall of them) poll less often:
-//   each check costs the server a walk of /proc. A difference is shown (a loud red banner, one line each) only
+//   each check costs the server a walk of /proc. `?truth=off` in the page's
+//   address turns the polling off (a benchmark measuring latency). A difference is shown (a loud red banner, one line each) only
 //   once two checks in a row report it: an exit that /proc shows a few
 //   milliseconds before its event reaches the model is not a disagreement.
 // * ProcTruth: the details panel's "what the OS says" for the selected process:
@@ -32,8 +33,10 @@ function diffKey(d) {
 }
 
 export class TruthMonitor {
-  constructor({ badge, text, banner, list, onResult = () => {}, isViewer = () => false }) {
+  constructor({ badge, text, banner, list, onResult = () => {}, isViewer = () => false,
+    enabled = true }) {
     this.isViewer = isViewer;
+    this.enabled = enabled;
     this.badge = badge;
     this.text = text;
     this.banner = banner;
@@ -54,11 +57,14 @@ export class TruthMonitor {
   }
 
   start() {
+    if (!this.enabled) this.state = "off";
+    this.render();
     this.poke();
   }
 
   /** Something changed (an event, an action's answer): check soon, at most every 2 s. */
   poke() {
+    if (!this.enabled) return;
     this.schedule(Math.max(0, this.lastStart + this.interval(MIN_INTERVAL_MS) - Date.now()));
   }
 
@@ -124,7 +130,7 @@ export class TruthMonitor {
     const count = this.last ? this.last.processes.length : 0;
     const key = {
       agree: "truth.agree", differ: "truth.differ", checking: "truth.checking",
-      unknown: "truth.unknown", error: "truth.error",
+      unknown: "truth.unknown", error: "truth.error", off: "truth.off",
     }[this.state];
     setText(this.text, t(key, { n: this.shown.length }));
     setAttr(this.badge, "title", this.last

@@ -16,6 +16,7 @@ from tests.e2e.pages import (
     finished_item,
     node,
     nodes,
+    open_dashboard,
     open_tab,
     spawn_from_page,
 )
@@ -100,7 +101,7 @@ def test_truth_badge_and_what_proc_says_of_a_worker(dashboard, live_app):
     expect(page.locator("#truth-badge")).to_have_attribute("data-truth", "agree")
 
 
-def test_a_difference_is_shown_only_when_two_checks_agree(dashboard):
+def test_a_difference_is_shown_only_when_two_checks_agree(dashboard, live_app):
     page = dashboard
     expect(page.locator("#truth-badge")).to_have_attribute("data-truth", "agree")
     # The OS and the model disagree (faked: the real ones never do in these tests).
@@ -125,3 +126,12 @@ def test_a_difference_is_shown_only_when_two_checks_agree(dashboard):
     page.evaluate("window.forkscope.truthMonitor.poke()")
     expect(page.locator("#truth-badge")).to_have_attribute("data-truth", "agree", timeout=10_000)
     expect(banner).to_be_hidden()
+
+    # ?truth=off: no polling at all (a latency benchmark does not want the /proc walks)
+    checks = []
+    page.on("request", lambda r: checks.append(r.url) if "/api/truth?detail=0" in r.url else None)
+    open_dashboard(page, live_app.url + "/?truth=off")
+    expect(page.locator("#truth-badge")).to_have_attribute("data-truth", "off")
+    client = live_app.api.spawn(1)[0]                   # changes that would trigger a check
+    expect(node(page, client)).to_have_count(1)
+    assert checks == [], checks
