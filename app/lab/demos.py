@@ -24,6 +24,6 @@ def daemonic_child_tries_to_fork(queue, commands):
         outcome = {"started": True, "error": None}
     except AssertionError as exc:
         outcome = {"started": False, "error": str(exc)}
-    report(events.ERROR if outcome["error"] else "demo", pid=os.getpid(),
+    report(events.ERROR if outcome["error"] else events.DEMO, pid=os.getpid(),
            error=outcome["error"], demo="daemon_child")
     commands.send(outcome)

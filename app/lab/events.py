@@ -32,6 +32,7 @@ ECHO = "echo"              # client: one message sent and its reply received
 DISCONNECTED = "disconnected"  # client: the server side closed the connection
 CLIENT_CLOSED = "client_closed"  # client: closed its socket on request
 ERROR = "error"            # any: something failed, with a message
+DEMO = "demo"              # a demonstration's outcome (app.lab.demos)
 
 
 def uid(name, parent_name):

@@ -25,7 +25,7 @@ def new_process(uid, **fields):
             "reaped_via": None, "reaped_via_kind": None,
             "reaped_via_call": None, "last_signal": None, "old_ppid": None,
             "start_method": None, "style": None, "served": 0, "echoes": 0,
-            "connection": None}
+            "connection": None, "said": None}
     proc.update(fields)
     return proc
 
@@ -160,9 +160,10 @@ class Registry:
         self._link(proc)
 
     def _on_disconnected(self, event):
-        self._find(event)["connection"] = "closed"
+        self._find(event).update(connection="closed", said=event.get("said"))
 
-    _on_client_closed = _on_disconnected
+    def _on_client_closed(self, event):
+        self._find(event)["connection"] = "closed"
 
     def _on_echo(self, event):
         proc = self._find(event)

@@ -94,7 +94,8 @@ def code():
 
 @api.get("/truth")
 def truth():
-    return jsonify(controller().truth(detail=request.args.get("detail", "1") != "0"))
+    return jsonify(controller().truth(detail=request.args.get("detail", "1") != "0",
+                                      pid=request.args.get("pid")))
 
 
 @api.post("/demos/daemon-child")

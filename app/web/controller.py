@@ -201,10 +201,11 @@ class Controller:
                           and r.echo == {"host": host, "port": port}, SETTLE_TIMEOUT)
         return {"pid": pid, "echo": {"host": host, "port": port}}
 
-    def truth(self, detail=True):
+    def truth(self, detail=True, pid=None):
         """The model beside psutil's view, and where they differ."""
+        only = None if pid is None else require_pid(pid)
         snapshot = self.state()
-        return dict(compare(snapshot["processes"], detail), seq=snapshot["seq"])
+        return dict(compare(snapshot["processes"], detail, only), seq=snapshot["seq"])
 
     @staticmethod
     def code():

@@ -22,7 +22,8 @@ def register(socketio, forkscope):
                 if request.sid not in presenters:
                     raise FORBIDDEN
                 if data is not None and not isinstance(data, dict):
-                    raise LabError(400, "bad_input", "the payload must be an object")
+                    raise LabError(400, "bad_input", "the payload must be an object",
+                                   reason="not_object")
                 return {"ok": True, **fn(data or {})}
             except LabError as exc:
                 return {"ok": False, "status": exc.status, **exc.to_json()}

@@ -41,15 +41,18 @@ def socket_view(conn):
             "listening": conn.status == psutil.CONN_LISTEN}
 
 
-def compare(processes, detail=True):
+def compare(processes, detail=True, only=None):
     """``{"processes": [{model, os}], "differences": [...]}`` for a snapshot's
-    processes (the live ones; joined ones only where /proc contradicts them)."""
+    processes (the live ones; joined ones only where /proc contradicts them).
+    *detail* adds memory, fds and sockets — for every row, or with *only* (a
+    pid) for that one row, which is then the only row returned."""
     rows, differences = [], []
     live = [p for p in processes if p["state"] in ("running", "zombie")]
     known = {p["pid"] for p in live}
     for p in live:
-        seen = os_view(p["pid"], detail)
-        rows.append({"pid": p["pid"], "model": p, "os": seen})
+        seen = os_view(p["pid"], detail and (only is None or p["pid"] == only))
+        if only is None or p["pid"] == only:
+            rows.append({"pid": p["pid"], "model": p, "os": seen})
         if seen is None:
             differences.append(diff(p, "exists", p["state"], "no such process"))
             continue
@@ -62,21 +65,23 @@ def compare(processes, detail=True):
             seen = os_view(p["pid"], detail=False)
             if seen and seen["status"] == psutil.STATUS_ZOMBIE and seen["ppid"] == p["ppid"]:
                 differences.append(diff(p, "zombie", "joined", "zombie"))
+    children = children_by_parent()  # one walk of /proc, not one per process
     for p in live:  # children /proc has that the model does not know
         if p["role"] == "dashboard" or p["state"] != "running":
             continue
-        for child in children_of(p["pid"]):
+        for child in children.get(p["pid"], ()):
             if child not in known:
                 differences.append({"pid": child, "field": "exists", "model": None,
                                     "os": f"a child of {p['pid']} unknown to the model"})
     return {"processes": rows, "differences": differences}
 
 
-def children_of(pid):
-    try:
-        return [c.pid for c in psutil.Process(pid).children()]
-    except psutil.NoSuchProcess:
-        return []
+def children_by_parent():
+    """ppid -> [pid] for every process on the machine."""
+    table = {}
+    for proc in psutil.process_iter(["ppid"]):
+        table.setdefault(proc.info["ppid"], []).append(proc.pid)
+    return table
 
 
 def diff(p, field, model, os_says):

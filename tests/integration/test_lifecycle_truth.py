@@ -174,3 +174,12 @@ def test_truth_shows_sockets_held(api):
     worker_sockets = rows[worker]["os"]["sockets"]
     assert [s["listening"] for s in worker_sockets] == [False]
     assert rows[worker]["os"]["letter"] in "RS"
+
+
+def test_truth_for_one_process(api):
+    (client,) = api.spawn(1)
+    (worker,) = workers_of(api, [client])
+    truth = api.get(f"/api/truth?pid={worker}").json()
+    assert [r["pid"] for r in truth["processes"]] == [worker]
+    assert "sockets" in truth["processes"][0]["os"]
+    assert api.get("/api/truth?pid=abc").status_code == 400

@@ -2,36 +2,12 @@
 
 import threading
 
-import socketio
-
-from tests.helpers import disconnect_all, model_vs_proc, wait_until
-
-
-class Viewer:
-    def __init__(self, url):
-        self.snapshot = None
-        self.events = []
-        self.lock = threading.Lock()
-        self.sio = socketio.Client()
-        self.sio.on("snapshot", self._snapshot)
-        self.sio.on("event", self._event)
-        self.sio.connect(url, transports=["websocket"])
-
-    def _snapshot(self, data):
-        with self.lock:
-            self.snapshot = data
-
-    def _event(self, data):
-        with self.lock:
-            self.events.append(data)
-
-    def seqs(self):
-        with self.lock:
-            return [e["seq"] for e in self.events]
+from tests.helpers import model_vs_proc, wait_until
+from tests.raw_viewer import RawViewer
 
 
 def test_30_clients_while_10_viewers_watch(live_app):
-    viewers = [Viewer(live_app.url) for _ in range(10)]
+    viewers = [RawViewer(live_app.url) for _ in range(10)]
     try:
         wait_until(lambda: all(v.snapshot for v in viewers), message="snapshots")
         errors = []
@@ -62,4 +38,5 @@ def test_30_clients_while_10_viewers_watch(live_app):
             start = v.snapshot["seq"]
             assert v.seqs()[: last - start] == list(range(start + 1, last + 1))
     finally:
-        disconnect_all([v.sio for v in viewers])
+        for v in viewers:
+            v.close()

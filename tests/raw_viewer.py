@@ -1,0 +1,57 @@
+"""A Socket.IO viewer that reads the wire in order.
+
+python-socketio's client runs each incoming message's handler in a new thread,
+so the order its handlers see is not the order the server sent. To test the
+server's ordering this viewer speaks the little it needs of Engine.IO v4 /
+Socket.IO v5 over one websocket, in one reader thread: ``0`` open, ``40``
+connect, ``2``/``3`` ping/pong, ``42[name, data]`` events.
+"""
+
+import json
+import threading
+
+import websocket
+
+
+class RawViewer:
+    def __init__(self, url, auth=None):
+        ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        self.ws = websocket.create_connection(ws_url, timeout=30)
+        opened = self.ws.recv()
+        assert opened.startswith("0"), opened
+        self.ws.send("40" + (json.dumps(auth) if auth else ""))
+        self.lock = threading.Lock()
+        self.snapshot = None
+        self.access = None
+        self.events = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        while True:
+            try:
+                msg = self.ws.recv()
+            except (websocket.WebSocketException, OSError):
+                return
+            if msg == "2":
+                self.ws.send("3")
+            elif msg.startswith("42"):
+                name, data = json.loads(msg[2:])
+                with self.lock:
+                    if name == "snapshot":
+                        self.snapshot = data
+                    elif name == "access":
+                        self.access = data
+                    elif name == "event":
+                        self.events.append(data)
+
+    def seqs(self):
+        with self.lock:
+            return [e["seq"] for e in self.events]
+
+    def close(self):
+        """Hang up at once: a polite close waits up to 3 s for the server's
+        close frame, which the Werkzeug dev server does not always send."""
+        self.ws.abort()
+        self.reader.join(5)
+        self.ws.close(timeout=0)
