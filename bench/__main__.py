@@ -46,6 +46,10 @@ def table(title, figures):
     return "\n".join(lines)
 
 
+def loadavg():
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def write_json(out_dir, name, result):
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, f"{name}.json")
@@ -86,6 +90,7 @@ def main(argv=None):
     for name in names:
         module = load_benchmark(name)
         started = datetime.now(UTC).isoformat(timespec="seconds")
+        load_start = loadavg()
         t0 = time.perf_counter()
         try:
             result = module.run(quick=args.quick, browser=browser)
@@ -97,6 +102,7 @@ def main(argv=None):
         seconds = time.perf_counter() - t0
         record = {"benchmark": name, "title": module.TITLE, "quick": args.quick,
                   "browser": browser, "started": started, "seconds": round(seconds, 1),
+                  "loadavg_start": load_start, "loadavg_end": loadavg(),
                   "machine": info, "error": error, **result}
         path = write_json(args.out, name, record)
         print()

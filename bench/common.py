@@ -336,8 +336,9 @@ def browser_available():
 
 
 @contextlib.contextmanager
-def dashboard_page(url, timeout=30):
-    """The dashboard in headless Chromium, connected and with its snapshot applied."""
+def dashboard_page(url, timeout=30, query=""):
+    """The dashboard in headless Chromium, connected and with its snapshot applied.
+    *query* is added to the page's address (``truth=off``: no /api/truth polling)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -347,7 +348,7 @@ def dashboard_page(url, timeout=30):
             context = browser.new_context(viewport={"width": 1280, "height": 720})
             page = context.new_page()
             page.add_init_script(DOM_OBSERVER)
-            page.goto(url, timeout=timeout * 1000)
+            page.goto(f"{url}/?{query}" if query else url, timeout=timeout * 1000)
             page.wait_for_selector("[data-connection='connected']", timeout=timeout * 1000)
             page.wait_for_function("window.forkscope && window.forkscope.appliedSeq > 0",
                                    timeout=timeout * 1000)

@@ -9,6 +9,9 @@ viewer and the page watching, then measure at that size:
 * the page's frame rate: requestAnimationFrame intervals measured in the page
   over ~3 s, idle and while those messages flow, with the tree holding every node.
 
+The page is opened as a teacher opens it (its /proc cross-check, polling
+``/api/truth``, stays on: at this size its cost is part of the picture).
+
 The app runs with ``--max-clients 300 --max-workers 300 --max-processes 600``
 (the defaults, 50 clients and 64 concurrent echo connections, are a lecture
 hall's safety caps); the API caps one spawn request at 20 clients, so the ramp
@@ -92,7 +95,7 @@ def run(quick=False, browser=True):
     budget = 30 if quick else 300
     messages, spacing = (20, 0.03) if quick else (100, 0.03)
     window_ms = 1000 if quick else 3000
-    d = {"target_pairs": pairs}
+    d = {"target_pairs": pairs, "page_truth_polling": True}
     # the caps that would stop the ramp: clients, workers (--max-workers, 64 by
     # default, answers "server busy") and all lab processes together
     with AppProcess("--max-clients", pairs + 50, "--max-workers", pairs + 50,

@@ -58,7 +58,8 @@ def report(viewers, final_seq):
         out.append({"snapshot_seq": v.snapshot["seq"] if v.snapshot else None,
                     "seqs": [e["seq"] for e, _ in received],
                     "latency_ms": [round((at - e["t"]) * 1000, 3) for e, at in received],
-                    "received_at": [at for _, at in received]})
+                    "received_at": [at for _, at in received],
+                    "t": [e["t"] for e, _ in received]})
     return out
 
 

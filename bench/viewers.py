@@ -148,6 +148,8 @@ def run(quick=False, browser=True):
             if first_seq <= s <= final_seq:
                 by_seq.setdefault(s, []).append(at)
     spread = [(max(a) - min(a)) * 1000 for a in by_seq.values()]
+    t_of = {s: e_t for v in viewers for s, e_t in zip(v["seqs"], v["t"], strict=True)}
+    first_viewer = [(min(a) - t_of[s]) * 1000 for s, a in by_seq.items()]
     events = final_seq - first_seq + 1
     figures = [
         figure("viewers connected", connected, "", n, ">="),
@@ -158,6 +160,7 @@ def run(quick=False, browser=True):
         figure("fan-out latency p50", pct(latencies, 50), "ms"),
         figure("fan-out latency p95", pct(latencies, 95), "ms", TARGETS["p95"], "<="),
         figure("fan-out latency p99", pct(latencies, 99), "ms"),
+        figure("event -> first viewer p95", pct(first_viewer, 95), "ms"),
         figure("first-to-last viewer spread p95", pct(spread, 95), "ms"),
         figure("dashboard CPU while driving", cpu, "% of a core"),
     ]
@@ -166,6 +169,7 @@ def run(quick=False, browser=True):
         "connect_errors": errors, "late_viewers": late, "seq": [first_seq, final_seq],
         "connections": connections, "messages_each": messages, "spacing_s": spacing,
         "drive_s": round(drive_s, 2), "fanout_ms": summary(latencies),
-        "spread_ms": summary(spread), "deliveries": len(latencies),
+        "spread_ms": summary(spread), "first_viewer_ms": summary(first_viewer),
+        "deliveries": len(latencies),
         "expected_deliveries": events * n,
         "per_viewer": [{k: c[k] for k in c} for c in checks if any(c.values())][:20]}}
