@@ -9,11 +9,14 @@ app``, fork start method) and ``bench/seed_server.py`` (the seed's code). For
 * connection set-ups per second: connect → one echo → close, repeated by as
   many slots (``bench.load setups``) — each one costs the server a fork.
 
-Each pair is measured in the order seed, Forkscope, Forkscope, seed (ABBA) so
-that drift on a shared machine falls on both equally; each figure is the mean
-of its two runs. The ratio Forkscope/seed is the figure with a target.
+Each pair is measured in short runs in the order seed, Forkscope, Forkscope,
+seed, twice (ABBA ABBA), so that drift on a shared machine falls on both
+equally; each figure is the median of its four runs (one ping-pong pair on two
+cores varies a lot with where the scheduler puts the two processes). The ratio
+Forkscope/seed is the figure with a target.
 """
 
+import statistics
 import time
 
 from bench.common import AppProcess, SeedServer, figure, run_load
@@ -31,8 +34,8 @@ def measure(kind, address, conns, duration):
 
 def run(quick=False, browser=True):
     concurrency = (1, 10) if quick else (1, 10, 50)
-    duration = 0.5 if quick else 2.5
-    rounds = ("seed", "forkscope") if quick else ("seed", "forkscope", "forkscope", "seed")
+    duration = 0.5 if quick else 1.25
+    rounds = ("seed", "forkscope") if quick else ("seed", "forkscope", "forkscope", "seed") * 2
     pairs = []
     figures = []
     # --max-workers: the lecture-hall cap (64 concurrent connections, then
@@ -45,7 +48,7 @@ def run(quick=False, browser=True):
                 runs = {"seed": [], "forkscope": []}
                 for which in rounds:
                     runs[which].append(measure(kind, servers[which], conns, duration))
-                rate = {k: sum(r["per_s"] for r in v) / len(v) for k, v in runs.items()}
+                rate = {k: statistics.median(r["per_s"] for r in v) for k, v in runs.items()}
                 ratio = rate["forkscope"] / rate["seed"] if rate["seed"] else None
                 pairs.append({"kind": kind, "conns": conns, "seed_per_s": round(rate["seed"], 1),
                               "forkscope_per_s": round(rate["forkscope"], 1),
