@@ -123,6 +123,7 @@ def run(quick=False, browser=True):
         figure("dashboard RSS", d["rss_mb"], "MB", TARGETS["rss_mb"], "<="),
         figure("dashboard CPU idle", d["cpu_idle"], "% of a core"),
         figure("dashboard CPU, messages flowing", d["cpu_busy"], "% of a core"),
+        figure("GET /api/truth?detail=0 at this size", d["truth_check_ms"], "ms"),
         figure("event -> socket client p50", d["socket_ms"]["p50"], "ms"),
         figure("event -> socket client p95", d["socket_ms"]["p95"], "ms"),
         figure("event -> socket client p99", d["socket_ms"]["p99"], "ms"),
@@ -164,6 +165,10 @@ def measure(app, dash, recorder, page, pairs, budget, messages, spacing, window_
     mem = dash.memory_full_info()
     d["rss_mb"] = round(mem.rss / 2**20, 1)
     d["uss_mb"] = round(mem.uss / 2**20, 1)
+    # the page's /proc cross-check at this size (what each of its polls costs)
+    t_truth = time.perf_counter()
+    app.get("/api/truth?detail=0")
+    d["truth_check_ms"] = round((time.perf_counter() - t_truth) * 1000, 1)
     # messages flowing: latency, CPU, frame rate
     first = recorder.last_seq() + 1
     statuses = []
