@@ -2,11 +2,43 @@
 made in either of the tutorial's two ways (开进程的两种方式)."""
 
 import multiprocessing
+import time
 
 from app.lab import events
 from app.lab.forking import LabProcess
 
 PREVIEW_CHARS = 200
+COALESCE = 0.1  # seconds: at most one ``served`` event per worker this often
+
+
+class Served:
+    """Reports ``served`` events, coalesced: the first round at once, then at
+    most one event per COALESCE seconds carrying the rounds since (``count``,
+    ``bytes``, the last text). A chatty connection would otherwise send one
+    event per ``recv()`` through the queue, the registry and every viewer."""
+
+    def __init__(self, report):
+        self.report = report
+        self.count = self.bytes = 0
+        self.text = ""
+        self.last = 0.0
+
+    def add(self, data):
+        self.count += 1
+        self.bytes += len(data)
+        self.text = data.decode("utf-8", "replace")[:PREVIEW_CHARS]
+        if time.monotonic() - self.last >= COALESCE:
+            self.flush()
+
+    @property
+    def pending(self):
+        return self.count > 0
+
+    def flush(self):
+        if self.count:
+            self.report(events.SERVED, count=self.count, bytes=self.bytes, text=self.text)
+            self.count = self.bytes = 0
+        self.last = time.monotonic()
 
 
 def talk(conn, addr, report, idle_timeout=None):
@@ -20,20 +52,25 @@ def talk(conn, addr, report, idle_timeout=None):
     """
     me = multiprocessing.current_process()
     report.hello(role="worker", name=me.name, daemon=me.daemon)
-    conn.settimeout(idle_timeout)
+    served = Served(report)
     while True:
+        # while a report is pending, wake up in time to send it
+        conn.settimeout(COALESCE if served.pending else idle_timeout)
         try:
             data = conn.recv(1024)
             if not data:
                 break
             conn.sendall(data.upper())
         except TimeoutError:
+            if served.pending:
+                served.flush()
+                continue
             report(events.IDLE_TIMEOUT, seconds=idle_timeout)
             break
         except OSError:
             break
-        report(events.SERVED, bytes=len(data),
-               text=data.decode("utf-8", "replace")[:PREVIEW_CHARS])
+        served.add(data)
+    served.flush()
     conn.close()
     report(events.CONN_CLOSED, peer=list(addr))
 

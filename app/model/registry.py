@@ -149,7 +149,7 @@ class Registry:
         self.echo = {"host": event["host"], "port": event["port"]}
 
     def _on_served(self, event):
-        self._find(event)["served"] += 1
+        self._find(event)["served"] += event.get("count", 1)
 
     def _on_conn_closed(self, event):
         self._find(event)["connection"] = "closed"

@@ -158,7 +158,7 @@ export class Model {
   }
 
   on_served(event) {
-    this.find(event).served += 1;
+    this.find(event).served += event.count || 1;
   }
 
   on_conn_closed(event) {

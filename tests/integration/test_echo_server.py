@@ -53,9 +53,12 @@ def test_replies_are_byte_exact_upper_even_when_not_utf8(live_app):
 def test_long_messages_cross_many_recv_1024_calls(live_app):
     data = (b"forkscope " * 700)[:7000]
     assert roundtrip(live_app.echo_address, data) == data.upper()
-    # one recv(1024) -> send() per chunk, each reported
-    wait_until(lambda: sum(e["type"] == "served" for e in live_app.api.events()) >= 7,
-               message="7 served events")
+    # one recv(1024) -> send() per chunk, each counted (in coalesced events)
+    wait_until(lambda: sum(e.get("count", 0) for e in live_app.api.events()
+                           if e["type"] == "served") >= 7, message="7 rounds served")
+    served = [e for e in live_app.api.events() if e["type"] == "served"]
+    assert sum(e["bytes"] for e in served) == len(data)
+    assert len(served) < 7  # coalesced: not one event per recv()
 
 
 def test_each_connection_gets_its_own_worker_process(live_app):
