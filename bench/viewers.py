@@ -107,7 +107,8 @@ def check(viewer, final_seq):
 
 def run(quick=False, browser=True):
     n = 10 if quick else 100
-    connections, messages, spacing = (3, 3, 0.01) if quick else (16, 5, 0.02)
+    # ~9 events per connection (a worker coalesces served rounds < 0.1 s apart)
+    connections, messages, spacing = (3, 3, 0.01) if quick else (22, 5, 0.02)
     pools_n = [n // POOLS + (1 if i < n % POOLS else 0) for i in range(POOLS)]
     pools = []
     with AppProcess() as app:
