@@ -27,8 +27,23 @@ let selectedUid = null;
 let frame = 0;
 let status = "connecting";
 
+// With hundreds of processes one render costs tens of milliseconds: render at
+// most every LARGE_RENDER_MS then, so the page keeps its frames for scrolling
+// and the events keep coming in between.
+const LARGE_TREE = 200;
+const LARGE_RENDER_MS = 200;
+let lastRender = 0;
+let timer = 0;
+
 function requestRender() {
-  if (!frame) frame = requestAnimationFrame(renderAll);
+  if (frame || timer) return;
+  const wait = model.procs.size > LARGE_TREE
+    ? LARGE_RENDER_MS - (performance.now() - lastRender) : 0;
+  if (wait > 0) {
+    timer = setTimeout(() => { timer = 0; requestRender(); }, wait);
+  } else {
+    frame = requestAnimationFrame(renderAll);
+  }
 }
 
 function select(uid) {
@@ -162,6 +177,7 @@ function renderEcho() {
 
 function renderAll() {
   frame = 0;
+  lastRender = performance.now();
   renderStatus();
   renderEcho();
   const orphans = new Set(treeRows(model).filter((r) => r.orphan).map((r) => r.id));

@@ -21,6 +21,10 @@ const MIN_NODE_EM = 13;
 const MAX_NODE_EM = 17;
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 
+// Beyond this many nodes the tree moves without transitions: hundreds of d3
+// transitions restarted on every event cost more frames than they are worth.
+const ANIMATE_MAX_NODES = 150;
+
 function duration(ms) {
   return reducedMotion.matches ? 0 : ms;
 }
@@ -167,8 +171,14 @@ export class Tree {
   draw(nodes, links, tcp, g, selectedUid) {
     this.svg.attr("width", g.width).attr("height", g.height);
     this.root.attr("transform", `scale(${g.scale})`);
+    const animate = nodes.length <= ANIMATE_MAX_NODES;
     const slow = duration(350);
     const fast = duration(250);
+    // a transition when animating, else the selection itself (same .attr calls)
+    const moving = (sel, ms) => (animate ? sel.transition().duration(ms) : sel);
+    const leaving = (sel) => (animate
+      ? sel.transition().duration(fast).attr("opacity", 0).remove()
+      : sel.remove());
     const previous = this.positions;
     const enterFrom = (d) => {
       const up = d.parent && (previous.get(d.parent.data.id) || d.parent);
@@ -187,12 +197,12 @@ export class Tree {
           .attr("d", (l) => { const from = enterFrom(l.target); return linkPath(from, from); })
           .attr("opacity", 0),
         (update) => update,
-        (exit) => exit.transition().duration(fast).attr("opacity", 0).remove(),
+        (exit) => leaving(exit),
       )
       .classed("orphan", (l) => l.target.data.orphan)
-      .transition().duration(slow)
-      .attr("opacity", 1)
-      .attr("d", (l) => linkPath(l.source, l.target));
+      .call((sel) => moving(sel, slow)
+        .attr("opacity", 1)
+        .attr("d", (l) => linkPath(l.source, l.target)));
 
     // -- client ⇄ worker TCP connections --------------------------------------------------
     const tcpPath = ({ client, worker }) => {
@@ -215,13 +225,13 @@ export class Tree {
       .join(
         (enter) => enter.append("path").attr("class", "tcp").attr("opacity", 0).attr("d", tcpPath),
         (update) => update,
-        (exit) => exit.transition().duration(fast).attr("opacity", 0).remove(),
+        (exit) => leaving(exit),
       )
       .attr("data-client-pid", (c) => c.client.data.proc.pid)
       .attr("data-worker-pid", (c) => c.worker.data.proc.pid)
-      .transition().duration(slow)
-      .attr("opacity", 1)
-      .attr("d", tcpPath);
+      .call((sel) => moving(sel, slow)
+        .attr("opacity", 1)
+        .attr("d", tcpPath));
 
     // -- process nodes --------------------------------------------------------------------------
     const tree = this;
@@ -247,12 +257,12 @@ export class Tree {
           .attr("class", "node leaving")
           .attr("data-pid", null).attr("data-state", null).attr("data-role", null)
           .attr("data-ppid", null)
-          .call((gExit) => gExit.transition().duration(fast).attr("opacity", 0).remove()),
+          .call((gExit) => leaving(gExit)),
       )
       .call((sel) => this.fillNodes(sel, g, selectedUid))
-      .transition().duration(slow)
-      .attr("opacity", 1)
-      .attr("transform", (d) => `translate(${d.left},${d.top})`);
+      .call((sel) => moving(sel, slow)
+        .attr("opacity", 1)
+        .attr("transform", (d) => `translate(${d.left},${d.top})`));
 
     this.positions = new Map(nodes.map((d) => [d.data.id, { left: d.left, top: d.top }]));
   }
