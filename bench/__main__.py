@@ -9,13 +9,14 @@ benchmark could not run.
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 import traceback
 from datetime import UTC, datetime
 
 from bench import BENCHMARKS, RESULTS, load_benchmark
-from bench.common import browser_available, machine
+from bench.common import ROOT, browser_available, machine
 
 
 def fmt(value):
@@ -44,6 +45,20 @@ def table(title, figures):
         if i == 0:
             lines.append("  " + "-" * (sum(widths) + 12))
     return "\n".join(lines)
+
+
+def code_state():
+    """The commit measured, and the app's files that differed from it (the
+    working tree is what runs: others may be editing it)."""
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                                  timeout=10, check=False).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    dirty = git("status", "--porcelain", "--", "app", "static", "templates")
+    return {"head": git("rev-parse", "--short", "HEAD"),
+            "uncommitted": [line[3:] for line in dirty.splitlines()]}
 
 
 def loadavg():
@@ -103,7 +118,7 @@ def main(argv=None):
         record = {"benchmark": name, "title": module.TITLE, "quick": args.quick,
                   "browser": browser, "started": started, "seconds": round(seconds, 1),
                   "loadavg_start": load_start, "loadavg_end": loadavg(),
-                  "machine": info, "error": error, **result}
+                  "machine": info, "code": code_state(), "error": error, **result}
         path = write_json(args.out, name, record)
         print()
         print(table(f"{module.TITLE} [{seconds:.1f} s]", result["figures"]))

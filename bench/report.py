@@ -46,7 +46,10 @@ def main(argv=None):
         with open(path) as f:
             result = json.load(f)
         print(f"### {result['title']}\n")
-        print(f"{result['started']}, {result['seconds']} s, load average "
+        code = result.get("code") or {}
+        dirty = f", uncommitted: {', '.join(code['uncommitted'])}" if code.get("uncommitted") else ""
+        print(f"{result['started']}, code {code.get('head', '?')}{dirty}, {result['seconds']} s, "
+              f"load average "
               f"{result.get('loadavg_start')} -> {result.get('loadavg_end')}"
               f"{' (quick)' if result['quick'] else ''}\n")
         print(figures_table(result))
