@@ -8,7 +8,7 @@
 // data-ppid data-role data-state data-orphan>; a node that is leaving loses
 // data-pid at once, while it fades out.
 
-import { t } from "./i18n.js";
+import { currentLang, t } from "./i18n.js";
 import { formatAddress } from "./model.js";
 import { exitBrief, roleName, stateName } from "./format.js";
 import { reapHint } from "./explain.js";
@@ -259,7 +259,9 @@ export class Tree {
           .attr("data-ppid", null)
           .call((gExit) => leaving(gExit)),
       )
-      .call((sel) => this.fillNodes(sel, g, selectedUid))
+      .call((sel) => this.fillNodes(sel.filter(function (d) {
+        return changedSince(this, tree.inputs(d, g, selectedUid));
+      }), g, selectedUid))
       .call((sel) => moving(sel, slow)
         .attr("opacity", 1)
         .attr("transform", (d) => `translate(${d.left},${d.top})`));
@@ -288,6 +290,16 @@ export class Tree {
       });
     gEnter.append("text").attr("class", "l4 conn-line");
     gEnter.append("title");
+  }
+
+  /** Everything a node's drawing depends on: when none of it changed, the node
+   *  is left as it is (refilling hundreds of nodes per event cost the frames). */
+  inputs(d, g, selectedUid) {
+    const p = d.data.proc;
+    const partner = this.model.get(p.worker_pid ?? p.client_pid);
+    return JSON.stringify([p, d.data.orphan, d.data.id === selectedUid, g.fs, g.nodeW,
+      g.lines, currentLang(), this.echo, this.saidOf(p.pid),
+      partner ? [partner.state, partner.connection, partner.pid] : null]);
   }
 
   fillNodes(sel, g, selectedUid) {
@@ -338,7 +350,7 @@ export class Tree {
       .attr("x", textX).attr("y", pad * 0.55 + lh * 0.78)
       .each(function (d) {
         const tag = this.parentNode.querySelector("text.tag");
-        const room = nodeW - textX - pad * 2 - tag.getComputedTextLength();
+        const room = nodeW - textX - pad * 2 - measured(tag);
         fitText(this, t("node.title", { role: roleName(d.data.proc.role), name: d.data.proc.name ?? d.data.id }),
           room);
       });
@@ -454,12 +466,34 @@ function fitText(el, text, max) {
   el.dataset.fit = key;
 }
 
-/** Shrink a multi-part text (tspans) to fit *max* px, down to 75 %; never cut numbers. */
+/** Shrink a multi-part text (tspans) to fit *max* px, down to 75 %; never cut numbers.
+ *  Measured only when the text or the room changed: each measurement forces a
+ *  layout, and with hundreds of nodes per render that was most of the page's time. */
 function fitWhole(el, max) {
+  const key = `${el.textContent}|${Math.round(max)}`;
+  if (el.dataset.whole === key) return;
   el.style.fontSize = "";
   const len = el.getComputedTextLength();
   if (len > max && len > 0) {
     const base = parseFloat(getComputedStyle(el).fontSize);
     el.style.fontSize = `${Math.max(base * 0.75, (base * max) / len)}px`;
   }
+  el.dataset.whole = key;
+}
+
+/** Has *inputs* changed since the node was last filled? (and remember them) */
+function changedSince(el, inputs) {
+  if (el.__inputs === inputs) return false;
+  el.__inputs = inputs;
+  return true;
+}
+
+/** The width of *el*'s text, measured once per text and font size. */
+function measured(el) {
+  const key = `${el.textContent}|${el.style.fontSize}|${el.getAttribute("font-size") ?? ""}`;
+  if (el.dataset.mkey !== key) {
+    el.dataset.mkey = key;
+    el.dataset.mw = String(el.getComputedTextLength());
+  }
+  return Number(el.dataset.mw);
 }
