@@ -2,6 +2,8 @@
 made in either of the tutorial's two ways (开进程的两种方式)."""
 
 import multiprocessing
+import socket
+import struct
 import time
 
 from app.lab import events
@@ -41,6 +43,26 @@ class Served:
         self.last = time.monotonic()
 
 
+class RecvTimeout:
+    """A receive timeout kept in the kernel (``SO_RCVTIMEO``), set only when it
+    changes. ``socket.settimeout()`` would make the socket non-blocking and add
+    a ``poll()`` before every ``recv()`` and ``send()``: three extra system
+    calls per round trip, measurable against the tutorial's plain server."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.current = None
+
+    def set(self, seconds):
+        if seconds == self.current:
+            return
+        whole = int(seconds or 0)
+        micro = int(((seconds or 0) - whole) * 1_000_000)
+        self.conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                             struct.pack("ll", whole, micro))  # 0, 0: no timeout
+        self.current = seconds
+
+
 def talk(conn, addr, report, idle_timeout=None):
     """通信循环 — recv(1024), send back data.upper(), until the peer closes.
 
@@ -53,15 +75,16 @@ def talk(conn, addr, report, idle_timeout=None):
     me = multiprocessing.current_process()
     report.hello(role="worker", name=me.name, daemon=me.daemon)
     served = Served(report)
+    timeout = RecvTimeout(conn)
     while True:
         # while a report is pending, wake up in time to send it
-        conn.settimeout(COALESCE if served.pending else idle_timeout)
+        timeout.set(COALESCE if served.pending else idle_timeout)
         try:
             data = conn.recv(1024)
             if not data:
                 break
             conn.sendall(data.upper())
-        except TimeoutError:
+        except BlockingIOError:  # SO_RCVTIMEO passed: EAGAIN
             if served.pending:
                 served.flush()
                 continue

@@ -169,8 +169,11 @@ export class Tree {
   }
 
   draw(nodes, links, tcp, g, selectedUid) {
-    this.svg.attr("width", g.width).attr("height", g.height);
-    this.root.attr("transform", `scale(${g.scale})`);
+    // Setting an SVG attribute, even to the value it has, invalidates it: the
+    // root's size and scale would make the browser lay out the whole tree again.
+    setIfChanged(this.svg, "width", g.width);
+    setIfChanged(this.svg, "height", g.height);
+    setIfChanged(this.root, "transform", `scale(${g.scale})`);
     const animate = nodes.length <= ANIMATE_MAX_NODES;
     const slow = duration(350);
     const fast = duration(250);
@@ -200,6 +203,7 @@ export class Tree {
         (exit) => leaving(exit),
       )
       .classed("orphan", (l) => l.target.data.orphan)
+      .filter(changedPath((l) => linkPath(l.source, l.target)))
       .call((sel) => moving(sel, slow)
         .attr("opacity", 1)
         .attr("d", (l) => linkPath(l.source, l.target)));
@@ -227,6 +231,7 @@ export class Tree {
         (update) => update,
         (exit) => leaving(exit),
       )
+      .filter(changedPath((c) => `${tcpPath(c)}|${c.client.data.proc.pid}|${c.worker.data.proc.pid}`))
       .attr("data-client-pid", (c) => c.client.data.proc.pid)
       .attr("data-worker-pid", (c) => c.worker.data.proc.pid)
       .call((sel) => moving(sel, slow)
@@ -479,6 +484,21 @@ function fitWhole(el, max) {
     el.style.fontSize = `${Math.max(base * 0.75, (base * max) / len)}px`;
   }
   el.dataset.whole = key;
+}
+
+function setIfChanged(sel, name, value) {
+  if (sel.attr(name) !== String(value)) sel.attr(name, value);
+}
+
+/** A filter for d3 joins: true when the path an element would get differs from
+ *  the one it was last given (a link or TCP path is written only when it moved). */
+function changedPath(key) {
+  return function (d) {
+    const k = key(d);
+    if (this.renderedPath === k) return false;
+    this.renderedPath = k;
+    return true;
+  };
 }
 
 /** Has *inputs* changed since the node was last filled? (and remember them) */
