@@ -65,6 +65,7 @@ class Api:
 
 def os_view(pid):
     """What /proc says of *pid*: (status, ppid), or None if it does not exist."""
+    assert isinstance(pid, int), f"not a pid: {pid!r}"  # psutil.Process(None) is us
     try:
         p = psutil.Process(pid)
         return p.status(), p.ppid()

@@ -133,7 +133,9 @@ def test_restart_stops_workers_and_serves_on_the_same_port(live_app):
     api = live_app.api
     api.spawn(2)
     port = live_app.echo_address[1]
-    old_workers = [p["pid"] for p in api.processes(role="worker")]
+    running = wait_until(lambda: (w := api.processes(role="worker", state="running"))
+                         and len(w) == 2 and w, message="both workers running")
+    old_workers = [p["pid"] for p in running]
     r = api.post("/api/server/restart")
     assert r.json()["echo"]["port"] == port
     for pid in old_workers:
