@@ -463,3 +463,14 @@ def machine():
             "mem_available_gb": round(mem.available / 2**30, 1), "free_h": free,
             "python": platform.python_version(), "platform": platform.platform(),
             "loadavg": [round(x, 2) for x in os.getloadavg()]}
+
+
+def echo_once(sock, message):
+    """Send *message* and read until its upper-cased echo is all back."""
+    sock.sendall(message)
+    got = 0
+    while got < len(message):
+        chunk = sock.recv(1024)
+        if not chunk:
+            raise ConnectionError("the echo server closed the connection")
+        got += len(chunk)

@@ -22,6 +22,7 @@ from bench.common import (
     Recorder,
     dashboard_page,
     dom_latencies_ms,
+    echo_once,
     figure,
     latencies_ms,
     page_applied,
@@ -43,14 +44,14 @@ def idle_phase(app, recorder, count, spacing):
     worker has answered once) before: its set-up events belong to no message."""
     with socket.create_connection(app.echo, timeout=10) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        echo_once(s)
+        echo_once(s, MESSAGE)
         recorder.wait_for(lambda r: served_count(r, 0) >= 1, timeout=30,
                           message="the warm-up message's served event")
         time.sleep(spacing)   # pacing, as between any two messages
         first = recorder.last_seq() + 1
         next_at = time.perf_counter()
         for _ in range(count):
-            echo_once(s)
+            echo_once(s, MESSAGE)
             next_at += spacing
             delay = next_at - time.perf_counter()
             if delay > 0:
@@ -61,14 +62,6 @@ def idle_phase(app, recorder, count, spacing):
     return first, last
 
 
-def echo_once(s):
-    s.sendall(MESSAGE)
-    got = 0
-    while got < len(MESSAGE):
-        chunk = s.recv(1024)
-        if not chunk:
-            raise ConnectionError("the echo server closed the connection")
-        got += len(chunk)
 
 
 def served_count(recorder, since):

@@ -11,7 +11,7 @@ import socket
 import statistics
 import time
 
-from bench.common import AppProcess, figure, pct, summary
+from bench.common import AppProcess, echo_once, figure, pct, summary
 
 NAME = "start_methods"
 TITLE = "Start methods: per-worker start cost"
@@ -22,13 +22,7 @@ MESSAGE = b"start probe"
 def one_connection(echo):
     t0 = time.perf_counter()
     with socket.create_connection(echo, timeout=30) as s:
-        s.sendall(MESSAGE)
-        got = 0
-        while got < len(MESSAGE):
-            chunk = s.recv(1024)
-            if not chunk:
-                raise ConnectionError("the echo server closed the connection")
-            got += len(chunk)
+        echo_once(s, MESSAGE)
     return (time.perf_counter() - t0) * 1000
 
 

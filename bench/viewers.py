@@ -20,7 +20,7 @@ import time
 
 import psutil
 
-from bench.common import PY, ROOT, AppProcess, figure, pct, summary, wait_until
+from bench.common import PY, ROOT, AppProcess, echo_once, figure, pct, summary, wait_until
 
 NAME = "viewers"
 TITLE = "Viewers: Socket.IO fan-out"
@@ -77,13 +77,7 @@ def drive(echo, connections, messages, spacing):
     for _ in range(connections):
         with socket.create_connection(echo, timeout=10) as s:
             for _ in range(messages):
-                s.sendall(MESSAGE)
-                got = 0
-                while got < len(MESSAGE):
-                    chunk = s.recv(1024)
-                    if not chunk:
-                        raise ConnectionError("the echo server closed the connection")
-                    got += len(chunk)
+                echo_once(s, MESSAGE)
                 time.sleep(spacing)   # pacing the load, not synchronisation
 
 
