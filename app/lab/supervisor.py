@@ -228,30 +228,33 @@ class Lab:
             channel.close()
 
     # -- acting on any lab process: whoever is its parent does it ---------------
-    def signal(self, pid, how):
-        """True if sent; False if it has already exited."""
+    def _at_parent(self, pid, ours, adopted, command, timeout=STOP_TIMEOUT):
+        """Run *ours(proc)* for our own child, *adopted(pid)* for an orphan we
+        adopted; otherwise the echo server (its parent) runs *command* on it."""
         with self.lock:
-            if self.children.get(pid):
-                return self.children.signal(self.children.get(pid), how)
+            proc = self.children.get(pid)
+            if proc is not None:
+                return ours(proc)
             if pid in self.orphans:
-                return self.orphans.signal(pid, how)
-        reply = self.server_call({"op": how, "pid": pid})
+                return adopted(pid)
+        reply = self.server_call(dict(command, pid=pid), timeout)
         if not reply.get("ok"):
             raise LabError(409, reply.get("code", "refused"), reply["error"])
-        return True
+        return reply
+
+    def signal(self, pid, how):
+        """True if sent; False if it has already exited."""
+        result = self._at_parent(pid, lambda proc: self.children.signal(proc, how),
+                                 lambda pid: self.orphans.signal(pid, how), {"op": how})
+        return result if isinstance(result, bool) else True
 
     def join(self, pid, timeout):
         """True if it reaped the process."""
-        with self.lock:
-            if self.children.get(pid):
-                return self.children.join(self.children.get(pid), timeout)
-            if pid in self.orphans:
-                return self.orphans.join(pid, timeout)
-        reply = self.server_call({"op": "join", "pid": pid, "timeout": timeout},
+        result = self._at_parent(pid, lambda proc: self.children.join(proc, timeout),
+                                 lambda pid: self.orphans.join(pid, timeout),
+                                 {"op": "join", "timeout": timeout},
                                  (timeout or 0) + STOP_TIMEOUT)
-        if not reply.get("ok"):
-            raise LabError(409, reply.get("code", "refused"), reply["error"])
-        return reply["reaped"]
+        return result if isinstance(result, bool) else result["reaped"]
 
     # -- watching exits and adoptions -------------------------------------------
     def _wake(self):
