@@ -9,89 +9,15 @@ The data path, one package per step:
     app.web      REST (api.py) and Socket.IO (sockets.py) over one controller
         │
     browser      templates/ + static/
+
+Importing ``app`` itself imports nothing else: the echo server runs in a fresh
+interpreter (``spawn``) and imports ``app.lab``, which must not pull in Flask.
+``create_app`` (``app.factory``) is loaded on first use.
 """
 
-import multiprocessing
-import os
-import secrets
 
-from flask import Flask, render_template
-from flask_socketio import SocketIO
-from werkzeug.exceptions import HTTPException
-
-from app.lab.supervisor import Lab
-from app.model.registry import Registry
-from app.settings import Settings
-from app.web import sockets
-from app.web.access import Access
-from app.web.api import api, http_error
-from app.web.controller import Controller
-from app.web.hub import Hub
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-class Forkscope:
-    """Everything one dashboard owns, wired together; ``start``/``shutdown``."""
-
-    def __init__(self, settings, socketio):
-        # The queue comes from the spawn context: a Queue whose lock was made
-        # in the fork context refuses to be pickled for spawn and forkserver
-        # workers, while one from spawn also works in forked children. (Its
-        # named semaphore is why multiprocessing's resource_tracker runs.)
-        self.settings = settings
-        self.queue = multiprocessing.get_context("spawn").Queue()
-        self.registry = Registry(os.getpid(), os.getppid(), keep=settings.events_kept)
-        self.hub = Hub(self.registry, self.queue, socketio)
-        self.lab = Lab(settings, self.queue, lab_process_info=self._lab_process_info)
-        self.controller = Controller(settings, self.lab, self.hub)
-        self.started = False
-        self.access = None
-        self.viewer_url = None  # set by the CLI, which knows the address students use
-
-    def _lab_process_info(self, pid):
-        def info(registry):
-            p = registry.get(pid)
-            if p is None or p["role"] == "dashboard":
-                return None
-            return {k: p[k] for k in ("uid", "role", "ppid", "state")}
-        return self.hub.read(info)
-
-    def start(self):
-        self.hub.start()
-        self.started = True
-        self.lab.start()
-
-    def shutdown(self):
-        if not self.started:
-            return
-        self.started = False
-        try:
-            self.lab.shutdown()
-        finally:
-            self.hub.stop()
-
-
-def create_app(settings=None, start=True):
-    settings = settings or Settings()
-    app = Flask(__name__, static_folder=os.path.join(ROOT, "static"),
-                template_folder=os.path.join(ROOT, "templates"))
-    app.config.update(FORKSCOPE_SETTINGS=settings, SECRET_KEY=secrets.token_bytes(32),
-                      SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True)
-    access = Access(settings)
-    access.install(app)
-    socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=access.origin_ok)
-    forkscope = Forkscope(settings, socketio)
-    forkscope.access = access
-    app.extensions["forkscope"] = forkscope
-    app.register_blueprint(api)
-    app.register_error_handler(HTTPException, http_error)
-    sockets.register(socketio, forkscope)
-
-    @app.get("/")
-    def index():
-        return render_template("index.html")
-
-    if start:
-        forkscope.start()
-    return app
+def __getattr__(name):
+    if name == "create_app":
+        from app.factory import create_app
+        return create_app
+    raise AttributeError(f"module 'app' has no attribute {name!r}")

@@ -23,6 +23,7 @@ from multiprocessing.connection import wait
 
 from app.lab import events
 from app.lab.children import Children, reaped, uid_of
+from app.lab.forking import reset_child_signals
 from app.lab.worker import make_worker
 
 DAEMON_EXIT_VIA = ("multiprocessing's exit handler: terminate() of daemonic "
@@ -217,5 +218,7 @@ class EchoServer:
 
 
 def run_server(host, port, queue, commands, lab, limits):
-    """Target of the echo server Process."""
+    """Target of the echo server Process (started with spawn: a new interpreter
+    has Python's default signal handlers, which the lab's processes must not)."""
+    reset_child_signals()
     raise SystemExit(EchoServer(host, port, queue, commands, lab, limits).serve())

@@ -104,7 +104,10 @@ class Lab:
             name = f"server-{next(self.numbers['server'])}"
             # a restart keeps the port students already typed, even if it was "any"
             port = self.echo_address[1] if self.echo_address else self.settings.echo_port
-            proc = LabProcess(target=run_server, name=name, fds=(theirs, self.queue),
+            # spawn, not fork: a fork would carry the dashboard (Flask, its
+            # threads, 37 MB) into the server and into every worker it forks;
+            # a fresh interpreter imports only app.lab (its workers still fork)
+            proc = LabProcess(target=run_server, name=name, start_method="spawn",
                               args=(self.settings.echo_host, port,
                                     self.queue, theirs, self.settings.lab.to_json(),
                                     {"max_workers": self.settings.max_workers,

@@ -1,0 +1,134 @@
+"""``python -m app``: start the dashboard, which starts the lab.
+
+Stopping it (Ctrl-C or SIGTERM) stops the echo server (which stops its
+workers) and every client, and reaps them all before exiting.
+"""
+
+import argparse
+import errno
+import logging
+import signal
+import socket
+import sys
+from multiprocessing import resource_tracker, util
+
+from werkzeug.serving import make_server
+
+from app.errors import LabError
+from app.factory import create_app
+from app.settings import SPAWN_WINDOW, START_METHODS, WORKER_STYLES, LabSettings, Settings
+from app.web.access import is_loopback, local_addresses, new_token
+
+
+def parse_args(argv):
+    d = Settings()
+    p = argparse.ArgumentParser(prog="python -m app", description=__doc__.split("\n")[0])
+    p.add_argument("--host", default=d.host, help="dashboard address (default %(default)s)")
+    p.add_argument("--port", type=int, default=d.port, help="dashboard port (default %(default)s)")
+    p.add_argument("--echo-host", default=d.echo_host,
+                   help="echo server address (default %(default)s)")
+    p.add_argument("--echo-port", type=int, default=d.echo_port,
+                   help="echo server port, as in the tutorial (default %(default)s; 0 = any free port)")
+    p.add_argument("--max-clients", type=int, default=d.max_clients,
+                   help="most client processes at once (default %(default)s)")
+    p.add_argument("--token", default=None,
+                   help="presenter token (default: generated when --host is not loopback)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="another Host name students may use (e.g. a DNS name); repeatable")
+    p.add_argument("--max-workers", type=int, default=d.max_workers,
+                   help="concurrent echo connections; beyond: 'server busy' (default %(default)s)")
+    p.add_argument("--idle-timeout", type=float, default=d.idle_timeout,
+                   help="seconds before an idle echo connection is closed (default %(default)s)")
+    p.add_argument("--max-processes", type=int, default=d.max_processes,
+                   help="all live lab processes together (default %(default)s)")
+    p.add_argument("--spawn-rate", type=int, default=d.spawn_rate,
+                   help=f"spawn requests per {SPAWN_WINDOW:g} s (default %(default)s)")
+    p.add_argument("--start-method", choices=START_METHODS, default=d.lab.start_method,
+                   help="how the echo server starts workers (default %(default)s)")
+    p.add_argument("--daemon-workers", action="store_true",
+                   help="start workers with daemon=True")
+    p.add_argument("--worker-style", choices=WORKER_STYLES, default=d.lab.worker_style,
+                   help="Process(target=talk) or a Process subclass (default %(default)s)")
+    return p.parse_args(argv)
+
+
+def stop_resource_tracker():
+    """The queue's semaphores made multiprocessing start its resource_tracker;
+    reap it too. First run multiprocessing's own exit handler (what atexit would
+    run a moment later: it unlinks the semaphores and unregisters them), so the
+    tracker has nothing left to warn about; then stop it and waitpid() it."""
+    util._exit_function()
+    resource_tracker._resource_tracker._stop()
+
+
+def public_name(host):
+    """The address others type: for a wildcard bind, this machine's LAN address."""
+    if host not in ("0.0.0.0", "::", ""):
+        return host
+    for name in sorted(local_addresses()):
+        if "." in name and name.replace(".", "").isdigit() and not is_loopback(name):
+            return name
+    return "127.0.0.1"
+
+
+def fail(message):
+    print(f"forkscope: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    lab = LabSettings(start_method=args.start_method, daemon_workers=args.daemon_workers,
+                      worker_style=args.worker_style)
+    token = args.token
+    if token is None and not is_loopback(args.host):
+        token = new_token()  # the room can reach us: control needs the token
+    settings = Settings(host=args.host, port=args.port, echo_host=args.echo_host,
+                        echo_port=args.echo_port, max_clients=args.max_clients, lab=lab,
+                        token=token, allowed_hosts=tuple(args.allow_host),
+                        max_workers=args.max_workers, idle_timeout=args.idle_timeout,
+                        max_processes=args.max_processes, spawn_rate=args.spawn_rate)
+    # Request logs would write to stderr from many threads; a fork while one of
+    # them holds the stream's lock would leave that lock held in the child.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    try:
+        listener = socket.create_server((args.host, args.port), backlog=128)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return fail(f"port {args.port} on {args.host} is already in use; "
+                        f"choose another with --port")
+        return fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    app = create_app(settings, start=False)  # after the bind: nothing to undo before
+    forkscope = app.extensions["forkscope"]
+    with listener:  # Werkzeug would sys.exit(1) with two lines; we bind it ourselves
+        server = make_server(args.host, listener.getsockname()[1], app, threaded=True,
+                             fd=listener.fileno())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        try:
+            forkscope.start()
+        except LabError as exc:
+            hint = " (choose another with --echo-port)" if "in use" in exc.message else ""
+            return fail(exc.message + hint)
+        host, port = forkscope.lab.echo_address
+        base = f"http://{public_name(args.host)}:{server.port}/"
+        forkscope.viewer_url = base
+        print(f"Forkscope dashboard: {base}", flush=True)
+        print(f"Echo server (tutorial's 服务端): {host}:{port}   "
+              f"try: nc {public_name(host)} {port}", flush=True)
+        if token is not None:
+            print(f"Presenter (keep private): {base}?token={token}", flush=True)
+            print(f"Viewers (show the room):  {base}", flush=True)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # A second Ctrl-C or SIGTERM must not cut the teardown short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        server.server_close()
+        forkscope.shutdown()
+        stop_resource_tracker()
+        print("Forkscope stopped; every lab process was reaped.", flush=True)
+    return 0
+
