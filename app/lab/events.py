@@ -10,6 +10,7 @@ parent can see its child exit or reap it, so those events come from the parent.
 import multiprocessing
 import os
 import time
+from multiprocessing.reduction import ForkingPickler
 
 # The event types, in the order a process lives through them.
 CREATED = "created"        # parent: Process object exists, not started, no pid
@@ -50,13 +51,27 @@ def make(type_, **fields):
 
 
 class Reporter:
-    """Puts events on the lab's queue; one per process."""
+    """Writes events to the lab's queue; one per process.
+
+    Synchronously: the event is pickled and written to the queue's pipe under
+    the queue's own lock (what ``Queue.put``'s feeder thread would do a moment
+    later), so it is in the pipe when the call returns. ``Queue.put`` would
+    start a feeder thread in every short-lived worker and join it at exit — a
+    thread per connection, and the GIL handed back and forth per event.
+    """
 
     def __init__(self, queue):
         self.queue = queue
 
     def __call__(self, type_, **fields):
-        self.queue.put(make(type_, **fields))
+        self.put(make(type_, **fields))
+
+    def put(self, event):
+        """``Queue.put`` and its feeder thread's write, in this thread."""
+        data = ForkingPickler.dumps(event)
+        self.queue._sem.acquire()  # counts queued items: get() releases it
+        with self.queue._wlock:  # one writer at a time
+            self.queue._writer.send_bytes(data)
 
     def hello(self, role, name, daemon):
         """The tutorial's ``print(os.getppid(), os.getpid())``, made visible."""
