@@ -232,6 +232,7 @@ class Recorder:
         self.cond = threading.Condition()
         self.snapshot = None
         self.events = []            # (event, received_at)
+        self.messages = 0           # ``events`` messages received
         self.sio = socketio.Client(reconnection=False, handle_sigint=False)
         if inline:
             handle_inline(self.sio.eio)
@@ -252,6 +253,7 @@ class Recorder:
         now = time.time()
         with self.cond:
             self.events.extend((event, now) for event in data)
+            self.messages += 1
             self.cond.notify_all()
 
     def wait_for(self, predicate, timeout, message="condition"):
