@@ -223,18 +223,21 @@ def handle_inline(eio_client):
 
 class Recorder:
     """A python-socketio client (websocket transport) that stamps each event
-    with ``time.time()`` on receipt (in the reader thread: ``handle_inline``)."""
+    with ``time.time()`` on receipt (in the reader thread: ``handle_inline``).
+    The server sends events in ``events`` messages (a list of consecutive
+    events): each event of a message gets that message's receipt time."""
 
     def __init__(self, url, connect=True, inline=True):
         self.url = url
         self.cond = threading.Condition()
         self.snapshot = None
         self.events = []            # (event, received_at)
+        self.messages = 0           # ``events`` messages received
         self.sio = socketio.Client(reconnection=False, handle_sigint=False)
         if inline:
             handle_inline(self.sio.eio)
         self.sio.on("snapshot", self._on_snapshot)
-        self.sio.on("event", self._on_event)
+        self.sio.on("events", self._on_events)
         if connect:
             self.connect()
 
@@ -246,10 +249,11 @@ class Recorder:
             self.snapshot = data
             self.cond.notify_all()
 
-    def _on_event(self, data):
+    def _on_events(self, data):
         now = time.time()
         with self.cond:
-            self.events.append((data, now))
+            self.events.extend((event, now) for event in data)
+            self.messages += 1
             self.cond.notify_all()
 
     def wait_for(self, predicate, timeout, message="condition"):

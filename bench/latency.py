@@ -1,7 +1,8 @@
 """Event latency: from an event's own ``t`` (the lab process's ``time.time()``
 when it happened) to
 
-* (a) its receipt by a python-socketio client (websocket transport), and
+* (a) its receipt by a python-socketio client (websocket transport; the events
+  of one ``events`` message all get that message's receipt time), and
 * (b) the page applying it in headless Chromium (``window.forkscope.appliedAt``),
   and the first DOM mutation after that (a MutationObserver the benchmark adds:
   the page renders on the next animation frame).

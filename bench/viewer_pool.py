@@ -6,8 +6,10 @@ Talks JSON lines: connects N python-socketio clients (websocket transport),
 prints ``{"ready": N}`` once each has its snapshot; then reads
 ``{"final_seq": S}`` on stdin, waits (bounded) until every viewer has received
 up to S, prints what each one received — its snapshot seq, the seqs in order,
-and the latency of each (event ``t`` -> receipt, ms) — disconnects them all in
-parallel and exits. If stdin closes first it disconnects and exits.
+and the latency of each (event ``t`` -> receipt, ms; the events of one
+``events`` message share its receipt time), and how many messages carried
+them — disconnects them all in parallel and exits. If stdin closes first it
+disconnects and exits.
 """
 
 import argparse
@@ -56,6 +58,7 @@ def report(viewers, final_seq):
     for v in viewers:
         received = v.received()
         out.append({"snapshot_seq": v.snapshot["seq"] if v.snapshot else None,
+                    "messages": v.messages,
                     "seqs": [e["seq"] for e, _ in received],
                     "latency_ms": [round((at - e["t"]) * 1000, 3) for e, at in received],
                     "received_at": [at for _, at in received],

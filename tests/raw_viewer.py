@@ -4,7 +4,10 @@ python-socketio's client runs each incoming message's handler in a new thread,
 so the order its handlers see is not the order the server sent. To test the
 server's ordering this viewer speaks the little it needs of Engine.IO v4 /
 Socket.IO v5 over one websocket, in one reader thread: ``0`` open, ``40``
-connect, ``2``/``3`` ping/pong, ``42[name, data]`` events.
+connect, ``2``/``3`` ping/pong, ``42[name, data]`` events. The server's
+``events`` message is a list of consecutive events: ``events`` keeps them
+flattened, in the order they came, ``batches`` each message's seqs, and
+``unexpected`` the name of any other message.
 """
 
 import json
@@ -24,6 +27,8 @@ class RawViewer:
         self.snapshot = None
         self.access = None
         self.events = []
+        self.batches = []
+        self.unexpected = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -42,12 +47,20 @@ class RawViewer:
                         self.snapshot = data
                     elif name == "access":
                         self.access = data
-                    elif name == "event":
-                        self.events.append(data)
+                    elif name == "events":
+                        self.events.extend(data)
+                        self.batches.append([e["seq"] for e in data])
+                    else:
+                        self.unexpected.append(name)
 
     def seqs(self):
         with self.lock:
             return [e["seq"] for e in self.events]
+
+    def batches_consecutive(self):
+        """True if every ``events`` message held one or more consecutive seqs."""
+        with self.lock:
+            return all(b and b == list(range(b[0], b[0] + len(b))) for b in self.batches)
 
     def close(self):
         """Hang up at once: a polite close waits up to 3 s for the server's

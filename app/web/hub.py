@@ -1,17 +1,26 @@
 """The hub: the one thread that drains the lab's event queue into the registry
-and pushes each event to every viewer, in ``seq`` order.
+and pushes the events to every viewer, in ``seq`` order.
 
-Applying an event and emitting it happen under one condition lock, and so does
-a new viewer's ``snapshot``: a viewer therefore gets its snapshot at some
+Each pass blocks for one event, then takes whatever else is already queued
+(up to ``BATCH_MAX``, never waiting for more: an idle lab's single event goes
+out at once), applies them in order and emits them as ONE ``events`` message:
+a list of consecutive events, ``seq`` ascending. A connection's start is 4–5
+events within a millisecond; one message per event cost every viewer a
+Socket.IO delivery each (~54 µs of the dashboard's CPU per event per viewer in
+threading mode), one message per drain costs one per burst.
+
+Applying the events and emitting them happen under one condition lock, and so
+does a new viewer's ``snapshot``: a viewer therefore gets its snapshot at some
 ``seq`` S and then exactly the events S+1, S+2, ... — never one twice, never a
 gap. Request threads wait on the same condition for the state an action leads
-to (``wait_for``), instead of sleeping.
+to (``wait_for``), instead of sleeping; they are woken once per batch.
 """
 
 import queue as queue_module
 import threading
 
 STOP = {"type": "__stop__"}
+BATCH_MAX = 256   # events per message at most: bounds the lock hold and the frame
 
 
 class Hub:
@@ -31,16 +40,37 @@ class Hub:
 
     def _consume(self):
         while True:
-            try:
-                raw = self.queue.get()
-            except (EOFError, OSError, queue_module.Empty):
+            batch, stop = self._drain()
+            if batch:
+                with self.cond:
+                    events = [self.registry.apply(raw) for raw in batch]
+                    self.socketio.emit("events", events)
+                    self.cond.notify_all()
+            if stop:
                 return
+
+    def _drain(self):
+        """``(batch, stop)``: block for the first event, then take what is
+        already queued, up to ``BATCH_MAX``, without waiting for more. ``stop``
+        when STOP came (the events before it are still in the batch) or the
+        queue broke."""
+        try:
+            raw = self.queue.get()
+        except (EOFError, OSError, queue_module.Empty):
+            return [], True
+        batch = []
+        while True:
             if raw == STOP:
-                return
-            with self.cond:
-                event = self.registry.apply(raw)
-                self.socketio.emit("event", event)
-                self.cond.notify_all()
+                return batch, True
+            batch.append(raw)
+            if len(batch) >= BATCH_MAX:
+                return batch, False
+            try:
+                raw = self.queue.get_nowait()
+            except queue_module.Empty:
+                return batch, False
+            except (EOFError, OSError):
+                return batch, True
 
     # -- for request threads ------------------------------------------------------
     def read(self, fn):

@@ -1,9 +1,11 @@
 // Live sync: a Socket.IO connection that gives a snapshot on connect and then
-// every event in seq order. A gap in seq, or an event the model cannot apply,
-// means this copy may be wrong: refetch /api/state (events that arrive in the
-// meantime are buffered and replayed on top of it). Socket.IO reconnects by
-// itself; every (re)connect brings a fresh snapshot, preceded by `access`
-// ({presenter}): whether this connection may act, or only watch.
+// every event in seq order, in `events` messages: a list of one or more
+// consecutive events (the server sends what it drained at once as one message).
+// A gap in seq, or an event the model cannot apply, means this copy may be
+// wrong: refetch /api/state (events that arrive in the meantime are buffered
+// and replayed on top of it). Socket.IO reconnects by itself; every
+// (re)connect brings a fresh snapshot, preceded by `access` ({presenter}):
+// whether this connection may act, or only watch.
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { OutOfSync } from "./model.js";
@@ -45,7 +47,7 @@ export class Sync {
       this.onAccess(this.presenter);
     });
     socket.on("snapshot", (snapshot) => this.applySnapshot(snapshot));
-    socket.on("event", (event) => this.receive(event));
+    socket.on("events", (events) => this.receive(events));
   }
 
   setStatus(status) {
@@ -64,22 +66,33 @@ export class Sync {
     this.resyncing = false;
     const pending = this.buffer.filter((e) => e.seq > snapshot.seq);
     this.buffer = [];
-    for (const event of pending) this.receive(event);
+    for (const event of pending) this.step(event); // remembered when they arrived
     this.onChange();
     this.fetchHistory();
   }
 
-  receive(event) {
-    this.remember([event], { live: true });
+  // A list of events in seq order (one `events` message): each is applied in
+  // turn, then one onChange for the lot.
+  receive(events) {
+    this.remember(events, { live: true });
+    let changed = false;
+    for (const event of events) changed = this.step(event) || changed;
+    if (changed) this.onChange();
+  }
+
+  // One event: apply it if it is the next seq; buffer it while resyncing; a gap
+  // or an event the model refuses starts a resync (later events of the same
+  // list are then buffered). True if the model changed.
+  step(event) {
     if (this.resyncing) {
       this.buffer.push(event);
-      return;
+      return false;
     }
-    if (event.seq <= this.appliedSeq) return; // already in the snapshot
+    if (event.seq <= this.appliedSeq) return false; // already in the snapshot
     if (event.seq !== this.appliedSeq + 1) {
       this.buffer.push(event);
       this.resync(`gap: expected ${this.appliedSeq + 1}, got ${event.seq}`);
-      return;
+      return false;
     }
     try {
       this.model.apply(event);
@@ -87,10 +100,10 @@ export class Sync {
       if (!(error instanceof OutOfSync)) console.error(error);
       this.markApplied(event.seq);
       this.resync(error.message);
-      return;
+      return false;
     }
     this.markApplied(event.seq);
-    this.onChange();
+    return true;
   }
 
   markApplied(seq) {

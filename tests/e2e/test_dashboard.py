@@ -119,7 +119,7 @@ def test_gap_in_seq_triggers_resync(dashboard, live_app):
     # An event from the future: the page must notice the gap and refetch the state.
     page.evaluate("""() => {
         const s = window.forkscope.sync;
-        s.receive({seq: s.appliedSeq + 5, type: "served", pid: 1, by: 1, t: Date.now() / 1000});
+        s.receive([{seq: s.appliedSeq + 5, type: "served", pid: 1, by: 1, t: Date.now() / 1000}]);
     }""")
     page.wait_for_function("window.forkscope.sync.resyncCount >= 1")
     seq = api.state()["seq"]

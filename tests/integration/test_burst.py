@@ -36,6 +36,7 @@ def test_every_viewer_gets_every_event_in_order(live_app):
             start = v.snapshot["seq"]
             got = [s for s in v.seqs() if s <= last]
             assert got == list(range(start + 1, last + 1)), "a gap or a duplicate"
+            assert v.batches_consecutive() and v.unexpected == []
         workers = [p for p in truth["processes"] if p["model"]["role"] == "worker"]
         assert len(workers) >= 1
     finally:

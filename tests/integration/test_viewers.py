@@ -37,6 +37,7 @@ def test_30_clients_while_10_viewers_watch(live_app):
         for v in viewers:
             start = v.snapshot["seq"]
             assert v.seqs()[: last - start] == list(range(start + 1, last + 1))
+            assert v.batches_consecutive() and v.unexpected == []
     finally:
         for v in viewers:
             v.close()
