@@ -10,7 +10,7 @@ that have not been reaped.
 
 from collections import deque
 
-from app.model.states import IllegalTransition, State, transition
+from app.model.states import State, transition
 
 FIELDS = ("pid", "ppid", "name", "role", "state", "alive", "exitcode", "daemon")
 JOINED_KEPT = 200
@@ -66,7 +66,7 @@ class Registry:
         if handler is not None:
             try:
                 handler(event)
-            except (IllegalTransition, KeyError) as exc:
+            except Exception as exc:  # noqa: BLE001 - recorded; one bad event must not stop the hub
                 event["anomaly"] = f"{type(exc).__name__}: {exc}"
                 self.anomalies.append(event)
         self.events.append(event)

@@ -56,7 +56,7 @@ class Hub:
         queue broke."""
         try:
             raw = self.queue.get()
-        except (EOFError, OSError, queue_module.Empty):
+        except (EOFError, OSError, ValueError, queue_module.Empty):  # ValueError: closed
             return [], True
         batch = []
         while True:
@@ -69,7 +69,7 @@ class Hub:
                 raw = self.queue.get_nowait()
             except queue_module.Empty:
                 return batch, False
-            except (EOFError, OSError):
+            except (EOFError, OSError, ValueError):
                 return batch, True
 
     # -- for request threads ------------------------------------------------------

@@ -136,3 +136,11 @@ def test_listening_sets_echo_address():
     reg = fresh()
     reg.apply(ev("listening", pid=200, host="127.0.0.1", port=8088))
     assert reg.snapshot()["echo"] == {"host": "127.0.0.1", "port": 8088}
+
+
+def test_a_malformed_event_is_an_anomaly_and_the_next_one_still_applies():
+    reg = fresh()
+    bad = reg.apply(ev("served", pid=DASH, count="three"))  # a count that is not a number
+    assert "TypeError" in bad["anomaly"]
+    good = reg.apply(ev("served", pid=DASH, count=1))
+    assert good["seq"] == bad["seq"] + 1 and "anomaly" not in good
