@@ -150,13 +150,16 @@ class EchoServer:
             ready = wait([listener, self.commands, dashboard, *watched])
             for obj in ready:
                 if obj is listener:
-                    self.accept(listener)
+                    with self.report.batched():  # accepted, created, started: one write
+                        self.accept(listener)
                 elif obj is self.commands:
                     self.command()
                 elif obj == dashboard:
                     self.running = False
-                else:
-                    self.workers.observe_exit(watched[obj])  # a pid
+            with self.report.batched():  # workers that exited together
+                for obj in ready:
+                    if obj in watched:
+                        self.workers.observe_exit(watched[obj])  # a pid
 
     def accept(self, listener):
         conn, addr = listener.accept()

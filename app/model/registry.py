@@ -108,7 +108,9 @@ class Registry:
                     style=event.get("style"))
         if event.get("peer") is not None:
             proc["peer"] = event["peer"]
-            proc["connection"] = "open"
+            # the worker's own conn_closed may already be in: it runs while the
+            # server is still writing "started" (lab processes write in parallel)
+            proc["connection"] = proc["connection"] or "open"
         self._running(proc, event)
         self._link(proc)
 

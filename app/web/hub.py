@@ -62,7 +62,10 @@ class Hub:
         while True:
             if raw == STOP:
                 return batch, True
-            batch.append(raw)
+            if isinstance(raw, list):  # one process's events, written together
+                batch.extend(raw)
+            else:
+                batch.append(raw)
             if len(batch) >= BATCH_MAX:
                 return batch, False
             try:

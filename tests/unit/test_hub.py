@@ -152,3 +152,18 @@ def test_snapshot_and_batches_never_overlap():
     before = [s for e in emits[:i] for s in seqs(e)]
     assert before == list(range(1, snap_seq + 1))
     assert all(e[3] for e in emits)
+
+
+def test_a_list_on_the_queue_is_one_process_s_events_applied_in_order():
+    """Reporter.batched() writes several events as one queue item, a list."""
+    hub, sio = make_hub()
+    hub.queue.put(event(0))
+    hub.queue.put([event(1), event(2), event(3)])
+    hub.queue.put(event(4))
+    hub.start()
+    try:
+        (emit,) = sio.wait_emits(1)
+        assert seqs(emit) == [1, 2, 3, 4, 5]
+        assert [e["error"] for e in emit[1]] == [f"e{i}" for i in range(5)]
+    finally:
+        hub.stop()

@@ -144,3 +144,18 @@ def test_a_malformed_event_is_an_anomaly_and_the_next_one_still_applies():
     assert "TypeError" in bad["anomaly"]
     good = reg.apply(ev("served", pid=DASH, count=1))
     assert good["seq"] == bad["seq"] + 1 and "anomaly" not in good
+
+
+def test_a_worker_may_finish_talking_before_its_server_reports_it():
+    """The server writes accepted/created/started as one batch after fork();
+    the worker writes on its own meanwhile: hello, served, conn_closed first."""
+    reg = fresh()
+    peer = ["127.0.0.1", 5555]
+    created, started, hello = lifecycle("server-1/worker-1", 400, 200, peer=peer)
+    hello["uid"] = "server-1/worker-1"
+    for e in (hello, ev("served", pid=400, count=1, bytes=3, text="HI"),
+              ev("conn_closed", pid=400, peer=peer), created, started):
+        reg.apply(e)
+    p = table(reg)["server-1/worker-1"]
+    assert (p["state"], p["connection"], p["served"], p["peer"]) == ("running", "closed", 1, peer)
+    assert reg.anomalies == []
