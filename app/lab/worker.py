@@ -22,13 +22,13 @@ class Served:
     def __init__(self, report):
         self.report = report
         self.count = self.bytes = 0
-        self.text = ""
+        self.data = b""   # the last message; decoded for the preview only when sent
         self.last = 0.0
 
     def add(self, data):
         self.count += 1
         self.bytes += len(data)
-        self.text = data.decode("utf-8", "replace")[:PREVIEW_CHARS]
+        self.data = data
         if time.monotonic() - self.last >= COALESCE:
             self.flush()
 
@@ -38,7 +38,8 @@ class Served:
 
     def flush(self):
         if self.count:
-            self.report(events.SERVED, count=self.count, bytes=self.bytes, text=self.text)
+            text = self.data[:PREVIEW_CHARS * 4].decode("utf-8", "replace")[:PREVIEW_CHARS]
+            self.report(events.SERVED, count=self.count, bytes=self.bytes, text=text)
             self.count = self.bytes = 0
         self.last = time.monotonic()
 

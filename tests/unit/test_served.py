@@ -28,3 +28,11 @@ def test_first_round_at_once_then_coalesced(monkeypatch):
     assert not served.pending
     served.flush()  # nothing pending: nothing sent
     assert len(sent) == 2
+
+
+def test_preview_is_the_last_message_s_first_200_characters():
+    sent = []
+    served = worker.Served(lambda type_, **f: sent.append(f))
+    served.add(("你" * 340).encode())          # 1,020 bytes: cut inside the byte string
+    assert sent[0]["text"] == "你" * worker.PREVIEW_CHARS
+    assert sent[0]["bytes"] == 1020
