@@ -10,8 +10,8 @@ parent can see its child exit or reap it, so those events come from the parent.
 import contextlib
 import multiprocessing
 import os
+import pickle
 import time
-from multiprocessing.reduction import ForkingPickler
 
 # The event types, in the order a process lives through them.
 CREATED = "created"        # parent: Process object exists, not started, no pid
@@ -97,8 +97,10 @@ class Reporter:
                 self.put(pending if len(pending) > 1 else pending[0])
 
     def put(self, item):
-        """``Queue.put`` and its feeder thread's write, in this thread."""
-        data = ForkingPickler.dumps(item)
+        """``Queue.put`` and its feeder thread's write, in this thread. Events are
+        plain data: ``pickle.dumps`` does (ForkingPickler would copy its reducer
+        table on every call, in a process whose every touched page is a copy)."""
+        data = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
         self.queue._sem.acquire()  # counts queued items: get() releases it
         with self.queue._wlock:  # one writer at a time
             self.queue._writer.send_bytes(data)
