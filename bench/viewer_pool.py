@@ -1,9 +1,14 @@
 """A pool of Socket.IO viewers in their own process (used by ``bench.viewers``).
 
-    python -m bench.viewer_pool --url URL --n 50
+    python -m bench.viewer_pool --url URL --n 50 [--client raw|socketio]
 
-Talks JSON lines: connects N python-socketio clients (websocket transport),
-prints ``{"ready": N}`` once each has its snapshot; then reads
+``raw`` (the default): N websocket connections in one thread
+(``bench.lean_viewers``), whose receipt times are the dashboard's fan-out.
+``socketio``: N python-socketio clients (websocket transport), a reader thread
+each; their receipt times also hold the client's GIL queueing.
+
+Talks JSON lines: connects N viewers,
+prints ``{"ready": N, "errors": [...]}`` once each has its snapshot; then reads
 ``{"final_seq": S}`` on stdin, waits (bounded) until every viewer has received
 up to S, prints what each one received — its snapshot seq, the seqs in order,
 and the latency of each (event ``t`` -> receipt, ms; the events of one
@@ -18,6 +23,7 @@ import sys
 import threading
 import time
 
+from bench import lean_viewers
 from bench.common import Recorder, disconnect_all
 
 CONNECT_THREADS = 10
@@ -71,7 +77,10 @@ def main(argv=None):
     p.add_argument("--url", required=True)
     p.add_argument("--n", type=int, required=True)
     p.add_argument("--timeout", type=float, default=60.0)
+    p.add_argument("--client", choices=("raw", "socketio"), default="raw")
     a = p.parse_args(argv)
+    if a.client == "raw":
+        return lean_viewers.run(a.url, a.n, a.timeout, sys.stdin.fileno(), sys.stdout)
     viewers, errors = connect_all(a.url, a.n, a.timeout)
     try:
         print(json.dumps({"ready": sum(1 for v in viewers if v.snapshot), "errors": errors}),

@@ -1,0 +1,305 @@
+"""N raw Socket.IO viewers in one thread (used by ``bench.viewer_pool --client raw``).
+
+A browser is native code, usually on its own machine: its receipt time is the
+dashboard's fan-out plus the network. python-socketio's client runs a reader
+thread per connection, so 50 of them in a process queue on one GIL and each
+receipt stamp carries that queueing. These viewers carry almost none: every
+connection is a non-blocking socket on one ``selectors`` loop, spoken with
+``wsproto`` (sans-IO) in the thread that stamps. Per connection:
+
+- HTTP upgrade to ``/socket.io/?EIO=4&transport=websocket``;
+- Engine.IO ``0{...}`` open -> send ``40`` (Socket.IO connect, namespace ``/``);
+- ``2`` ping -> ``3`` pong; websocket pings are answered too;
+- ``42["events",[...]]`` is stamped with ``time.time()`` once, as the message
+  completes, and kept as text: it is parsed only for the report, so parsing
+  one viewer's message does not delay the next viewer's stamp;
+- ``42["snapshot",{...}]`` is parsed at once (its ``seq`` is where checks start).
+
+stdin (JSON lines from ``bench.viewers``) is on the same loop; the protocol is
+``bench.viewer_pool``'s.
+"""
+
+import contextlib
+import json
+import os
+import selectors
+import socket
+import time
+from urllib.parse import urlsplit
+
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import (
+    AcceptConnection,
+    CloseConnection,
+    Ping,
+    RejectConnection,
+    RejectData,
+    Request,
+    TextMessage,
+)
+from wsproto.utilities import LocalProtocolError, RemoteProtocolError
+
+from bench.common import summary
+
+TARGET = "/socket.io/?EIO=4&transport=websocket"
+EVENTS_PREFIX = '42["events",'
+CONNECTING = 20       # handshakes in flight at once
+RECV_BYTES = 65536
+
+
+class Hangup(Exception):
+    """The server refused or ended a viewer's connection."""
+
+
+class LeanViewer:
+    """One websocket connection's state; the loop feeds it bytes."""
+
+    def __init__(self, index, address, host):
+        self.index = index
+        self.address = address
+        self.host = host
+        self.sock = None
+        self.ws = WSConnection(ConnectionType.CLIENT)
+        self.out = b""
+        self.text = []              # fragments of a text message not yet finished
+        self.snapshot_seq = None
+        self.raw = []               # (received_at, '42["events",[...]]')
+        self.unexpected = []
+        self.error = None
+        self.closed = False
+        self._last = (0, None)      # (len(raw) when parsed, last seq then)
+
+    # -- the socket ------------------------------------------------------------------------
+    def start(self, sel):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setblocking(False)
+        err = self.sock.connect_ex(self.address)
+        if err not in (0, 115):     # EINPROGRESS
+            self.fail(f"connect: {os.strerror(err)}")
+            return
+        self.out = self.ws.send(Request(host=self.host, target=TARGET))
+        sel.register(self.sock, selectors.EVENT_WRITE, self)
+
+    def writable(self, sel):
+        if self.out:
+            err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                self.fail(f"connect: {os.strerror(err)}", sel)
+                return
+        self.flush(sel)
+
+    def flush(self, sel):
+        try:
+            while self.out:
+                sent = self.sock.send(self.out)
+                self.out = self.out[sent:]
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            self.fail(f"send: {exc}", sel)
+            return
+        mask = selectors.EVENT_READ | (selectors.EVENT_WRITE if self.out else 0)
+        if sel.get_key(self.sock).events != mask:
+            sel.modify(self.sock, mask, self)
+
+    def readable(self, sel):
+        try:
+            data = self.sock.recv(RECV_BYTES)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self.fail(f"recv: {exc}", sel)
+            return
+        if not data:
+            self.fail("the server closed the connection", sel)
+            return
+        try:
+            self.ws.receive_data(data)
+            for event in self.ws.events():
+                self.on_event(event)
+        except (Hangup, LocalProtocolError, RemoteProtocolError, ValueError) as exc:
+            self.fail(f"{type(exc).__name__}: {exc}", sel)
+            return
+        if self.out:
+            self.flush(sel)
+
+    def fail(self, message, sel=None):
+        if self.error is None and not self.closed:
+            self.error = message
+        self.close(sel, polite=False)
+
+    def close(self, sel=None, polite=True):
+        if self.closed:
+            return
+        self.closed = True
+        if self.sock is None:
+            return
+        if sel is not None:
+            with contextlib.suppress(KeyError, ValueError):
+                sel.unregister(self.sock)
+        if polite:
+            with contextlib.suppress(OSError, LocalProtocolError):
+                self.sock.send(self.out + self.ws.send(CloseConnection(code=1000)))
+        self.sock.close()
+
+    # -- websocket, Engine.IO, Socket.IO ---------------------------------------------------------
+    def on_event(self, event):
+        if isinstance(event, TextMessage):
+            if not event.message_finished:
+                self.text.append(event.data)
+                return
+            if self.text:
+                self.text.append(event.data)
+                self.on_message("".join(self.text))
+                self.text = []
+            else:
+                self.on_message(event.data)
+        elif isinstance(event, Ping):
+            self.out += self.ws.send(event.response())
+        elif isinstance(event, CloseConnection):
+            raise Hangup(f"closed by the server ({event.code} {event.reason})")
+        elif isinstance(event, (RejectConnection, RejectData)):
+            raise Hangup("the server refused the websocket upgrade")
+        elif not isinstance(event, AcceptConnection):
+            self.unexpected.append(type(event).__name__)
+
+    def on_message(self, text):
+        if text.startswith(EVENTS_PREFIX):
+            self.raw.append((time.time(), text))
+        elif text == "2":
+            self.out += self.ws.send(TextMessage(data="3"))
+        elif text.startswith("0"):
+            self.out += self.ws.send(TextMessage(data="40"))
+        elif text.startswith("42"):
+            name, data = json.loads(text[2:])
+            if name == "snapshot":
+                self.snapshot_seq = data["seq"]
+            elif name == "events":    # the same message, other separators
+                self.raw.append((time.time(), "42" + json.dumps(["events", data])))
+            elif name != "access":
+                self.unexpected.append(name)
+        elif text.startswith("40"):
+            pass
+        elif text.startswith("44"):
+            raise Hangup(f"Socket.IO connect refused: {text[2:]}")
+        elif text.startswith("1"):
+            raise Hangup("Engine.IO close")
+        else:
+            self.unexpected.append(text[:20])
+
+    # -- results -------------------------------------------------------------------------------
+    def last_seq(self):
+        """The last seq received (the snapshot's if no event yet)."""
+        n, seq = self._last
+        if n != len(self.raw):
+            seq = json.loads(self.raw[-1][1][2:])[1][-1]["seq"]
+            self._last = (len(self.raw), seq)
+        if seq is None:
+            return self.snapshot_seq if self.snapshot_seq is not None else 0
+        return seq
+
+    def report(self):
+        seqs, latency, received_at, ts = [], [], [], []
+        for at, text in self.raw:
+            for event in json.loads(text[2:])[1]:
+                seqs.append(event["seq"])
+                latency.append(round((at - event["t"]) * 1000, 3))
+                received_at.append(at)
+                ts.append(event["t"])
+        return {"snapshot_seq": self.snapshot_seq, "messages": len(self.raw), "seqs": seqs,
+                "latency_ms": latency, "received_at": received_at, "t": ts,
+                "error": self.error, "unexpected": self.unexpected[:10]}
+
+
+class Lines:
+    """JSON lines from a file descriptor, read without blocking the loop."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buffer = b""
+        self.eof = False
+        self.items = []
+
+    def readable(self, sel):
+        data = os.read(self.fd, 65536)
+        if not data:
+            self.eof = True
+            sel.unregister(self.fd)
+            return
+        self.buffer += data
+        *lines, self.buffer = self.buffer.split(b"\n")
+        self.items += [json.loads(line) for line in lines if line.strip()]
+
+
+def emit(out, obj):
+    out.write(json.dumps(obj) + "\n")
+    out.flush()
+
+
+def run(url, n, timeout, stdin_fd, out):
+    """Connect *n* viewers, then talk ``bench.viewer_pool``'s protocol; exit status."""
+    parts = urlsplit(url)
+    address = (parts.hostname, parts.port or 80)
+    host = f"{parts.hostname}:{address[1]}"
+    sel = selectors.DefaultSelector()
+    viewers = [LeanViewer(i, address, host) for i in range(n)]
+    waiting = list(reversed(viewers))
+    lines = Lines(stdin_fd)
+    sel.register(stdin_fd, selectors.EVENT_READ, lines)
+
+    def ready():
+        return [v for v in viewers if v.snapshot_seq is not None and not v.closed]
+
+    def settled():
+        return sum(1 for v in viewers if v.snapshot_seq is not None or v.closed)
+
+    # per events message: its stamp - the wake-up of the select() that found it,
+    # i.e. how long it waited behind other viewers' messages in this loop
+    loop_delays = []
+
+    def turn(until):
+        """One pass of the loop: start handshakes while few are in flight, then
+        serve what is ready (at most until the monotonic time *until*)."""
+        while waiting and sum(1 for v in viewers if v.sock and v.snapshot_seq is None
+                              and not v.closed) < CONNECTING:
+            waiting.pop().start(sel)
+        wait = max(0.0, min(0.5, until - time.monotonic()))
+        ready_keys = sel.select(wait)
+        woke = time.time()
+        for key, mask in ready_keys:
+            handler = key.data
+            if handler is lines:
+                lines.readable(sel)
+                continue
+            if mask & selectors.EVENT_WRITE and not handler.closed:
+                handler.writable(sel)
+            if mask & selectors.EVENT_READ and not handler.closed:
+                before = len(handler.raw)
+                handler.readable(sel)
+                loop_delays.extend(at - woke for at, _ in handler.raw[before:])
+
+    try:
+        deadline = time.monotonic() + timeout
+        while (waiting or settled() < n) and time.monotonic() < deadline and not lines.eof:
+            turn(deadline)
+        emit(out, {"ready": len(ready()),
+                   "errors": [v.error or "no snapshot in time" for v in viewers
+                              if v.snapshot_seq is None][:20]})
+        while not lines.items and not lines.eof:
+            turn(time.monotonic() + 0.5)
+        if not lines.items:
+            return 1
+        final_seq = lines.items.pop(0)["final_seq"]
+        deadline = time.monotonic() + timeout
+        behind = [v for v in ready() if v.last_seq() < final_seq]
+        while behind and time.monotonic() < deadline and not lines.eof:
+            turn(deadline)
+            behind = [v for v in behind if not v.closed and v.last_seq() < final_seq]
+        emit(out, {"viewers": [v.report() for v in viewers], "late": len(behind),
+                   "loop_ms": summary([d * 1000 for d in loop_delays])})
+        return 0
+    finally:
+        for v in viewers:
+            v.close(sel)
+        sel.close()
