@@ -11,7 +11,7 @@
 import { currentLang, t } from "./i18n.js";
 import { formatAddress } from "./model.js";
 import { exitBrief, roleName, stateName } from "./format.js";
-import { reapHint } from "./explain.js";
+import { parentOf, reapHint } from "./explain.js";
 
 const d3 = window.d3;
 const ROLE_ORDER = { dashboard: 0, server: 1, client: 2, helper: 3, worker: 4 };
@@ -202,8 +202,8 @@ export class Tree {
         (update) => update,
         (exit) => leaving(exit),
       )
+      .filter(changedPath((l) => `${linkPath(l.source, l.target)}|${l.target.data.orphan}`))
       .classed("orphan", (l) => l.target.data.orphan)
-      .filter(changedPath((l) => linkPath(l.source, l.target)))
       .call((sel) => moving(sel, slow)
         .attr("opacity", 1)
         .attr("d", (l) => linkPath(l.source, l.target)));
@@ -259,6 +259,11 @@ export class Tree {
           }),
         (update) => update,
         (exit) => exit
+          .each(function () {
+            // should it come back, it is filled and placed again from scratch
+            this.__inputs = null;
+            this.renderedPath = null;
+          })
           .attr("class", "node leaving")
           .attr("data-pid", null).attr("data-state", null).attr("data-role", null)
           .attr("data-ppid", null)
@@ -267,6 +272,9 @@ export class Tree {
       .call((sel) => this.fillNodes(sel.filter(function (d) {
         return changedSince(this, tree.inputs(d, g, selectedUid));
       }), g, selectedUid))
+      // Only nodes whose place changed: rewriting 500 transforms (even to the
+      // values they have) made the browser lay out and repaint the whole tree.
+      .filter(changedPath((d) => `translate(${d.left},${d.top})`))
       .call((sel) => moving(sel, slow)
         .attr("opacity", 1)
         .attr("transform", (d) => `translate(${d.left},${d.top})`));
@@ -302,9 +310,12 @@ export class Tree {
   inputs(d, g, selectedUid) {
     const p = d.data.proc;
     const partner = this.model.get(p.worker_pid ?? p.client_pid);
+    // A zombie's lines name the parent that must reap it (explain.js reapHint).
+    const up = p.state === "zombie" ? parentOf(p, this.model) : null;
     return JSON.stringify([p, d.data.orphan, d.data.id === selectedUid, g.fs, g.nodeW,
       g.lines, currentLang(), this.echo, this.saidOf(p.pid),
-      partner ? [partner.state, partner.connection, partner.pid] : null]);
+      partner ? [partner.state, partner.connection, partner.pid] : null,
+      up ? [up.uid, up.role, up.name] : null], notDrawn);
   }
 
   fillNodes(sel, g, selectedUid) {
@@ -499,6 +510,15 @@ function changedPath(key) {
     this.renderedPath = k;
     return true;
   };
+}
+
+/** Fields of a process that no node shows: counters that change with every
+ *  message (served, echoes). Left out of a node's inputs, so that messages
+ *  flowing do not refill (and repaint) the nodes of the clients and workers. */
+const NOT_DRAWN = new Set(["served", "echoes"]);
+
+function notDrawn(key, value) {
+  return NOT_DRAWN.has(key) ? undefined : value;
 }
 
 /** Has *inputs* changed since the node was last filled? (and remember them) */
