@@ -38,13 +38,15 @@ export function setAttr(el, name, value) {
  * moved only when out of place, so focus and typed text survive.
  */
 export function keyedList(container, items, key, create, update) {
+  // The key is kept as a property too: reading it back through dataset for
+  // every child on every render is what the browser is slow at.
   const existing = new Map();
   for (const el of container.children) {
-    if (el.dataset.key !== undefined) existing.set(el.dataset.key, el);
+    if (el.listKey !== undefined) existing.set(el.listKey, el);
   }
   const wanted = new Set();
   let cursor = container.firstElementChild;
-  while (cursor && cursor.dataset.key === undefined) cursor = cursor.nextElementSibling;
+  while (cursor && cursor.listKey === undefined) cursor = cursor.nextElementSibling;
   for (const item of items) {
     const k = String(key(item));
     wanted.add(k);
@@ -52,10 +54,23 @@ export function keyedList(container, items, key, create, update) {
     if (!el) {
       el = create(item);
       el.dataset.key = k;
+      el.listKey = k;
     }
     update(el, item);
     if (el !== cursor) container.insertBefore(el, cursor);
     else cursor = cursor.nextElementSibling;
   }
   for (const [k, el] of existing) if (!wanted.has(k)) el.remove();
+}
+
+/**
+ * Skip work whose inputs did not change: true when *inputs* (an array) are,
+ * item by item (===), the ones *el* was last drawn from; otherwise remembers
+ * them and returns false, and the caller redraws *el*.
+ */
+export function unchanged(el, inputs) {
+  const last = el.drawnFrom;
+  if (last && last.length === inputs.length && last.every((v, i) => v === inputs[i])) return true;
+  el.drawnFrom = inputs;
+  return false;
 }
