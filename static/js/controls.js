@@ -113,6 +113,8 @@ export class Controls {
 
   // -- results ------------------------------------------------------------------------------
   renderResults(list) {
+    // Entries are never changed once reported: a new one is a new first entry.
+    if (unchanged(list, [currentLang(), this.results[0], this.results.length])) return;
     if (!this.results.length) {
       list.replaceChildren(h("li", { class: "empty", "data-i18n": "results.empty", text: t("results.empty") }));
       return;
@@ -128,11 +130,13 @@ export class Controls {
   }
 
   // -- clients: message box, send, reply, close ---------------------------------------------
+  /** The live clients' rows; returns how many there are. */
   renderClients(list, empty) {
     const clients = this.model.live().filter((p) => p.role === "client")
       .sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0));
-    empty.hidden = clients.length > 0;
+    setAttr(empty, "hidden", clients.length > 0);
     keyedList(list, clients, (p) => p.uid, (p) => this.clientRow(p), (el, p) => this.updateClientRow(el, p));
+    return clients.length;
   }
 
   clientRow(proc) {
