@@ -94,6 +94,7 @@ export class Tree {
     this.tcpLayer = this.root.append("g").attr("class", "tcp-links");
     this.nodeLayer = this.root.append("g").attr("class", "nodes");
     this.positions = new Map();   // uid -> {left, top}, for entering children
+    this.orphans = new Set();     // uids drawn as orphans (treeRows), as of the last update
     this.lastArgs = null;
     new ResizeObserver(() => {
       if (this.lastArgs) this.update(...this.lastArgs);
@@ -135,6 +136,7 @@ export class Tree {
     this.echo = model.echo;
     this.model = model;
     const rows = treeRows(model);
+    this.orphans = new Set(rows.filter((r) => r.orphan).map((r) => r.id));   // for the details
     const width = this.container.clientWidth;
     const height = this.container.clientHeight;
     if (!rows.length || !width) {
