@@ -28,18 +28,24 @@ let frame = 0;
 let status = "connecting";
 let eventsVersion = 0;      // changes whenever the events the page keeps change
 
-// With hundreds of processes one render costs tens of milliseconds: render at
-// most every LARGE_RENDER_MS then, so the page keeps its frames for scrolling
-// and the events keep coming in between.
+// With hundreds of processes a render that changes the tree costs tens of
+// milliseconds of script, and as much again in style, layout and paint (500
+// nodes); one that changes a client's reply, a few. Beyond LARGE_TREE, renders
+// are spaced by RENDER_SPACING times the last one's script time, at most
+// LARGE_RENDER_MS apart: the page keeps its frames for scrolling and the events
+// keep coming in between, while a cheap render is not held back (a fixed
+// 200 ms held every update that long).
 const LARGE_TREE = 200;
 const LARGE_RENDER_MS = 200;
+const RENDER_SPACING = 8;
 let lastRender = 0;
+let renderCost = 0;
 let timer = 0;
 
 function requestRender() {
   if (frame || timer) return;
-  const wait = model.procs.size > LARGE_TREE
-    ? LARGE_RENDER_MS - (performance.now() - lastRender) : 0;
+  const spacing = Math.min(LARGE_RENDER_MS, RENDER_SPACING * renderCost);
+  const wait = model.procs.size > LARGE_TREE ? spacing - (performance.now() - lastRender) : 0;
   if (wait > 0) {
     timer = setTimeout(() => { timer = 0; requestRender(); }, wait);
   } else {
@@ -203,6 +209,7 @@ function renderAll() {
     eventsVersion, lookup });
   setText(els.finishedCount, String(renderFinished(els.finished, els.finishedEmpty, model, selectedUid, select)));
   log.render();
+  renderCost = performance.now() - lastRender;
 }
 
 // -- start --------------------------------------------------------------------------------------
