@@ -380,22 +380,25 @@ export class Tree {
         + `a${r},${r} 0 0 1 ${r},${r}V${bandH}Z`);
 
     // The tag (daemon or not; orphan) first: the role and name get the rest of the band.
+    const tags = [];
     sel.select("text.tag")
       .attr("x", nodeW - pad).attr("y", pad * 0.55 + lh * 0.78)
       .each(function (d) {
         const p = d.data.proc;
         const label = d.data.orphan ? t("node.orphan") : t(p.daemon ? "node.daemon_yes" : "node.daemon_no");
         this.setAttribute("class", `tag${d.data.orphan ? " tag-orphan" : ""}${p.daemon ? " tag-daemon" : ""}`);
-        fitText(this, label, nodeW * 0.4 - pad);
+        tags.push({ el: this, text: label, max: nodeW * 0.4 - pad });
       });
+    fitAll(tags);
+    const lines = [];
     sel.select("text.l1")
-      .attr("x", textX).attr("y", pad * 0.55 + lh * 0.78)
       .each(function (d) {
         const tag = this.parentNode.querySelector("text.tag");
         const room = nodeW - textX - pad * 2 - measured(tag);
-        fitText(this, t("node.title", { role: roleName(d.data.proc.role), name: d.data.proc.name ?? d.data.id }),
-          room);
-      });
+        lines.push({ el: this, max: room,
+          text: t("node.title", { role: roleName(d.data.proc.role), name: d.data.proc.name ?? d.data.id }) });
+      })
+      .attr("x", textX).attr("y", pad * 0.55 + lh * 0.78);
 
     sel.select("text.l2").attr("x", textX).attr("y", baseline(1))
       .each(function (d) {
@@ -405,7 +408,7 @@ export class Tree {
         text.select(".pid-value").attr("dx", fs * 0.3).text(p.pid ?? t("node.no_pid"));
         text.select(".ppid-label").attr("dx", fs * 0.9).text(t("node.ppid"));
         text.select(".ppid-value").attr("dx", fs * 0.3).text(p.ppid ?? t("value.none"));
-        fitWhole(this, nodeW - textX - pad);
+        lines.push({ el: this, max: nodeW - textX - pad });
       });
 
     sel.select("path.state-icon")
@@ -423,14 +426,16 @@ export class Tree {
           extra = t("node.external_short");   // the connection line is hidden: say it here
         }
         text.select(".exit").text(extra).attr("dx", fs * 0.6);
-        fitWhole(this, nodeW - textX - iconSize * 1.35 - pad);
+        lines.push({ el: this, max: nodeW - textX - iconSize * 1.35 - pad });
       });
 
     sel.select("text.l4").attr("x", textX).attr("y", baseline(3))
       .each(function (d) {
-        fitText(this, g.lines > 3 ? connectionLine(d.data.proc, echo, model, saidOf(d.data.proc.pid)) : "", nodeW - textX - pad);
+        lines.push({ el: this, max: nodeW - textX - pad,
+          text: g.lines > 3 ? connectionLine(d.data.proc, echo, model, saidOf(d.data.proc.pid)) : "" });
         this.classList.toggle("reap-line", d.data.proc.state === "zombie");
       });
+    fitAll(lines);
 
     sel.select("title").text((d) => nodeTitle(d, model));
   }
@@ -491,36 +496,43 @@ function stateSymbol(state, size) {
   return d3.symbol(d3.symbolCircle, area)();
 }
 
-/** Set *text* and shrink it (down to 75 %), then cut it with … so it fits *max* px. */
-function fitText(el, text, max) {
-  const key = `${text}|${Math.round(max)}`;
-  if (el.dataset.fit === key) return;
-  el.textContent = text;
-  el.style.fontSize = "";
-  fitWhole(el, max);
-  let len = el.getComputedTextLength();
-  let shown = text;
-  while (len > max && shown.length > 2) {
-    shown = shown.slice(0, -2);
-    el.textContent = `${shown}…`;
-    len = el.getComputedTextLength();
+/**
+ * Fit texts to their room, all of a render's at once: a job {el, max, text} sets
+ * *text*, shrinks it (down to 75 %) and cuts it with … until it fits *max* px;
+ * a job without *text* is a multi-part text (tspans) already written, only shrunk
+ * (its numbers are never cut). Only texts whose content or room changed are
+ * measured. Each getComputedTextLength() after a write forces a layout: the
+ * writes come first, then the reads, so a render lays out about twice, not once
+ * per text (five per node filled).
+ */
+function fitAll(jobs) {
+  const todo = [];
+  for (const job of jobs) {
+    const { el, max, text } = job;
+    const key = `${text ?? el.textContent}|${Math.round(max)}`;
+    if (el.dataset.fit === key) continue;
+    el.dataset.fit = key;
+    if (text !== undefined) el.textContent = text;
+    el.style.fontSize = "";
+    todo.push(job);
   }
-  el.dataset.fit = key;
-}
-
-/** Shrink a multi-part text (tspans) to fit *max* px, down to 75 %; never cut numbers.
- *  Measured only when the text or the room changed: each measurement forces a
- *  layout, and with hundreds of nodes per render that was most of the page's time. */
-function fitWhole(el, max) {
-  const key = `${el.textContent}|${Math.round(max)}`;
-  if (el.dataset.whole === key) return;
-  el.style.fontSize = "";
-  const len = el.getComputedTextLength();
-  if (len > max && len > 0) {
-    const base = parseFloat(getComputedStyle(el).fontSize);
-    el.style.fontSize = `${Math.max(base * 0.75, (base * max) / len)}px`;
+  for (const job of todo) job.len = job.el.getComputedTextLength();
+  const long = todo.filter((job) => job.len > job.max && job.len > 0);
+  for (const job of long) job.base = parseFloat(getComputedStyle(job.el).fontSize);
+  for (const job of long) {
+    job.el.style.fontSize = `${Math.max(job.base * 0.75, (job.base * job.max) / job.len)}px`;
   }
-  el.dataset.whole = key;
+  const cuts = long.filter((job) => job.text !== undefined);
+  for (const job of cuts) job.len = job.el.getComputedTextLength();
+  for (const job of cuts) {
+    let { len } = job;
+    let shown = job.text;
+    while (len > job.max && shown.length > 2) {
+      shown = shown.slice(0, -2);
+      job.el.textContent = `${shown}…`;
+      len = job.el.getComputedTextLength();
+    }
+  }
 }
 
 function setIfChanged(sel, name, value) {
