@@ -7,8 +7,8 @@
 // is in [data-reply-for="<client pid>"]. Every control is .presenter-only:
 // a viewer's page hides them (access.js).
 
-import { t } from "./i18n.js";
-import { h, keyedList, setAttr, setText } from "./dom.js";
+import { currentLang, t } from "./i18n.js";
+import { h, keyedList, setAttr, setText, unchanged } from "./dom.js";
 import { errorText, exitMeaning, roleName, stateName } from "./format.js";
 
 const RESULTS_KEPT = 8;
@@ -27,7 +27,9 @@ export class Controls {
     this.onAcked = onAcked;
     this.said = new Map();          // client pid -> what the server said before closing
     this.results = [];              // newest first: {ok, text: () => string, code, action}
-    this.replies = new Map();       // client pid -> {ok, reply, worker, rtt, ack}
+    // client pid -> {ok, reply, worker, rtt, ack}; an entry is replaced, never changed
+    // in place: a client's row tells a new reply from the one it shows by identity
+    this.replies = new Map();
     this.pending = new Set();       // "action:pid" in flight
   }
 
@@ -111,6 +113,8 @@ export class Controls {
 
   // -- results ------------------------------------------------------------------------------
   renderResults(list) {
+    // Entries are never changed once reported: a new one is a new first entry.
+    if (unchanged(list, [currentLang(), this.results[0], this.results.length])) return;
     if (!this.results.length) {
       list.replaceChildren(h("li", { class: "empty", "data-i18n": "results.empty", text: t("results.empty") }));
       return;
@@ -126,11 +130,13 @@ export class Controls {
   }
 
   // -- clients: message box, send, reply, close ---------------------------------------------
+  /** The live clients' rows; returns how many there are. */
   renderClients(list, empty) {
     const clients = this.model.live().filter((p) => p.role === "client")
       .sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0));
-    empty.hidden = clients.length > 0;
+    setAttr(empty, "hidden", clients.length > 0);
     keyedList(list, clients, (p) => p.uid, (p) => this.clientRow(p), (el, p) => this.updateClientRow(el, p));
+    return clients.length;
   }
 
   clientRow(proc) {
@@ -157,56 +163,61 @@ export class Controls {
       const pid = Number(close.dataset.pid);
       this.run("close-client", { pid }, pid);
     });
-    const reply = h("div", { class: "reply", "aria-live": "polite" },
-      h("span", { class: "reply-label" }), h("span", { class: "reply-text" }), h("span", { class: "reply-meta" }));
-    const status = h("div", { class: "client-status" },
-      h("span", { class: "client-state" }), h("span", { class: "client-conn" }));
+    const label = h("span", { class: "reply-label" });
+    const text = h("span", { class: "reply-text" });
+    const meta = h("span", { class: "reply-meta" });
+    const reply = h("div", { class: "reply", "aria-live": "polite" }, label, text, meta);
+    const state = h("span", { class: "client-state" });
+    const conn = h("span", { class: "client-conn" });
+    const status = h("div", { class: "client-status" }, state, conn);
     row.append(h("div", { class: "client-send" }, name, input, send, close), status, reply);
+    row.parts = { name, input, send, close, status, state, conn, reply, label, text, meta };
     return row;
   }
 
+  /** Refresh a client's row: only when something it shows has changed (a list
+   * of 250 clients is visited on every render, and one message changes one row). */
   updateClientRow(row, p) {
+    const said = this.said.get(p.pid);
+    const got = this.replies.get(p.pid);
+    const sending = this.isPending("send-message", p.pid);
+    const closing = this.isPending("close-client", p.pid);
+    const online = this.sync.connected;
+    if (unchanged(row, [currentLang(), p.uid, p.pid, p.name, p.state, p.connection, p.worker_pid,
+      said, got, sending, closing, online])) return;
+
+    const { name, input, send, close, status, state, conn, reply, label, text, meta } = row.parts;
     const pid = p.pid ?? "";
     row.dataset.uid = p.uid;
     row.dataset.pid = pid;
-    row.className = `client-row state-${p.state}`;
-    const name = row.querySelector(".client-name");
+    setAttr(row, "class", `client-row state-${p.state}`);
     setText(name, t("clients.label", { name: p.name, pid: p.pid ?? t("node.no_pid") }));
     // A second line only when there is something to say: not running, or not connected.
-    const [state, conn] = row.querySelector(".client-status").children;
     setText(state, p.state === "running" ? "" : stateName(p.state));
-    state.className = p.state === "running" ? "client-state" : `client-state pill state-${p.state}`;
+    setAttr(state, "class", p.state === "running" ? "client-state" : `client-state pill state-${p.state}`);
     let connText = "";
-    const said = this.said.get(p.pid);
     if (p.connection === "closed" && said) connText = t("clients.server_said", { said });
     else if (p.state === "running" && p.connection === "closed") connText = t("node.client_closed");
     else if (p.state === "running" && !p.worker_pid) connText = t("node.client_connecting");
     setText(conn, connText);
-    row.querySelector(".client-status").hidden = p.state === "running" && !connText;
-    setAttr(row.querySelector(".client-conn"), "data-said", said ?? null);
+    setAttr(status, "hidden", p.state === "running" && !connText);
+    setAttr(conn, "data-said", said ?? null);
 
-    const input = row.querySelector("input.message");
-    const send = row.querySelector("[data-action='send-message']");
-    const close = row.querySelector("[data-action='close-client']");
     setAttr(input, "data-message-for", pid);
     setAttr(input, "aria-label", t("action.message_label", { name: p.name }));
-    input.placeholder = t("action.message_placeholder");
+    setAttr(input, "placeholder", t("action.message_placeholder"));
     setText(send, t("action.send"));
     setText(close, t("action.close"));
     for (const b of [send, close]) setAttr(b, "data-pid", pid);
     const running = p.state === "running" && p.pid;
-    const online = this.sync.connected;
-    send.disabled = !online || !running || p.connection === "closed" || this.isPending("send-message", p.pid);
-    close.disabled = !online || !running || this.isPending("close-client", p.pid);
-    setAttr(send, "aria-busy", this.isPending("send-message", p.pid) ? "true" : null);
+    setAttr(send, "disabled", !online || !running || p.connection === "closed" || sending);
+    setAttr(close, "disabled", !online || !running || closing);
+    setAttr(send, "aria-busy", sending ? "true" : null);
     setAttr(send, "title", !online ? t("hint.offline")
       : p.connection === "closed" ? t("hint.send_closed") : null);
 
-    const reply = row.querySelector(".reply");
     setAttr(reply, "data-reply-for", pid);
-    const [label, text, meta] = reply.children;
-    const got = this.replies.get(p.pid);
-    if (this.isPending("send-message", p.pid)) {
+    if (sending) {
       reply.className = "reply pending";
       setText(label, "");
       setText(text, t("action.pending"));

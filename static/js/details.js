@@ -4,12 +4,12 @@
 // it (/proc via /api/truth), what the code did (the Python calls behind its
 // events), every model field, and its events.
 
-import { has, t } from "./i18n.js";
-import { h, keyedList, setText } from "./dom.js";
+import { currentLang, has, t } from "./i18n.js";
+import { h, keyedList, setAttr, setText, unchanged } from "./dom.js";
 import {
   addr, clock, eventCode, eventName, eventSummary, exitMeaning, reapedText, roleName, stateName,
 } from "./format.js";
-import { explanations } from "./explain.js";
+import { explanations, parentOf } from "./explain.js";
 import { StartInfo } from "./source.js";
 import { ProcTruth } from "./truth.js";
 
@@ -58,34 +58,28 @@ export class Details {
     this.lastKey = null;
   }
 
-  render(proc, { orphan, events, lookup }) {
-    this.empty.hidden = Boolean(proc);
-    this.body.hidden = !proc;
+  /**
+   * *events* is a function giving the events the page keeps, *eventsVersion*
+   * changes whenever they do: with nothing new the events are not searched again.
+   */
+  render(proc, { orphan, events, eventsVersion, lookup }) {
+    setAttr(this.empty, "hidden", Boolean(proc));
+    setAttr(this.body, "hidden", !proc);
     setText(this.empty, t("details.none"));
     if (!proc) {
       this.truth.render(null);
       return;
     }
-    this.root.dataset.uid = proc.uid;
-    this.root.dataset.pid = proc.pid ?? "";
-    setText(this.titleText, t("details.title", { role: roleName(proc.role), name: proc.name }));
-    this.state.className = `pill state-${proc.state}`;
-    setText(this.state, stateName(proc.state));
-    setText(this.stateHint, t(`state_hint.${proc.state}`));
-    this.stateHint.className = `state-hint state-${proc.state}`;
-    setText(this.roleHint, t(`role_hint.${proc.role ?? "unknown"}`));
-    this.controls.updateProcessActions(this.actions, proc, orphan);
-    keyedList(this.explain, explanations(proc, this.model), (e) => e.kind,
-      (e) => h("p", { class: "explain-item", "data-explain": e.kind }),
-      (el, e) => setText(el, e.text));
-    this.explain.hidden = !this.explain.childElementCount;
+    const json = JSON.stringify(proc);
+    const lang = currentLang();
+    this.renderHead(proc, orphan, json, lang);
     this.startInfo.render(proc);
     this.truth.render(proc);
-    for (const el of [this.codeTitle, this.fieldsTitle, this.eventsTitle]) setText(el, t(el.dataset.i18n));
 
-    const mine = eventsOf(proc, events);
     // Rebuild the lists only when something they show has changed.
-    const key = `${proc.uid}|${mine.length}|${mine.at(-1)?.seq}|${JSON.stringify(proc)}|${t("details.code")}`;
+    if (unchanged(this.events, [proc.uid, json, eventsVersion, lang]) && this.lastKey !== null) return;
+    const mine = eventsOf(proc, events());
+    const key = `${proc.uid}|${mine.length}|${mine.at(-1)?.seq}|${json}|${lang}`;
     if (key === this.lastKey) return;
     this.lastKey = key;
     this.code.replaceChildren(...codeLines(proc, mine, lookup));
@@ -102,6 +96,31 @@ export class Details {
       h("span", { class: `ev-type type-${e.type}`, text: eventName(e.type) }),
       h("span", { class: "ev-summary", text: eventSummary(e, lookup) }))) : [
       h("li", { class: "empty", text: t("details.no_events") })]));
+  }
+
+  /** Title, hints, actions and explanations: redrawn when the process, its
+   * parent (a zombie's reaper), the connection, an action in flight, the join
+   * timeout typed or the language changed. */
+  renderHead(proc, orphan, json, lang) {
+    const up = parentOf(proc, this.model);
+    const c = this.controls;
+    const busy = ["terminate", "kill", "join"].map((a) => c.isPending(a, proc.pid)).join();
+    if (unchanged(this.title, [json, lang, orphan, up?.uid, up?.role, up?.name, c.sync.connected,
+      busy, this.actions.parts.timeout.value, this.actions.dataset.uid])) return;
+    this.root.dataset.uid = proc.uid;
+    this.root.dataset.pid = proc.pid ?? "";
+    setText(this.titleText, t("details.title", { role: roleName(proc.role), name: proc.name }));
+    setAttr(this.state, "class", `pill state-${proc.state}`);
+    setText(this.state, stateName(proc.state));
+    setText(this.stateHint, t(`state_hint.${proc.state}`));
+    setAttr(this.stateHint, "class", `state-hint state-${proc.state}`);
+    setText(this.roleHint, t(`role_hint.${proc.role ?? "unknown"}`));
+    c.updateProcessActions(this.actions, proc, orphan);
+    keyedList(this.explain, explanations(proc, this.model), (e) => e.kind,
+      (e) => h("p", { class: "explain-item", "data-explain": e.kind }),
+      (el, e) => setText(el, e.text));
+    setAttr(this.explain, "hidden", !this.explain.childElementCount);
+    for (const el of [this.codeTitle, this.fieldsTitle, this.eventsTitle]) setText(el, t(el.dataset.i18n));
   }
 }
 

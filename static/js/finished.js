@@ -1,14 +1,16 @@
 // Reaped ("joined") processes, newest first: how each one ended (the exit
 // code in words) and who reaped it (join() or implicitly, and by which call).
 
-import { t } from "./i18n.js";
-import { h, keyedList, setText } from "./dom.js";
+import { currentLang, t } from "./i18n.js";
+import { h, keyedList, setAttr, setText, unchanged } from "./dom.js";
 import { exitMeaning, reapedText, roleName } from "./format.js";
 
+/** The reaped processes' list; returns how many there are. */
 export function renderFinished(list, empty, model, selectedUid, onSelect) {
   const done = model.finished().slice().reverse();
-  empty.hidden = done.length > 0;
+  setAttr(empty, "hidden", done.length > 0);
   setText(empty, t("finished.empty"));
+  const lang = currentLang();
   keyedList(list, done, (p) => p.uid, (p) => {
     const item = h("li", { class: "finished-item", tabindex: "0", role: "button" },
       h("span", { class: "finished-mark", "aria-hidden": "true" }),
@@ -24,6 +26,9 @@ export function renderFinished(list, empty, model, selectedUid, onSelect) {
     });
     return item;
   }, (item, p) => {
+    // A reaped process does not change: redraw it only for a new language or selection.
+    if (unchanged(item, [lang, p.uid, p.pid, p.role, p.name, p.state, p.exitcode, p.reaped_how,
+      p.reaped_via, p.reaped_via_kind, p.reaped_via_call, p.uid === selectedUid])) return;
     item.dataset.uid = p.uid;
     item.dataset.finishedPid = p.pid ?? "";
     item.dataset.exitcode = p.exitcode ?? "";
@@ -36,4 +41,5 @@ export function renderFinished(list, empty, model, selectedUid, onSelect) {
     setText(exit, t("finished.exit", { code: p.exitcode ?? "?", meaning: exitMeaning(p.exitcode, p.state) }));
     setText(reaped, reapedText(p));
   });
+  return done.length;
 }

@@ -13,8 +13,8 @@
 // buttons data-action=open-lab / apply-lab / daemon-demo; #lab-result and
 // #demo-result [data-result=ok|error].
 
-import { t } from "./i18n.js";
-import { h, setAttr, setText } from "./dom.js";
+import { currentLang, t } from "./i18n.js";
+import { h, setAttr, setText, unchanged } from "./dom.js";
 import { errorText } from "./format.js";
 
 export class LabPanel {
@@ -30,6 +30,14 @@ export class LabPanel {
     this.dialog = this.$("#lab-dialog");
     this.form = this.$("#lab-form");
     this.summary = this.$("#lab-summary");
+    // Found once: a document-wide attribute selector walks the whole page (the
+    // tree's thousands of SVG elements) on every render.
+    this.els = {
+      summaryText: this.summary.querySelector(".lab-summary-text"),
+      open: this.$("[data-action='open-lab']"), apply: this.$("[data-action='apply-lab']"),
+      demo: this.$("[data-action='daemon-demo']"), warning: this.$("#lab-warning"),
+      unchanged: this.$("#lab-unchanged"), result: this.$("#lab-result"), demoBox: this.$("#demo-result"),
+    };
   }
 
   bind() {
@@ -131,36 +139,39 @@ export class LabPanel {
 
   render() {
     const lab = this.lab;
+    const online = this.controls.sync.connected;
+    const applying = this.controls.isPending("apply-lab");
+    const demoing = this.controls.isPending("daemon-demo");
+    // Before the click: what applying will do to the processes that are there now.
+    // (Orphans are no longer the server's: a restart leaves them be.)
+    let workers = 0;
+    for (const p of this.model.procs.values()) {
+      if (p.role === "worker" && p.state === "running" && !p.orphaned) workers += 1;
+    }
+    const chosen = JSON.stringify(this.chosen());
+    // lab, labResult and demoResult are replaced, never changed in place
+    if (unchanged(this.summary, [currentLang(), lab, online, applying, demoing, workers, chosen,
+      this.labResult, this.demoResult, this.revealDemo])) return;
+    const { summaryText, open, apply, demo, warning, unchanged: unchangedText, result } = this.els;
     if (lab) {
       setAttr(this.summary, "data-start-method", lab.start_method);
       setAttr(this.summary, "data-daemon-workers", String(Boolean(lab.daemon_workers)));
       setAttr(this.summary, "data-worker-style", lab.worker_style);
-      setText(this.summary.querySelector(".lab-summary-text"), t("lab.summary", describe(lab)));
+      setText(summaryText, t("lab.summary", describe(lab)));
     } else {
-      setText(this.summary.querySelector(".lab-summary-text"), t("lab.summary_unknown"));
+      setText(summaryText, t("lab.summary_unknown"));
     }
-    const online = this.controls.sync.connected;
-    const applying = this.controls.isPending("apply-lab");
-    const demoing = this.controls.isPending("daemon-demo");
-    const apply = this.$("[data-action='apply-lab']");
     apply.disabled = !online || applying;
     setAttr(apply, "aria-busy", applying ? "true" : null);
-    const demo = this.$("[data-action='daemon-demo']");
     demo.disabled = !online || demoing;
     setAttr(demo, "aria-busy", demoing ? "true" : null);
-    this.$("[data-action='open-lab']").disabled = false;
+    open.disabled = false;
 
-    // Before the click: what applying will do to the processes that are there now.
-    // (Orphans are no longer the server's: a restart leaves them be.)
-    const workers = this.model.live()
-      .filter((p) => p.role === "worker" && p.state === "running" && !p.orphaned).length;
-    const chosen = this.chosen();
-    const same = lab && JSON.stringify(chosen) === JSON.stringify({
+    const same = lab && chosen === JSON.stringify({
       start_method: lab.start_method, daemon_workers: Boolean(lab.daemon_workers), worker_style: lab.worker_style,
     });
-    setText(this.$("#lab-warning"), t(workers ? "lab.warning_workers" : "lab.warning", { n: workers }));
-    setText(this.$("#lab-unchanged"), same ? t("lab.unchanged") : "");
-    const result = this.$("#lab-result");
+    setText(warning, t(workers ? "lab.warning_workers" : "lab.warning", { n: workers }));
+    setText(unchangedText, same ? t("lab.unchanged") : "");
     if (applying) {
       result.className = "dialog-result pending";
       setAttr(result, "data-result", "pending");
@@ -178,7 +189,7 @@ export class LabPanel {
   }
 
   renderDemo(demoing) {
-    const box = this.$("#demo-result");
+    const box = this.els.demoBox;
     const r = this.demoResult;
     if (demoing) {
       setAttr(box, "data-result", "pending");

@@ -2,7 +2,7 @@
 // ROWS_SHOWN rows in the DOM (the page keeps more events in memory).
 
 import { t } from "./i18n.js";
-import { h } from "./dom.js";
+import { h, setAttr, setText } from "./dom.js";
 import { clock, eventName, eventSummary } from "./format.js";
 
 export const ROWS_SHOWN = 500;
@@ -85,8 +85,8 @@ export class Log {
       while (this.list.childElementCount > ROWS_SHOWN) this.list.lastElementChild.remove();
     }
     const shownCount = this.list.childElementCount;
-    this.list.dataset.empty = String(shownCount === 0);
-    this.count.textContent = shownCount ? t("log.count", { shown: shownCount, max: ROWS_SHOWN }) : t("log.empty");
+    setAttr(this.list, "data-empty", String(shownCount === 0));
+    setText(this.count, shownCount ? t("log.count", { shown: shownCount, max: ROWS_SHOWN }) : t("log.empty"));
   }
 
   row(e) {

@@ -7,7 +7,7 @@
 import { applyDom, currentLang, initI18n, LANGS, onLangChange, setLang, t } from "./i18n.js";
 import { Model } from "./model.js";
 import { Sync } from "./sync.js";
-import { Tree, treeRows } from "./tree.js";
+import { Tree } from "./tree.js";
 import { Controls } from "./controls.js";
 import { Details } from "./details.js";
 import { Log } from "./log.js";
@@ -26,19 +26,26 @@ window.forkscope = { model, appliedSeq: 0, appliedAt: new Map() };
 let selectedUid = null;
 let frame = 0;
 let status = "connecting";
+let eventsVersion = 0;      // changes whenever the events the page keeps change
 
-// With hundreds of processes one render costs tens of milliseconds: render at
-// most every LARGE_RENDER_MS then, so the page keeps its frames for scrolling
-// and the events keep coming in between.
+// With hundreds of processes a render that changes the tree costs tens of
+// milliseconds of script, and as much again in style, layout and paint (500
+// nodes); one that changes a client's reply, a few. Beyond LARGE_TREE, renders
+// are spaced by RENDER_SPACING times the last one's script time, at most
+// LARGE_RENDER_MS apart: the page keeps its frames for scrolling and the events
+// keep coming in between, while a cheap render is not held back (a fixed
+// 200 ms held every update that long).
 const LARGE_TREE = 200;
 const LARGE_RENDER_MS = 200;
+const RENDER_SPACING = 8;
 let lastRender = 0;
+let renderCost = 0;
 let timer = 0;
 
 function requestRender() {
   if (frame || timer) return;
-  const wait = model.procs.size > LARGE_TREE
-    ? LARGE_RENDER_MS - (performance.now() - lastRender) : 0;
+  const spacing = Math.min(LARGE_RENDER_MS, RENDER_SPACING * renderCost);
+  const wait = model.procs.size > LARGE_TREE ? spacing - (performance.now() - lastRender) : 0;
   if (wait > 0) {
     timer = setTimeout(() => { timer = 0; requestRender(); }, wait);
   } else {
@@ -76,6 +83,7 @@ const sync = new Sync(model, {
     requestRender();
   },
   onEvents: (events, { live }) => {
+    eventsVersion += 1;
     log.add(events);
     controls.noticeEvents(events);
     lab.noticeEvents(events);
@@ -175,26 +183,33 @@ function renderEcho() {
   }
 }
 
+// Each panel skips the work whose inputs did not change (dom.js unchanged()):
+// while messages flow through 250 clients, a render changes a row or two.
+const els = {
+  results: $("#results"), clients: $("#clients"), clientsEmpty: $("#clients-empty"),
+  clientsCount: $("#clients-count"), finished: $("#finished"), finishedEmpty: $("#finished-empty"),
+  finishedCount: $("#finished-count"),
+};
+
 function renderAll() {
   frame = 0;
   lastRender = performance.now();
   renderStatus();
   renderEcho();
-  const orphans = new Set(treeRows(model).filter((r) => r.orphan).map((r) => r.id));
   tree.update(model, selectedUid);
   controls.renderStatic();
-  controls.renderResults($("#results"));
+  controls.renderResults(els.results);
   lab.render();
   access.render();
   notices.render();
-  controls.renderClients($("#clients"), $("#clients-empty"));
+  setText(els.clientsCount, String(controls.renderClients(els.clients, els.clientsEmpty)));
   const selected = selectedUid ? model.procs.get(selectedUid) : null;
   if (selectedUid && !selected) selectedUid = null;
-  details.render(selected, { orphan: orphans.has(selectedUid), events: sync.eventsList(), lookup });
-  renderFinished($("#finished"), $("#finished-empty"), model, selectedUid, select);
-  setText($("#finished-count"), String(model.finished().length));
-  setText($("#clients-count"), String(model.live().filter((p) => p.role === "client").length));
+  details.render(selected, { orphan: tree.orphans.has(selectedUid), events: () => sync.eventsList(),
+    eventsVersion, lookup });
+  setText(els.finishedCount, String(renderFinished(els.finished, els.finishedEmpty, model, selectedUid, select)));
   log.render();
+  renderCost = performance.now() - lastRender;
 }
 
 // -- start --------------------------------------------------------------------------------------

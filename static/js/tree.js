@@ -11,7 +11,7 @@
 import { currentLang, t } from "./i18n.js";
 import { formatAddress } from "./model.js";
 import { exitBrief, roleName, stateName } from "./format.js";
-import { reapHint } from "./explain.js";
+import { parentOf, reapHint } from "./explain.js";
 
 const d3 = window.d3;
 const ROLE_ORDER = { dashboard: 0, server: 1, client: 2, helper: 3, worker: 4 };
@@ -89,11 +89,15 @@ export class Tree {
         p.append("line").attr("x1", 0).attr("y1", 0).attr("x2", 0).attr("y2", 14)
           .attr("class", "hatch-line");
       });
+    // Below the SVG: what makes the panel scroll the height of the tree (draw()).
+    this.sizer = container.appendChild(document.createElement("div"));
+    this.sizer.className = "tree-sizer";
     this.root = this.svg.append("g").attr("class", "tree-root");
     this.linkLayer = this.root.append("g").attr("class", "links");
     this.tcpLayer = this.root.append("g").attr("class", "tcp-links");
     this.nodeLayer = this.root.append("g").attr("class", "nodes");
     this.positions = new Map();   // uid -> {left, top}, for entering children
+    this.orphans = new Set();     // uids drawn as orphans (treeRows), as of the last update
     this.lastArgs = null;
     new ResizeObserver(() => {
       if (this.lastArgs) this.update(...this.lastArgs);
@@ -127,18 +131,24 @@ export class Tree {
     const place = new Map(nodes.map((d) => [d.data.id, {
       left: m.margin + d.depth * (nodeW + m.gap), top: m.margin + (d.x - minX),
     }]));
-    return { ...m, scale, nodeW, place, width, height: Math.max(height, contentH * scale) };
+    return { ...m, scale, nodeW, place, width, room: height, height: Math.max(height, contentH * scale) };
   }
 
   update(model, selectedUid) {
     this.lastArgs = [model, selectedUid];
     this.echo = model.echo;
     this.model = model;
-    const rows = treeRows(model);
     const width = this.container.clientWidth;
     const height = this.container.clientHeight;
+    // Nothing the tree draws has changed (a message only counts served/echoes):
+    // leave it be. Hierarchy, layout and three joins over 500 nodes cost ~10 ms.
+    const drawn = this.drawnFrom(model, selectedUid, width, height);
+    if (drawn === this.lastDrawn) return;
+    this.lastDrawn = drawn;
+    const rows = treeRows(model);
+    this.orphans = new Set(rows.filter((r) => r.orphan).map((r) => r.id));   // for the details
     if (!rows.length || !width) {
-      this.draw([], [], [], { width, height, scale: 1 }, selectedUid);
+      this.draw([], [], [], { width, height, room: height, scale: 1 }, selectedUid);
       return;
     }
     const hierarchy = d3.stratify().id((d) => d.id).parentId((d) => d.parentId)(rows);
@@ -171,8 +181,14 @@ export class Tree {
   draw(nodes, links, tcp, g, selectedUid) {
     // Setting an SVG attribute, even to the value it has, invalidates it: the
     // root's size and scale would make the browser lay out the whole tree again.
+    // So the SVG keeps the panel's size and draws past its bottom (overflow:
+    // visible); the sizer below it gives the panel the tree's scroll height.
+    // (With the SVG's own height following the tree, each growth of the tree
+    // laid out every text of every node again: 60-400 ms at 500 nodes.)
     setIfChanged(this.svg, "width", g.width);
-    setIfChanged(this.svg, "height", g.height);
+    setIfChanged(this.svg, "height", g.room);
+    const below = `${Math.max(0, Math.ceil(g.height - g.room))}px`;
+    if (this.sizer.style.height !== below) this.sizer.style.height = below;
     setIfChanged(this.root, "transform", `scale(${g.scale})`);
     const animate = nodes.length <= ANIMATE_MAX_NODES;
     const slow = duration(350);
@@ -202,8 +218,8 @@ export class Tree {
         (update) => update,
         (exit) => leaving(exit),
       )
+      .filter(changedPath((l) => `${linkPath(l.source, l.target)}|${l.target.data.orphan}`))
       .classed("orphan", (l) => l.target.data.orphan)
-      .filter(changedPath((l) => linkPath(l.source, l.target)))
       .call((sel) => moving(sel, slow)
         .attr("opacity", 1)
         .attr("d", (l) => linkPath(l.source, l.target)));
@@ -259,6 +275,11 @@ export class Tree {
           }),
         (update) => update,
         (exit) => exit
+          .each(function () {
+            // should it come back, it is filled and placed again from scratch
+            this.__inputs = null;
+            this.renderedPath = null;
+          })
           .attr("class", "node leaving")
           .attr("data-pid", null).attr("data-state", null).attr("data-role", null)
           .attr("data-ppid", null)
@@ -267,6 +288,9 @@ export class Tree {
       .call((sel) => this.fillNodes(sel.filter(function (d) {
         return changedSince(this, tree.inputs(d, g, selectedUid));
       }), g, selectedUid))
+      // Only nodes whose place changed: rewriting 500 transforms (even to the
+      // values they have) made the browser lay out and repaint the whole tree.
+      .filter(changedPath((d) => `translate(${d.left},${d.top})`))
       .call((sel) => moving(sel, slow)
         .attr("opacity", 1)
         .attr("transform", (d) => `translate(${d.left},${d.top})`));
@@ -297,14 +321,36 @@ export class Tree {
     gEnter.append("title");
   }
 
+  /** Everything the whole drawing depends on, as one string: every field the
+   *  nodes may show of every live process, what each client's server said, the
+   *  echo address, the selection, the language, the font size and the room. */
+  drawnFrom(model, selectedUid, width, height) {
+    const fs = getComputedStyle(document.documentElement).fontSize;
+    const echo = model.echo ?? {};
+    const parts = [currentLang(), fs, width, height, selectedUid, echo.host, echo.port];
+    for (const p of model.procs.values()) {
+      if (p.state === "joined") continue;          // not in the tree (treeRows: model.live())
+      for (const key in p) {
+        if (NOT_DRAWN.has(key)) continue;
+        const v = p[key];
+        parts.push(v !== null && typeof v === "object" ? JSON.stringify(v) : String(v));
+      }
+      parts.push(String(this.saidOf(p.pid)));
+    }
+    return parts.join("\u0001");
+  }
+
   /** Everything a node's drawing depends on: when none of it changed, the node
    *  is left as it is (refilling hundreds of nodes per event cost the frames). */
   inputs(d, g, selectedUid) {
     const p = d.data.proc;
     const partner = this.model.get(p.worker_pid ?? p.client_pid);
+    // A zombie's lines name the parent that must reap it (explain.js reapHint).
+    const up = p.state === "zombie" ? parentOf(p, this.model) : null;
     return JSON.stringify([p, d.data.orphan, d.data.id === selectedUid, g.fs, g.nodeW,
       g.lines, currentLang(), this.echo, this.saidOf(p.pid),
-      partner ? [partner.state, partner.connection, partner.pid] : null]);
+      partner ? [partner.state, partner.connection, partner.pid] : null,
+      up ? [up.uid, up.role, up.name] : null], notDrawn);
   }
 
   fillNodes(sel, g, selectedUid) {
@@ -343,22 +389,25 @@ export class Tree {
         + `a${r},${r} 0 0 1 ${r},${r}V${bandH}Z`);
 
     // The tag (daemon or not; orphan) first: the role and name get the rest of the band.
+    const tags = [];
     sel.select("text.tag")
       .attr("x", nodeW - pad).attr("y", pad * 0.55 + lh * 0.78)
       .each(function (d) {
         const p = d.data.proc;
         const label = d.data.orphan ? t("node.orphan") : t(p.daemon ? "node.daemon_yes" : "node.daemon_no");
         this.setAttribute("class", `tag${d.data.orphan ? " tag-orphan" : ""}${p.daemon ? " tag-daemon" : ""}`);
-        fitText(this, label, nodeW * 0.4 - pad);
+        tags.push({ el: this, text: label, max: nodeW * 0.4 - pad });
       });
+    fitAll(tags);
+    const lines = [];
     sel.select("text.l1")
-      .attr("x", textX).attr("y", pad * 0.55 + lh * 0.78)
       .each(function (d) {
         const tag = this.parentNode.querySelector("text.tag");
         const room = nodeW - textX - pad * 2 - measured(tag);
-        fitText(this, t("node.title", { role: roleName(d.data.proc.role), name: d.data.proc.name ?? d.data.id }),
-          room);
-      });
+        lines.push({ el: this, max: room,
+          text: t("node.title", { role: roleName(d.data.proc.role), name: d.data.proc.name ?? d.data.id }) });
+      })
+      .attr("x", textX).attr("y", pad * 0.55 + lh * 0.78);
 
     sel.select("text.l2").attr("x", textX).attr("y", baseline(1))
       .each(function (d) {
@@ -368,7 +417,7 @@ export class Tree {
         text.select(".pid-value").attr("dx", fs * 0.3).text(p.pid ?? t("node.no_pid"));
         text.select(".ppid-label").attr("dx", fs * 0.9).text(t("node.ppid"));
         text.select(".ppid-value").attr("dx", fs * 0.3).text(p.ppid ?? t("value.none"));
-        fitWhole(this, nodeW - textX - pad);
+        lines.push({ el: this, max: nodeW - textX - pad });
       });
 
     sel.select("path.state-icon")
@@ -386,14 +435,16 @@ export class Tree {
           extra = t("node.external_short");   // the connection line is hidden: say it here
         }
         text.select(".exit").text(extra).attr("dx", fs * 0.6);
-        fitWhole(this, nodeW - textX - iconSize * 1.35 - pad);
+        lines.push({ el: this, max: nodeW - textX - iconSize * 1.35 - pad });
       });
 
     sel.select("text.l4").attr("x", textX).attr("y", baseline(3))
       .each(function (d) {
-        fitText(this, g.lines > 3 ? connectionLine(d.data.proc, echo, model, saidOf(d.data.proc.pid)) : "", nodeW - textX - pad);
+        lines.push({ el: this, max: nodeW - textX - pad,
+          text: g.lines > 3 ? connectionLine(d.data.proc, echo, model, saidOf(d.data.proc.pid)) : "" });
         this.classList.toggle("reap-line", d.data.proc.state === "zombie");
       });
+    fitAll(lines);
 
     sel.select("title").text((d) => nodeTitle(d, model));
   }
@@ -454,36 +505,43 @@ function stateSymbol(state, size) {
   return d3.symbol(d3.symbolCircle, area)();
 }
 
-/** Set *text* and shrink it (down to 75 %), then cut it with … so it fits *max* px. */
-function fitText(el, text, max) {
-  const key = `${text}|${Math.round(max)}`;
-  if (el.dataset.fit === key) return;
-  el.textContent = text;
-  el.style.fontSize = "";
-  fitWhole(el, max);
-  let len = el.getComputedTextLength();
-  let shown = text;
-  while (len > max && shown.length > 2) {
-    shown = shown.slice(0, -2);
-    el.textContent = `${shown}…`;
-    len = el.getComputedTextLength();
+/**
+ * Fit texts to their room, all of a render's at once: a job {el, max, text} sets
+ * *text*, shrinks it (down to 75 %) and cuts it with … until it fits *max* px;
+ * a job without *text* is a multi-part text (tspans) already written, only shrunk
+ * (its numbers are never cut). Only texts whose content or room changed are
+ * measured. Each getComputedTextLength() after a write forces a layout: the
+ * writes come first, then the reads, so a render lays out about twice, not once
+ * per text (five per node filled).
+ */
+function fitAll(jobs) {
+  const todo = [];
+  for (const job of jobs) {
+    const { el, max, text } = job;
+    const key = `${text ?? el.textContent}|${Math.round(max)}`;
+    if (el.dataset.fit === key) continue;
+    el.dataset.fit = key;
+    if (text !== undefined) el.textContent = text;
+    el.style.fontSize = "";
+    todo.push(job);
   }
-  el.dataset.fit = key;
-}
-
-/** Shrink a multi-part text (tspans) to fit *max* px, down to 75 %; never cut numbers.
- *  Measured only when the text or the room changed: each measurement forces a
- *  layout, and with hundreds of nodes per render that was most of the page's time. */
-function fitWhole(el, max) {
-  const key = `${el.textContent}|${Math.round(max)}`;
-  if (el.dataset.whole === key) return;
-  el.style.fontSize = "";
-  const len = el.getComputedTextLength();
-  if (len > max && len > 0) {
-    const base = parseFloat(getComputedStyle(el).fontSize);
-    el.style.fontSize = `${Math.max(base * 0.75, (base * max) / len)}px`;
+  for (const job of todo) job.len = job.el.getComputedTextLength();
+  const long = todo.filter((job) => job.len > job.max && job.len > 0);
+  for (const job of long) job.base = parseFloat(getComputedStyle(job.el).fontSize);
+  for (const job of long) {
+    job.el.style.fontSize = `${Math.max(job.base * 0.75, (job.base * job.max) / job.len)}px`;
   }
-  el.dataset.whole = key;
+  const cuts = long.filter((job) => job.text !== undefined);
+  for (const job of cuts) job.len = job.el.getComputedTextLength();
+  for (const job of cuts) {
+    let { len } = job;
+    let shown = job.text;
+    while (len > job.max && shown.length > 2) {
+      shown = shown.slice(0, -2);
+      job.el.textContent = `${shown}…`;
+      len = job.el.getComputedTextLength();
+    }
+  }
 }
 
 function setIfChanged(sel, name, value) {
@@ -499,6 +557,15 @@ function changedPath(key) {
     this.renderedPath = k;
     return true;
   };
+}
+
+/** Fields of a process that no node shows: counters that change with every
+ *  message (served, echoes). Left out of a node's inputs, so that messages
+ *  flowing do not refill (and repaint) the nodes of the clients and workers. */
+const NOT_DRAWN = new Set(["served", "echoes"]);
+
+function notDrawn(key, value) {
+  return NOT_DRAWN.has(key) ? undefined : value;
 }
 
 /** Has *inputs* changed since the node was last filled? (and remember them) */
