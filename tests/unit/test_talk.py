@@ -1,0 +1,95 @@
+"""The worker's talk() loop in one process: a socketpair, a thread, no fork."""
+
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+from app.lab import worker
+
+
+class Report:
+    """Records what talk() reports, with the time each came."""
+
+    def __init__(self):
+        self.events = []
+        self.cond = threading.Condition()
+
+    def __call__(self, type_, **fields):
+        with self.cond:
+            self.events.append(dict(fields, type=type_, at=time.monotonic()))
+            self.cond.notify_all()
+
+    def hello(self, **fields):
+        self("hello", **fields)
+
+    def wait_for(self, type_, timeout=5):
+        self.wait_until(lambda: self.of(type_), timeout)
+        return self.of(type_)
+
+    def wait_until(self, predicate, timeout=5):
+        with self.cond:
+            assert self.cond.wait_for(predicate, timeout), self.events
+
+    def served(self):
+        return sum(e["count"] for e in self.of("served"))
+
+    def of(self, type_):
+        return [e for e in self.events if e["type"] == type_]
+
+
+@pytest.fixture
+def talking():
+    ours, theirs = socket.socketpair()
+    report = Report()
+
+    def start(idle_timeout):
+        thread = threading.Thread(target=worker.talk, daemon=True,
+                                  args=(theirs, ("127.0.0.1", 1), report, idle_timeout))
+        thread.start()
+        return ours, theirs, report, thread
+
+    yield start
+    ours.close()
+    theirs.close()
+
+
+def rcvtimeo(sock):
+    return struct.unpack("ll", sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16))
+
+
+def echo(sock, text):
+    sock.sendall(text)
+    return sock.recv(1024)
+
+
+def test_a_chatty_connection_blocks_without_a_kernel_timeout_and_still_reports(talking):
+    ours, theirs, report, thread = talking(idle_timeout=30)
+    assert echo(ours, b"one") == b"ONE"
+    assert rcvtimeo(theirs) != (0, 0)               # first round: SO_RCVTIMEO
+    for text in (b"two", b"three", b"four"):
+        assert echo(ours, text) == text.upper()
+    assert rcvtimeo(theirs) == (0, 0)               # chatty: the watchdog's job now
+    # the rounds after the first are reported by the watchdog within COALESCE
+    report.wait_until(lambda: report.served() == 4)
+    assert report.of("served")[-1]["text"] == "four"
+    ours.close()
+    thread.join(5)
+    assert [e["type"] for e in report.events][-1] == "conn_closed"
+    assert not report.of("idle_timeout")
+
+
+@pytest.mark.parametrize("rounds", [0, 1, 3])
+def test_an_idle_connection_is_closed_either_way(talking, rounds):
+    ours, _, report, thread = talking(idle_timeout=0.3)
+    for i in range(rounds):
+        assert echo(ours, b"x%d" % i) == b"X%d" % i
+    last = time.monotonic()
+    (idle,) = report.wait_for("idle_timeout")
+    assert idle["at"] - last >= 0.3 - 0.01
+    thread.join(5)
+    assert ours.recv(1024) == b""                   # the worker hung up
+    assert [e["type"] for e in report.events][-2:] == ["idle_timeout", "conn_closed"]
+    assert report.served() == rounds
