@@ -4,7 +4,8 @@ Exactly the tutorial's design — ``SO_REUSEADDR``, ``bind``, ``listen(5)``, an
 accept loop that starts one worker ``Process(target=talk, args=(conn, addr))``
 per connection and closes its own copy of ``conn`` — with one change: instead of
 blocking in ``accept()``, the loop waits on everything a parent must watch at
-once (``multiprocessing.connection.wait``):
+once (``poll()``, what ``multiprocessing.connection.wait`` does, with the set
+kept between passes: ``app.lab.pollset``):
 
 * the listening socket   -> accept, fork a worker;
 * the command channel    -> terminate / kill / join a worker, or stop;
@@ -19,11 +20,11 @@ import multiprocessing
 import os
 import socket
 from multiprocessing import forkserver, util
-from multiprocessing.connection import wait
 
 from app.lab import events
 from app.lab.children import Children, reaped, uid_of
 from app.lab.forking import reset_child_signals
+from app.lab.pollset import PollSet
 from app.lab.worker import make_worker
 
 DAEMON_EXIT_VIA = ("multiprocessing's exit handler: terminate() of daemonic "
@@ -145,9 +146,10 @@ class EchoServer:
 
     def loop(self, listener):
         dashboard = multiprocessing.parent_process().sentinel
+        watching = PollSet([listener, self.commands, dashboard])
         while self.running:
             watched = self.workers.sentinels()
-            ready = wait([listener, self.commands, dashboard, *watched])
+            ready = watching.wait(watched)
             for obj in ready:
                 if obj is listener:
                     with self.report.batched():  # accepted, created, started: one write
