@@ -77,15 +77,19 @@ class Reporter:
 
     def __call__(self, type_, **fields):
         event = make(type_, **fields)
-        if self.pending is not None and self.pending_pid == os.getpid():
+        if self._batching():
             self.pending.append(event)
         else:
             self.put(event)
 
+    def _batching(self):
+        """Inside a batch of this process (a forked child copied the parent's)."""
+        return self.pending is not None and self.pending_pid == os.getpid()
+
     @contextlib.contextmanager
     def batched(self):
         """Write the events reported inside the block as one queue item."""
-        if self.pending is not None and self.pending_pid == os.getpid():
+        if self._batching():
             yield  # already batching: the outer block writes
             return
         self.pending, self.pending_pid = [], os.getpid()

@@ -50,6 +50,21 @@ class Served:
         with self.lock:
             self._flush()
 
+    def tick(self, idle_timeout):
+        """The watchdog's check: send a pending report whose window has passed.
+        Returns ``(idle, seconds until the next check)``: idle once no message
+        came for *idle_timeout* seconds; None seconds: nothing is due."""
+        with self.lock:
+            now = time.monotonic()
+            if self.count and now - self.last >= COALESCE:
+                self._flush()
+            if idle_timeout and now - self.active >= idle_timeout:
+                return True, None
+            due = [self.active + idle_timeout] if idle_timeout else []
+            if self.count:
+                due.append(self.last + COALESCE)
+            return False, (max(0.0, min(due) - now) if due else None)
+
     def _flush(self):
         if self.count:
             text = self.data[:PREVIEW_CHARS * 4].decode("utf-8", "replace")[:PREVIEW_CHARS]
@@ -94,25 +109,14 @@ class Watchdog(threading.Thread):
         self.idle = False
 
     def run(self):
-        while not self.stopped:
-            self.wake.wait(self._until_due())
-            self.wake.clear()
-            with self.served.lock:
-                now = time.monotonic()
-                if self.served.pending and now - self.served.last >= COALESCE:
-                    self.served._flush()
-                if self.idle_timeout and now - self.served.active >= self.idle_timeout:
-                    self.idle = True
-                    self._hang_up()
-                    return
-
-    def _until_due(self):
-        with self.served.lock:
-            now = time.monotonic()
-            due = [self.served.active + self.idle_timeout] if self.idle_timeout else []
-            if self.served.pending:
-                due.append(self.served.last + COALESCE)
-        return max(0.0, min(due) - now) if due else None
+        idle, wait = self.served.tick(self.idle_timeout)
+        while not self.stopped and not idle:
+            self.wake.wait(wait)
+            self.wake.clear()  # before tick() reads the state: no wake-up is lost
+            idle, wait = self.served.tick(self.idle_timeout)
+        if idle:
+            self.idle = True
+            self._hang_up()
 
     def _hang_up(self):
         """recv() in the worker's loop returns b'': the loop ends as on EOF."""
