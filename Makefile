@@ -1,27 +1,35 @@
 # Two commands: `make run` (the dashboard) and `make test` (every test).
-# Both create .venv and install requirements.txt on first use.
+# `make run` installs only what the dashboard needs (requirements.txt);
+# `make test` and `make bench` add the test tools (requirements-dev.txt).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install -q --disable-pip-version-check
 ARGS ?=
 
 .PHONY: run test lint bench
 
-$(VENV)/.installed: requirements.txt
+$(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+
+$(VENV)/.installed: requirements.txt | $(PY)
+	$(PIP) -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(PIP) -r requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.installed
 	$(PY) -m app $(ARGS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-dev
 	bash tools/ensure-system-deps.sh
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(ARGS)
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-dev
 	$(PY) -m bench $(ARGS)
