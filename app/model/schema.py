@@ -237,6 +237,21 @@ def event_type(name):
     return name
 
 
+def problems(event):
+    """How *event* departs from the schema, in words; empty when it does not:
+    an unknown type, a required field missing, a field its type does not name."""
+    spec = EVENTS.get(event.get("type"))
+    if spec is None:
+        return [f"unknown event type {event.get('type')!r}"]
+    found = []
+    for fields in (ENVELOPE, spec["fields"]):
+        found += [f"{event['type']}: no {name}" for name, field in fields.items()
+                  if field["required"] and name not in event]
+    found += [f"{event['type']}: {name} is not one of its fields" for name in event
+              if name not in ENVELOPE and name not in spec["fields"]]
+    return found
+
+
 def process_defaults():
     """A fresh dict of P with every field at its default."""
     return {field: spec["default"] for field, spec in PROCESS.items()}

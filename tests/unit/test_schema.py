@@ -182,3 +182,12 @@ def test_docs_list_every_field_and_event_type():
     flags = dict(re.findall(r"^\| `([a-z_]+)` \|[^|]*\| (changes|ignored) \|", events_table,
                             re.MULTILINE))
     assert flags == {t: spec["registry"] for t, spec in schema.EVENTS.items()}
+
+
+def test_problems_names_what_departs_from_the_schema():
+    good = {"type": "conn_closed", "t": 1.0, "pid": 4, "by": 4, "peer": ["127.0.0.1", 1]}
+    assert schema.problems(good) == []
+    assert schema.problems({**good, "type": "exec"}) == ["unknown event type 'exec'"]
+    assert schema.problems({k: v for k, v in good.items() if k != "peer"}) == [
+        "conn_closed: no peer"]
+    assert schema.problems({**good, "said": "x"}) == ["conn_closed: said is not one of its fields"]
