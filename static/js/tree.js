@@ -73,10 +73,9 @@ export function treeRows(model) {
 }
 
 export class Tree {
-  constructor(container, { onSelect, saidOf = () => null }) {
+  constructor(container, { onSelect }) {
     this.container = container;
     this.onSelect = onSelect;
-    this.saidOf = saidOf;
     this.svg = d3.select(container).append("svg")
       .attr("class", "tree-svg")
       .attr("role", "group");
@@ -335,7 +334,6 @@ export class Tree {
         const v = p[key];
         parts.push(v !== null && typeof v === "object" ? JSON.stringify(v) : String(v));
       }
-      parts.push(String(this.saidOf(p.pid)));
     }
     return parts.join("\u0001");
   }
@@ -348,7 +346,7 @@ export class Tree {
     // A zombie's lines name the parent that must reap it (explain.js reapHint).
     const up = p.state === "zombie" ? parentOf(p, this.model) : null;
     return JSON.stringify([p, d.data.orphan, d.data.id === selectedUid, g.fs, g.nodeW,
-      g.lines, currentLang(), this.echo, this.saidOf(p.pid),
+      g.lines, currentLang(), this.echo,
       partner ? [partner.state, partner.connection, partner.pid] : null,
       up ? [up.uid, up.role, up.name] : null], notDrawn);
   }
@@ -361,7 +359,6 @@ export class Tree {
     const iconSize = fs * 0.95;
     const echo = this.echo;
     const model = this.model;
-    const saidOf = this.saidOf;
 
     sel
       .attr("data-uid", (d) => d.data.id)
@@ -441,7 +438,7 @@ export class Tree {
     sel.select("text.l4").attr("x", textX).attr("y", baseline(3))
       .each(function (d) {
         lines.push({ el: this, max: nodeW - textX - pad,
-          text: g.lines > 3 ? connectionLine(d.data.proc, echo, model, saidOf(d.data.proc.pid)) : "" });
+          text: g.lines > 3 ? connectionLine(d.data.proc, echo, model) : "" });
         this.classList.toggle("reap-line", d.data.proc.state === "zombie");
       });
     fitAll(lines);
@@ -463,7 +460,7 @@ function nodeTitle(d, model) {
 
 /** The fourth line of a node: where its connection goes, or what it listens on;
  * for a zombie, who must reap it and with which call. */
-export function connectionLine(p, echo, model = null, said = null) {
+export function connectionLine(p, echo, model = null) {
   if (p.state === "zombie") {
     // Whatever it was connected to, a process that has exited holds no socket.
     const reap = model ? reapHint(p, model) : null;
@@ -482,7 +479,7 @@ export function connectionLine(p, echo, model = null, said = null) {
     return t("node.worker_external", { addr });
   }
   if (p.role === "client") {
-    if (p.connection === "closed" && said) return t("node.client_said", { said });
+    if (p.connection === "closed" && p.said) return t("node.client_said", { said: p.said });
     if (p.connection === "closed") return t("node.client_closed");
     if (p.worker_pid) return t("node.client_worker", { pid: p.worker_pid });
     return t("node.client_connecting");
