@@ -13,6 +13,7 @@ there with these types; a body may carry more (``additionalProperties`` is
 left open), so adding a field to ``P`` does not break a client or this file.
 """
 
+from app.model import schema
 from app.web.dispatch import ACTIONS
 
 NULLABLE_INT = {"type": ["integer", "null"]}
@@ -21,6 +22,31 @@ ADDRESS = {"type": ["array", "null"], "items": {"type": ["string", "integer"]},
            "description": "[host, port]"}
 ECHO = {"type": "object", "required": ["host", "port"],
         "properties": {"host": NULLABLE_STR, "port": NULLABLE_INT}}
+
+
+#: JSON types of P's fields, where a client may rely on one. Which fields P
+#: has, and what each means, comes from app/model/schema.py (PROCESS).
+P_TYPES = {
+    "uid": {"type": "string"}, "pid": NULLABLE_INT, "ppid": NULLABLE_INT,
+    "name": NULLABLE_STR,
+    "role": {"enum": ["dashboard", "server", "worker", "client", "helper", None]},
+    "state": {"enum": list(schema.STATES)}, "alive": {"type": "boolean"},
+    "exitcode": NULLABLE_INT, "daemon": {"type": "boolean"},
+    "orphaned": {"type": "boolean"}, "old_ppid": NULLABLE_INT,
+    "peer": ADDRESS, "local": ADDRESS, "worker_pid": NULLABLE_INT,
+    "client_pid": NULLABLE_INT, "connection": {"enum": ["open", "closed", None]},
+    "said": NULLABLE_STR, "start_ms": {"type": ["number", "null"]},
+    "started_t": {"type": ["number", "null"]}, "exited_t": {"type": ["number", "null"]},
+    "served": {"type": "integer"}, "echoes": {"type": "integer"},
+}
+
+
+def process_schema():
+    """P: every field of ``schema.PROCESS`` is always there, with its meaning."""
+    return {"type": "object", "required": list(schema.PROCESS),
+            "properties": {name: {**P_TYPES.get(name, {}), "description": spec["doc"]}
+                           for name, spec in schema.PROCESS.items()},
+            "description": "P, a process as the model has it (docs/api.md)"}
 
 
 def ref(name):
@@ -37,26 +63,13 @@ SCHEMAS = {
                           "static/i18n/*.json"},
                     params={"type": "object"}),
               "description": "every error, from REST and in a Socket.IO ack"},
-    "Process": {**obj(["uid", "pid", "ppid", "name", "role", "state", "alive", "exitcode",
-                       "daemon"],
-                      uid={"type": "string"}, pid=NULLABLE_INT, ppid=NULLABLE_INT,
-                      name={"type": "string"},
-                      role={"enum": ["dashboard", "server", "worker", "client", "helper",
-                                     None]},
-                      state={"enum": ["created", "running", "zombie", "joined"]},
-                      alive={"type": "boolean"}, exitcode=NULLABLE_INT,
-                      daemon={"type": "boolean"}, orphaned={"type": "boolean"},
-                      peer=ADDRESS, local=ADDRESS, worker_pid=NULLABLE_INT,
-                      client_pid=NULLABLE_INT, connection={"enum": ["open", "closed", None]},
-                      said=NULLABLE_STR, start_ms={"type": ["number", "null"]},
-                      served={"type": "integer"}, echoes={"type": "integer"}),
-                "description": "P, a process as the model has it (docs/api.md)"},
+    "Process": process_schema(),
     "State": obj(["seq", "echo", "processes"], seq={"type": "integer"}, echo=ECHO,
                  processes={"type": "array", "items": ref("Process")}),
     "Events": obj(["seq", "events"], seq={"type": "integer"},
-                  events={"type": "array", "items": obj(["seq", "type"],
-                                                        seq={"type": "integer"},
-                                                        type={"type": "string"})}),
+                  events={"type": "array", "items": obj(
+                      ["seq", "type"], seq={"type": "integer"},
+                      type={"enum": list(schema.EVENTS)})}),
     "Truth": obj(["seq", "processes", "differences"], seq={"type": "integer"},
                  processes={"type": "array", "items": obj(
                      ["pid", "model", "os"], pid={"type": "integer"}, model=ref("Process"),
