@@ -58,6 +58,14 @@ def test_unknown_fields_are_named_on_every_action(api, path, payload, field):
     assert api.process(pid)["state"] == before["state"] == "running"
 
 
+def test_unknown_query_parameters_are_refused_too(api):
+    """GET /api/truth?detial=0 would otherwise quietly mean detail=1."""
+    r = api.get("/api/truth?detial=0")
+    assert r.status_code == 400, r.text
+    assert r.json()["params"] == {"reason": "unknown_field", "field": "detial"}
+    assert api.get("/api/truth?detail=0").status_code == 200
+
+
 def test_unknown_field_over_socketio(live_app, sio):
     ack = sio.call("spawn_client", {"count": 1, "cuont": 5}, timeout=10)
     assert ack == {"ok": False, "status": 400, "code": "bad_input", "error": ack["error"],
