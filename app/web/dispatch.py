@@ -204,7 +204,10 @@ def checked(action, payload, path_args, settings):
             # a typo ("cuont") must not quietly become the default (count=1)
             raise bad(f"unknown field {key!r}; {action.name} takes "
                       f"{sorted(allowed) or 'none'}", reason="unknown_field", field=key)
-    return {**payload, **(path_args or {})}
+    # a path parameter Socket.IO's data lacks is None: the controller's check
+    # of its value then answers (pid_not_int), as for any other wrong pid
+    missing = dict.fromkeys(action.path_params)
+    return {**missing, **payload, **(path_args or {})}
 
 
 def failure(exc):

@@ -73,6 +73,14 @@ def test_unknown_field_over_socketio(live_app, sio):
     assert live_app.api.processes(role="client") == []
 
 
+@pytest.mark.parametrize("event", ["send_message", "close_client", "terminate", "kill",
+                                   "join"])
+def test_socketio_action_without_its_pid(sio, event):
+    payload = {"text": "hi"} if event == "send_message" else {}
+    ack = sio.call(event, payload, timeout=10)
+    assert (ack["ok"], ack["status"], ack["params"]) == (False, 400, {"reason": "pid_not_int"})
+
+
 def boom(*args, **kwargs):
     raise RuntimeError("boom: a secret detail that must not leak")
 
