@@ -8,12 +8,12 @@
 // data-ppid data-role data-state data-orphan>; a node that is leaving loses
 // data-pid at once, while it fades out.
 
+import * as d3 from "/static/vendor/d3.esm.min.js";
 import { currentLang, t } from "./i18n.js";
 import { formatAddress } from "./model.js";
 import { exitBrief, roleName, stateName } from "./format.js";
 import { parentOf, reapHint } from "./explain.js";
 
-const d3 = window.d3;
 const ROLE_ORDER = { dashboard: 0, server: 1, client: 2, helper: 3, worker: 4 };
 const MIN_SCALE = 0.8;
 const MAX_SCALE = 1.5;

@@ -1,0 +1,42 @@
+"""The page's modules keep to their own rooms (issue 10): d3 is an ES module,
+not a global; Sync reports what it applied through a callback and main.js
+alone keeps window.forkscope; a node's words come from format.js."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.pages import node
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def catalogue(lang):
+    return json.loads((ROOT / "static" / "i18n" / f"{lang}.json").read_text("utf-8"))
+
+
+def fill(template, **params):
+    return re.sub(r"\{(\w+)\}", lambda m: str(params.get(m.group(1), m.group(0))), template)
+
+
+def test_d3_imports_as_an_es_module_with_zoom(module_page):
+    found = module_page.evaluate("""async () => {
+        const d3 = await import('/static/vendor/d3.esm.min.js');
+        return { version: d3.version, zoom: typeof d3.zoom, stratify: typeof d3.stratify,
+                 global: typeof window.d3 };
+    }""")
+    assert found == {"version": "7.9.2", "zoom": "function", "stratify": "function",
+                     "global": "undefined"}
+
+
+def test_the_dashboard_draws_its_tree_without_a_d3_global(dashboard, live_app):
+    page = dashboard
+    client = live_app.api.spawn(1)[0]
+    expect(node(page, client)).to_have_attribute("data-state", "running")
+    assert page.evaluate("typeof window.d3") == "undefined"
+    assert page.locator("script:not([type='module'])").count() == 0
