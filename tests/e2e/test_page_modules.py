@@ -40,3 +40,26 @@ def test_the_dashboard_draws_its_tree_without_a_d3_global(dashboard, live_app):
     expect(node(page, client)).to_have_attribute("data-state", "running")
     assert page.evaluate("typeof window.d3") == "undefined"
     assert page.locator("script:not([type='module'])").count() == 0
+
+
+def test_sync_reports_applied_seqs_through_on_applied_and_leaves_the_window_alone(module_page):
+    found = module_page.evaluate("""async () => {
+        const { Sync } = await import('/static/js/sync.js');
+        const { Model } = await import('/static/js/model.js');
+        window.forkscope = { appliedSeq: 0, appliedAt: new Map() };
+        const applied = [];
+        const sync = new Sync(new Model(), {
+            onChange() {}, onStatus() {}, onEvents() {},
+            onApplied: (seq, atMs) => applied.push([seq, atMs]),
+        });
+        const before = Date.now();
+        sync.applySnapshot({ seq: 5, echo: { host: null, port: null }, processes: [] });
+        sync.receive([{ seq: 6, type: 'accepted', t: before / 1000 },
+                      { seq: 7, type: 'accepted', t: before / 1000 }]);
+        return { applied, before, after: Date.now(), appliedSeq: sync.appliedSeq,
+                 window: [window.forkscope.appliedSeq, window.forkscope.appliedAt.size] };
+    }""")
+    assert [seq for seq, _ in found["applied"]] == [5, 6, 7]
+    assert all(found["before"] - 1 <= at <= found["after"] + 1 for _, at in found["applied"])
+    assert found["appliedSeq"] == 7
+    assert found["window"] == [0, 0]          # main.js records them, not Sync

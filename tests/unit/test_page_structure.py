@@ -51,3 +51,10 @@ def test_d3_is_vendored_as_one_self_contained_es_module():
     assert not re.search(r"\bimport\s*[\w{*]|\bimport\s*\(|\bfrom\s*['\"]", bundle)
     assert (VENDOR / "d3.LICENSE").read_text("utf-8").startswith("Copyright 2010-")
     assert (ROOT / "tools" / "vendor-d3.sh").exists()
+
+
+def test_only_main_js_touches_window_forkscope():
+    others = [p.name for p in page_modules()
+              if re.search(r"\bwindow\.forkscope\b", code_of(p)) and p.name != "main.js"]
+    assert not others
+    assert "onApplied" in source("sync.js")
