@@ -236,7 +236,6 @@ async function start() {
   onLangChange(() => {
     log.languageChanged();
     truth.languageChanged();
-    details.lastKey = null;
     requestRender();
   });
   controls.bindStatic(document);

@@ -63,3 +63,22 @@ def test_sync_reports_applied_seqs_through_on_applied_and_leaves_the_window_alon
     assert all(found["before"] - 1 <= at <= found["after"] + 1 for _, at in found["applied"])
     assert found["appliedSeq"] == 7
     assert found["window"] == [0, 0]          # main.js records them, not Sync
+
+
+def test_the_details_redraw_in_a_new_language_by_themselves(dashboard, live_app):
+    # Nothing outside Details resets its cache: its own key has the language.
+    page = dashboard
+    zh, en = catalogue("zh-CN"), catalogue("en")
+    client = live_app.api.spawn(1)[0]
+    expect(node(page, client)).to_have_attribute("data-state", "running")
+    node(page, client).click()
+    details = page.locator("#details")
+    expect(details).to_have_attribute("data-pid", str(client))
+    pid_label = details.locator("dl.fields dt", has=page.locator("code.field-key", has_text="pid"))
+    started = details.locator(".proc-events .ev-type.type-started")
+    expect(pid_label.first.locator(".field-label")).to_have_text(zh["field.pid"])
+    expect(started).to_have_text(zh["event.started"])
+    page.locator("#lang-switch").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(pid_label.first.locator(".field-label")).to_have_text(en["field.pid"])
+    expect(started).to_have_text(en["event.started"])

@@ -58,3 +58,12 @@ def test_only_main_js_touches_window_forkscope():
               if re.search(r"\bwindow\.forkscope\b", code_of(p)) and p.name != "main.js"]
     assert not others
     assert "onApplied" in source("sync.js")
+
+
+def test_no_module_resets_another_modules_cache():
+    # A module's last-drawn key is its own: main.js set details.lastKey = null
+    # on a language change; Details sees the language in its own key.
+    outside = {p.name: re.findall(r"\b(?!this\b)(\w+)\.(lastKey|lastDrawn)\s*=(?!=)",
+                                  p.read_text("utf-8"))
+               for p in page_modules()}
+    assert not {name: found for name, found in outside.items() if found}
