@@ -33,7 +33,7 @@ def test_no_module_reads_a_d3_global():
     assert not users
     importers = [p.name for p in page_modules()
                  if '"/static/vendor/d3.esm.min.js"' in p.read_text("utf-8")]
-    assert "tree.js" in importers
+    assert {"tree.js", "tree-layout.js"} <= set(importers)
 
 
 def test_the_page_loads_no_classic_script():
@@ -67,3 +67,11 @@ def test_no_module_resets_another_modules_cache():
                                   p.read_text("utf-8"))
                for p in page_modules()}
     assert not {name: found for name, found in outside.items() if found}
+
+
+def test_the_layout_module_has_no_dom_and_no_selection():
+    layout = source("tree-layout.js")
+    code = code_of(JS / "tree-layout.js")
+    for word in ("document", "window", "getComputedStyle", "select", "selectAll", "transition"):
+        assert not re.search(rf"\b{word}\b", code), word
+    assert "export function layoutTree" in layout
