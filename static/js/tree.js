@@ -3,8 +3,9 @@
 // the boxes, the parent links and the TCP links there, moves them with
 // transitions, and skips whatever did not change since the last render (the
 // change caches below: redrawing 500 nodes on every event cost the page its
-// frame rate, docs/performance.md). Nodes are keyed by uid (a pid can be
-// reused), so d3 moves, recolours and removes the right box.
+// frame rate, docs/performance.md). The words come from format.js. Nodes
+// are keyed by uid (a pid can be reused), so d3 moves, recolours and removes
+// the right box.
 //
 // Testability contract: every node is <g class="node" data-uid data-pid
 // data-ppid data-role data-state data-orphan>; a node that is leaving loses
@@ -12,9 +13,9 @@
 
 import { linkHorizontal, select, symbol, symbolCircle, symbolSquare, symbolTriangle }
   from "/static/vendor/d3.esm.min.js";
-import { currentLang, t } from "./i18n.js";
-import { formatAddress } from "./model.js";
-import { exitBrief, roleName, stateName } from "./format.js";
+import { currentLang } from "./i18n.js";
+import { connectionLine, nodeHeading, nodeIds, nodeStateExtra, nodeTag, nodeTitle, stateName }
+  from "./format.js";
 import { parentOf, reapHint } from "./explain.js";
 import { layoutTree } from "./tree-layout.js";
 
@@ -431,85 +432,4 @@ function measured(el) {
     el.dataset.mw = String(el.getComputedTextLength());
   }
   return Number(el.dataset.mw);
-}
-
-// -- the words of a node ---------------------------------------------------------------
-
-/** A node's first line: its role and name. */
-function nodeHeading(proc) {
-  return t("node.title", { role: roleName(proc.role), name: proc.name ?? proc.uid });
-}
-
-/** The tag in a node's band: orphan, else daemon or not. */
-function nodeTag(proc, orphan) {
-  if (orphan) return t("node.orphan");
-  return t(proc.daemon ? "node.daemon_yes" : "node.daemon_no");
-}
-
-/** A node's second line, in four parts: pid label and value, ppid label and value. */
-function nodeIds(proc) {
-  return {
-    pidLabel: t("node.pid"), pid: String(proc.pid ?? t("node.no_pid")),
-    ppidLabel: t("node.ppid"), ppid: String(proc.ppid ?? t("value.none")),
-  };
-}
-
-/** What follows the state's name on a node's third line: the exit code; for a
- * zombie without one, that it is unknown; when the box has no room for the
- * connection line (*lines* < 4), that a worker serves an outside connection. */
-function nodeStateExtra(proc, lines) {
-  const code = proc.exitcode;
-  if (code !== null && code !== undefined) return t("node.exit", { code });
-  if (proc.state === "zombie") return t("node.exit_unknown");
-  if (lines < 4 && proc.role === "worker" && !proc.client_pid && proc.peer) {
-    return t("node.external_short");
-  }
-  return "";
-}
-
-/** A node's tooltip and accessible name. *reap* is explain.js reapHint() of
- * the process (who must reap this zombie), or null. */
-function nodeTitle(proc, orphan, reap = null) {
-  const lines = [t("node.select_title", { role: roleName(proc.role), name: proc.name })];
-  if (orphan) {
-    lines.push(t("node.orphan_title", { ppid: proc.ppid ?? "?", old_ppid: proc.old_ppid ?? proc.ppid ?? "?" }));
-  }
-  if (reap) lines.push(reap.long);
-  return lines.join("\n");
-}
-
-/** The fourth line of a node: where its connection goes, or what it listens on;
- * for a zombie, who must reap it and with which call (*reap*, explain.js
- * reapHint()). *echo* is the echo server's address, *said* what a client's
- * server said before it closed the connection. */
-export function connectionLine(p, echo, reap = null, said = null) {
-  if (p.state === "zombie") {
-    // Whatever it was connected to, a process that has exited holds no socket.
-    return reap ? reap.short : t("node.exit_line", { meaning: exitBrief(p.exitcode) });
-  }
-  if (p.state === "joined") return t("node.exit_line", { meaning: exitBrief(p.exitcode) });
-  if (p.role === "server") {
-    return p.state === "running" && echo?.port
-      ? t("node.listen", { addr: formatAddress([echo.host, echo.port]) })
-      : t("node.listen_none");
-  }
-  if (p.role === "worker") {
-    const addr = formatAddress(p.peer) ?? t("value.none");
-    if (p.connection === "closed") return t("node.worker_closed", { addr });
-    if (p.client_pid) return t("node.worker_client", { pid: p.client_pid, port: p.peer?.[1] ?? "?" });
-    return t("node.worker_external", { addr });
-  }
-  if (p.role === "client") {
-    if (p.connection === "closed" && said) return t("node.client_said", { said });
-    if (p.connection === "closed") return t("node.client_closed");
-    if (p.worker_pid) return t("node.client_worker", { pid: p.worker_pid });
-    return t("node.client_connecting");
-  }
-  if (p.role === "dashboard") return t("node.dashboard_line");
-  if (p.role === "helper") {
-    if (p.name === "forkserver") return t("node.helper.forkserver");
-    if (p.name === "resource_tracker") return t("node.helper.resource_tracker");
-    if (/^daemon-demo-/.test(p.name ?? "")) return t("node.helper.daemon_demo");
-  }
-  return "";
 }

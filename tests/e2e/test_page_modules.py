@@ -65,6 +65,57 @@ def test_sync_reports_applied_seqs_through_on_applied_and_leaves_the_window_alon
     assert found["window"] == [0, 0]          # main.js records them, not Sync
 
 
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_a_nodes_words_come_from_format_js_in_both_languages(module_page, lang):
+    messages = catalogue(lang)
+    words = module_page.evaluate("""async (lang) => {
+        const i18n = await import('/static/js/i18n.js');
+        const f = await import('/static/js/format.js');
+        await i18n.setLang(lang, { remember: false });
+        const worker = { uid: 'server-1/worker-2', pid: 402, ppid: 200, role: 'worker',
+            name: 'worker-2', state: 'running', daemon: true, client_pid: 302,
+            peer: ['127.0.0.1', 50002], connection: 'open', exitcode: null };
+        const outside = { ...worker, client_pid: null };
+        const zombie = { ...worker, state: 'zombie', exitcode: -15 };
+        const orphan = { ...worker, ppid: 100, old_ppid: 200 };
+        const reap = { short: 'SHORT', long: 'LONG' };
+        return {
+            heading: f.nodeHeading(worker),
+            tag: [f.nodeTag(worker, false), f.nodeTag({ ...worker, daemon: false }, false),
+                  f.nodeTag(worker, true)],
+            ids: f.nodeIds({ ...worker, pid: null, ppid: null }),
+            extra: [f.nodeStateExtra(worker, 4), f.nodeStateExtra(zombie, 4),
+                    f.nodeStateExtra({ ...zombie, exitcode: null }, 4),
+                    f.nodeStateExtra(outside, 3), f.nodeStateExtra(outside, 4)],
+            title: [f.nodeTitle(worker, false), f.nodeTitle(orphan, true, null),
+                    f.nodeTitle(zombie, false, reap)],
+            line: [f.connectionLine(worker, null), f.connectionLine(zombie, null, reap),
+                   f.connectionLine({ role: 'client', state: 'running', connection: 'closed' },
+                                    null, null, 'server busy'),
+                   f.connectionLine({ role: 'server', state: 'running' },
+                                    { host: '127.0.0.1', port: 8088 })],
+            role: f.roleName('worker'),
+        };
+    }""", lang)
+    role = words["role"]
+    assert role == messages["role.worker"]
+    assert words["heading"] == fill(messages["node.title"], role=role, name="worker-2")
+    assert words["tag"] == [messages["node.daemon_yes"], messages["node.daemon_no"],
+                            messages["node.orphan"]]
+    assert words["ids"] == {"pidLabel": messages["node.pid"], "pid": messages["node.no_pid"],
+                            "ppidLabel": messages["node.ppid"], "ppid": messages["value.none"]}
+    assert words["extra"] == ["", fill(messages["node.exit"], code=-15),
+                              messages["node.exit_unknown"], messages["node.external_short"], ""]
+    select = fill(messages["node.select_title"], role=role, name="worker-2")
+    assert words["title"] == [
+        select,
+        select + "\n" + fill(messages["node.orphan_title"], ppid=100, old_ppid=200),
+        select + "\nLONG"]
+    assert words["line"] == [fill(messages["node.worker_client"], pid=302, port=50002), "SHORT",
+                             fill(messages["node.client_said"], said="server busy"),
+                             fill(messages["node.listen"], addr="127.0.0.1:8088")]
+
+
 def test_the_details_redraw_in_a_new_language_by_themselves(dashboard, live_app):
     # Nothing outside Details resets its cache: its own key has the language.
     page = dashboard

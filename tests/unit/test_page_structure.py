@@ -4,6 +4,7 @@ window.forkscope; no module resets another's cache; the tree's layout module
 has no DOM in it; the tree composes no words itself (format.js does), and
 every key a node's words use is in both catalogues."""
 
+import json
 import re
 from pathlib import Path
 
@@ -75,3 +76,21 @@ def test_the_layout_module_has_no_dom_and_no_selection():
     for word in ("document", "window", "getComputedStyle", "select", "selectAll", "transition"):
         assert not re.search(rf"\b{word}\b", code), word
     assert "export function layoutTree" in layout
+
+
+def test_the_tree_composes_no_words():
+    tree = source("tree.js")
+    imported = re.search(r'import \{([^}]*)\} from "./i18n.js"', tree)
+    assert imported is None or not re.search(r"\bt\b", imported.group(1))
+    assert not re.search(r"\bt\(\"", tree)
+
+
+def test_every_key_the_nodes_words_use_is_in_both_catalogues():
+    keys = set()
+    for name in ("format.js", "tree.js", "tree-layout.js"):
+        keys |= set(re.findall(r'\bt\(\s*"([\w.\-]+)"', source(name)))
+    assert {"node.title", "node.select_title", "node.orphan_title", "node.client_said"} <= keys
+    for lang in ("zh-CN", "en"):
+        messages = json.loads((ROOT / "static" / "i18n" / f"{lang}.json").read_text("utf-8"))
+        missing = sorted(keys - set(messages))
+        assert not missing, f"{lang}: {missing}"
