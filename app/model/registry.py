@@ -10,22 +10,17 @@ that have not been reaped.
 
 from collections import deque
 
+from app.model import schema
 from app.model.states import State, transition
 
-FIELDS = ("pid", "ppid", "name", "role", "state", "alive", "exitcode", "daemon")
-JOINED_KEPT = 200
+JOINED_KEPT = schema.JOINED_KEPT
 
 
 def new_process(uid, **fields):
-    proc = {"uid": uid, "pid": None, "ppid": None, "name": uid, "role": None,
-            "state": State.CREATED.value, "alive": False, "exitcode": None,
-            "daemon": False, "orphaned": False, "peer": None, "local": None,
-            "worker_pid": None, "client_pid": None, "start_ms": None,
-            "started_t": None, "exited_t": None, "reaped_how": None,
-            "reaped_via": None, "reaped_via_kind": None,
-            "reaped_via_call": None, "last_signal": None, "old_ppid": None,
-            "start_method": None, "style": None, "served": 0, "echoes": 0,
-            "connection": None, "said": None}
+    """A process of P (``app.model.schema.PROCESS``): every field at its
+    default, named by its uid until an event names it, then *fields*."""
+    proc = schema.process_defaults()
+    proc.update(uid=uid, name=uid)
     proc.update(fields)
     return proc
 

@@ -9,24 +9,23 @@ step the operating system cannot take.
 * zombie: it exited and its exit code is known, but its parent has not reaped
   it yet; ``/proc`` still lists it with state ``Z``.
 * joined: reaped — by ``p.join()`` or implicitly by multiprocessing; gone.
+
+The states and the allowed steps are defined in ``app.model.schema`` (which the
+page reads too); this module makes them an enum and a checked step.
 """
 
 from enum import Enum
 
+from app.model import schema
 
-class State(str, Enum):
-    CREATED = "created"
-    RUNNING = "running"
-    ZOMBIE = "zombie"
-    JOINED = "joined"
+#: ``State.CREATED``, ``State.RUNNING``, ... — one member per schema state; a
+#: ``str`` too, so ``State.RUNNING == "running"``.
+State = Enum("State", [(name.upper(), name) for name in schema.STATES],
+             type=str, module=__name__)
 
-
-ALLOWED = {
-    State.CREATED: {State.RUNNING},
-    State.RUNNING: {State.ZOMBIE},
-    State.ZOMBIE: {State.JOINED},
-    State.JOINED: set(),
-}
+#: State -> the set of states it may move to.
+ALLOWED = {State(current): {State(new) for new in to}
+           for current, to in schema.TRANSITIONS.items()}
 
 
 class IllegalTransition(ValueError):

@@ -25,7 +25,6 @@ export class Controls {
     this.onSelect = onSelect;
     this.requestRender = requestRender;
     this.onAcked = onAcked;
-    this.said = new Map();          // client pid -> what the server said before closing
     this.results = [];              // newest first: {ok, text: () => string, code, action}
     // client pid -> {ok, reply, worker, rtt, ack}; an entry is replaced, never changed
     // in place: a client's row tells a new reply from the one it shows by identity
@@ -74,7 +73,8 @@ export class Controls {
   }
 
   /** What every page learns from events, acks or not: replies (a viewer sends
-   * nothing, yet sees them) and what a server said before it closed. */
+   * nothing, yet sees them). What a server said before it closed is the
+   * client's own field, p.said, in the model. */
   noticeEvents(events) {
     for (const e of events) {
       if (e.type === "echo" && e.pid) {
@@ -82,8 +82,6 @@ export class Controls {
         if (!known || (known.seq ?? 0) < e.seq) {
           this.replies.set(e.pid, { ok: true, reply: e.reply, worker: e.worker_pid, rtt: e.rtt_ms, seq: e.seq });
         }
-      } else if (e.type === "disconnected" && e.pid && e.said) {
-        this.said.set(e.pid, e.said);
       }
     }
   }
@@ -178,7 +176,7 @@ export class Controls {
   /** Refresh a client's row: only when something it shows has changed (a list
    * of 250 clients is visited on every render, and one message changes one row). */
   updateClientRow(row, p) {
-    const said = this.said.get(p.pid);
+    const said = p.said || null;   // "" when the server closed without a word
     const got = this.replies.get(p.pid);
     const sending = this.isPending("send-message", p.pid);
     const closing = this.isPending("close-client", p.pid);

@@ -12,11 +12,10 @@ import {
 import { explanations, parentOf } from "./explain.js";
 import { StartInfo } from "./source.js";
 import { ProcTruth } from "./truth.js";
+import { SCHEMA } from "./schema.js";
 
-const FIELDS = ["pid", "ppid", "name", "role", "state", "alive", "exitcode", "daemon", "orphaned",
-  "old_ppid", "peer", "local", "worker_pid", "client_pid", "connection", "start_ms", "started_t",
-  "exited_t", "reaped_how", "reaped_via", "reaped_via_kind", "reaped_via_call", "last_signal", "served", "echoes", "start_method",
-  "style", "uid"];
+// Every field of P, in the schema's teaching order.
+const FIELDS = Object.keys(SCHEMA.process);
 const EVENTS_SHOWN = 100;
 
 /** The events that are about *proc*: by uid, or by pid while it is this process's. */

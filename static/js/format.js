@@ -205,9 +205,9 @@ export function nodeTitle(proc, orphan, reap = null) {
 
 /** The fourth line of a node: where its connection goes, or what it listens on;
  * for a zombie, who must reap it and with which call (*reap*, explain.js
- * reapHint()). *echo* is the echo server's address, *said* what a client's
- * server said before it closed the connection. */
-export function connectionLine(p, echo, reap = null, said = null) {
+ * reapHint()). *echo* is the echo server's address; a client's `said` is what
+ * its server said before it closed the connection. */
+export function connectionLine(p, echo, reap = null) {
   if (p.state === "zombie") {
     // Whatever it was connected to, a process that has exited holds no socket.
     return reap ? reap.short : t("node.exit_line", { meaning: exitBrief(p.exitcode) });
@@ -225,7 +225,7 @@ export function connectionLine(p, echo, reap = null, said = null) {
     return t("node.worker_external", { addr });
   }
   if (p.role === "client") {
-    if (p.connection === "closed" && said) return t("node.client_said", { said });
+    if (p.connection === "closed" && p.said) return t("node.client_said", { said: p.said });
     if (p.connection === "closed") return t("node.client_closed");
     if (p.worker_pid) return t("node.client_worker", { pid: p.worker_pid });
     return t("node.client_connecting");

@@ -4,7 +4,7 @@
 // call t(key, params). A missing key shows as the raw key, so the tests catch it.
 
 export const LANGS = ["zh-CN", "en"];
-const DEFAULT_LANG = "zh-CN";
+const DEFAULT_LANG = "zh-CN"; // the tutorial's language, when the browser names none
 const STORAGE_KEY = "forkscope.lang";
 
 const catalogues = new Map();
@@ -24,6 +24,15 @@ function fromStorage() {
   } catch {
     return null; // storage may be disabled; the default is fine
   }
+}
+
+// The browser's first language decides: any Chinese (zh, zh-TW, zh-Hans-CN...)
+// gets the tutorial's zh-CN, anything else English. The same list is what the
+// browser sends as Accept-Language, so a page and a curl agree.
+export function fromBrowser(languages = navigator.languages || [navigator.language]) {
+  const first = (languages || []).find(Boolean);
+  if (!first) return DEFAULT_LANG;
+  return first.toLowerCase().startsWith("zh") ? "zh-CN" : "en";
 }
 
 async function load(which) {
@@ -91,7 +100,8 @@ export async function setLang(which, { remember = true } = {}) {
 }
 
 export async function initI18n() {
-  const first = fromUrl() || fromStorage() || DEFAULT_LANG;
+  // ?lang= (a shared link) over the reader's own stored choice over the browser's
+  const first = fromUrl() || fromStorage() || fromBrowser();
   await setLang(first, { remember: false });
   // The other catalogue too, now: on flaky Wi-Fi the switch must not wait.
   for (const other of LANGS) load(other).catch(() => {});

@@ -4,11 +4,12 @@
 import { t } from "./i18n.js";
 import { h, setAttr, setText } from "./dom.js";
 import { clock, eventName, eventSummary } from "./format.js";
+import { SCHEMA } from "./schema.js";
 
 export const ROWS_SHOWN = 500;
-const TYPES = ["created", "started", "hello", "exited", "reaped", "join_timeout", "signalled",
-  "reparented", "listening", "accepted", "served", "conn_closed", "connected", "echo",
-  "disconnected", "client_closed", "refused", "idle_timeout", "demo", "error"];
+// The type filter offers every event type of the schema, in the order a process
+// lives through them.
+const TYPES = Object.keys(SCHEMA.events);
 
 export class Log {
   constructor({ list, pidFilter, typeFilter, count, getEvents, lookup, onPick }) {

@@ -110,7 +110,7 @@ forkscope.truthMonitor = truth;
 
 const controls = new Controls({ sync, model, onSelect: select, requestRender, onAcked: () => truth.poke() });
 const lab = new LabPanel({ controls, model, requestRender });
-const tree = new Tree($("#tree"), { onSelect: select, saidOf: (pid) => controls.said.get(pid) ?? null });
+const tree = new Tree($("#tree"), { onSelect: select });
 const details = new Details($("#details"), controls, model);
 const log = new Log({
   list: $("#log"), pidFilter: $("#log-pid"), typeFilter: $("#log-type"), count: $("#log-count"),

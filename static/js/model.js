@@ -1,30 +1,29 @@
 // The page's copy of the process table: app/model/registry.py, event for
 // event. A snapshot replaces it; each event after it is applied in seq order.
 // Anything this copy cannot apply (unknown process, illegal step, an event
-// type the registry may handle but this file does not) throws OutOfSync: the
-// caller then refetches /api/state rather than guess.
+// type not in the schema, so what the registry did with it is unknown) throws
+// OutOfSync: the caller then refetches /api/state rather than guess.
 
-export const STATES = ["created", "running", "zombie", "joined"];
-const ALLOWED = { created: ["running"], running: ["zombie"], zombie: ["joined"], joined: [] };
-const JOINED_KEPT = 200;
+import { SCHEMA } from "./schema.js";
 
-// Event types the registry ignores: applying them changes nothing here either.
-// (refused: the server answered "server busy" and closed, no process changed;
-// idle_timeout: a worker says why it is closing, conn_closed follows; demo: the
-// daemon demo's outcome, reported by a process that is then joined.)
-const IGNORED = new Set(["join_timeout", "accepted", "error", "refused", "idle_timeout", "demo"]);
+// States, steps, P's fields and which events change nothing: all from the
+// schema (app/model/schema.py), never written again here.
+export const STATES = SCHEMA.states.map((s) => s.name);
+const ALLOWED = SCHEMA.transitions;
+const JOINED_KEPT = SCHEMA.joined_kept;
+const DEFAULTS = Object.fromEntries(Object.entries(SCHEMA.process).map(([f, spec]) => [f, spec.default]));
+
+/** Event types the registry records without changing anything: applying them
+ * changes nothing here either. Every other type has an on_<type> handler. */
+export const IGNORED = new Set(Object.keys(SCHEMA.events)
+  .filter((type) => SCHEMA.events[type].registry === "ignored"));
 
 export class OutOfSync extends Error {}
 
+/** A process of P: every field at its schema default, named by its uid until
+ * an event names it, then *fields* (app/model/registry.py new_process). */
 export function newProcess(uid, fields = {}) {
-  return {
-    uid, pid: null, ppid: null, name: uid, role: null, state: "created", alive: false,
-    exitcode: null, daemon: false, orphaned: false, peer: null, local: null,
-    worker_pid: null, client_pid: null, start_ms: null, started_t: null, exited_t: null,
-    reaped_how: null, reaped_via: null, reaped_via_kind: null, reaped_via_call: null,
-    last_signal: null, old_ppid: null, start_method: null, style: null, served: 0, echoes: 0,
-    connection: null, ...fields,
-  };
+  return { ...DEFAULTS, uid, name: uid, ...fields };
 }
 
 export class Model {
@@ -118,7 +117,9 @@ export class Model {
     });
     if (event.peer !== undefined && event.peer !== null) {
       proc.peer = event.peer;
-      proc.connection = "open";
+      // the worker's own conn_closed may already be in: it runs while the
+      // server is still writing "started" (lab processes write in parallel)
+      proc.connection = proc.connection || "open";
     }
     this.running(proc, event);
     this.link(proc);
@@ -158,7 +159,7 @@ export class Model {
   }
 
   on_served(event) {
-    this.find(event).served += event.count || 1;
+    this.find(event).served += event.count ?? 1;
   }
 
   on_conn_closed(event) {
@@ -172,11 +173,11 @@ export class Model {
   }
 
   on_disconnected(event) {
-    this.find(event).connection = "closed";
+    Object.assign(this.find(event), { connection: "closed", said: event.said ?? null });
   }
 
   on_client_closed(event) {
-    this.on_disconnected(event);
+    this.find(event).connection = "closed";
   }
 
   on_echo(event) {

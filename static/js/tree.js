@@ -32,10 +32,9 @@ function duration(ms) {
 }
 
 export class Tree {
-  constructor(container, { onSelect, saidOf = () => null }) {
+  constructor(container, { onSelect }) {
     this.container = container;
     this.onSelect = onSelect;
-    this.saidOf = saidOf;
     this.svg = select(container).append("svg")
       .attr("class", "tree-svg")
       .attr("role", "group");
@@ -226,8 +225,8 @@ export class Tree {
   }
 
   /** Everything the whole drawing depends on, as one string: every field the
-   *  nodes may show of every live process, what each client's server said, the
-   *  echo address, the selection, the language, the font size and the room. */
+   *  nodes may show of every live process (a client's `said` too), the echo
+   *  address, the selection, the language, the font size and the room. */
   drawnFrom(model, selectedUid, width, height, fs) {
     const echo = model.echo ?? {};
     const parts = [currentLang(), fs, width, height, selectedUid, echo.host, echo.port];
@@ -238,7 +237,6 @@ export class Tree {
         const v = p[key];
         parts.push(v !== null && typeof v === "object" ? JSON.stringify(v) : String(v));
       }
-      parts.push(String(this.saidOf(p.pid)));
     }
     return parts.join("\u0001");
   }
@@ -251,7 +249,7 @@ export class Tree {
     // A zombie's lines name the parent that must reap it (explain.js reapHint).
     const up = p.state === "zombie" ? parentOf(p, this.model) : null;
     return JSON.stringify([p, d.orphan, d.selected, g.fs, g.nodeW,
-      g.lines, currentLang(), this.echo, this.saidOf(p.pid),
+      g.lines, currentLang(), this.echo,
       partner ? [partner.state, partner.connection, partner.pid] : null,
       up ? [up.uid, up.role, up.name] : null], notDrawn);
   }
@@ -264,7 +262,6 @@ export class Tree {
     const iconSize = fs * 0.95;
     const echo = this.echo;
     const model = this.model;
-    const saidOf = this.saidOf;
     const title = (d) => nodeTitle(d.proc, d.orphan, reapHint(d.proc, model));
 
     sel
@@ -336,7 +333,7 @@ export class Tree {
     sel.select("text.l4").attr("x", textX).attr("y", baseline(3))
       .each(function (d) {
         lines.push({ el: this, max: nodeW - textX - pad,
-          text: g.lines > 3 ? connectionLine(d.proc, echo, reapHint(d.proc, model), saidOf(d.proc.pid)) : "" });
+          text: g.lines > 3 ? connectionLine(d.proc, echo, reapHint(d.proc, model)) : "" });
         this.classList.toggle("reap-line", d.proc.state === "zombie");
       });
     fitAll(lines);

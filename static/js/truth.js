@@ -20,7 +20,7 @@
 
 import { has, t } from "./i18n.js";
 import { h, setAttr, setText } from "./dom.js";
-import { formatAddress } from "./model.js";
+import { STATES, formatAddress } from "./model.js";
 import { clock, stateName } from "./format.js";
 
 export const MIN_INTERVAL_MS = 2000;
@@ -149,7 +149,7 @@ export class TruthMonitor {
 }
 
 function asState(value) {
-  return typeof value === "string" && ["created", "running", "zombie", "joined"].includes(value)
+  return typeof value === "string" && STATES.includes(value)
     ? stateName(value) : value ?? t("value.none");
 }
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from app.model import schema
+
 ROOT = Path(__file__).resolve().parents[2]
 LANGS = ("zh-CN", "en")
 # Codes the page itself produces when the server cannot answer.
@@ -56,8 +58,7 @@ def page_via_kinds():
 
 
 def event_types():
-    text = (ROOT / "app" / "lab" / "events.py").read_text("utf-8")
-    return set(re.findall(r'^[A-Z_]+ = "([a-z_]+)"', text, re.MULTILINE))
+    return set(schema.EVENTS)
 
 
 def placeholders(message):
@@ -98,9 +99,16 @@ def test_every_event_type_has_a_name_and_a_summary(lang):
 
 
 @pytest.mark.parametrize("lang", LANGS)
+def test_every_field_of_p_has_a_label(lang):
+    messages = catalogue(lang)
+    missing = sorted(f for f in schema.PROCESS if f"field.{f}" not in messages)
+    assert not missing, f"{lang}: no field.<name> for {missing}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_states_roles_and_exit_codes_are_explained(lang):
     messages = catalogue(lang)
-    for state in ("created", "running", "zombie", "joined"):
+    for state in schema.STATES:
         assert f"state.{state}" in messages and f"state_hint.{state}" in messages
     for role in ("dashboard", "server", "worker", "client", "helper"):
         assert f"role.{role}" in messages

@@ -87,3 +87,40 @@ def test_switching_language_changes_visible_text(dashboard, live_app):
     expect(html).to_have_attribute("lang", "zh-CN")
     expect(spawn).to_have_text(zh["action.spawn_1"])
     assert_all_translated(page, zh)
+
+
+@pytest.mark.parametrize(("locale", "lang", "key"), [
+    ("en-US", "en", "app.subtitle"), ("zh-CN", "zh-CN", "app.subtitle"),
+    ("zh-TW", "zh-CN", "app.subtitle"), ("fr-FR", "en", "app.subtitle")])
+def test_the_browsers_language_picks_the_first_language(browser, live_app, locale, lang, key):
+    """No ?lang= and nothing stored: the browser's own language (what it sends
+    as Accept-Language) decides; Chinese of any kind gets zh-CN, others English."""
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        with page.expect_request(lambda r: r.url.rstrip("/") == live_app.url) as request:
+            open_dashboard(page, live_app.url)
+        assert request.value.headers["accept-language"].startswith(locale)
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        expect(page.locator(f"[data-i18n='{key}']")).to_have_text(catalogue(lang)[key])
+    finally:
+        context.close()
+
+
+def test_the_url_and_a_stored_choice_outrank_the_browser(browser, live_app):
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 720})
+    html = None
+    try:
+        page = context.new_page()
+        html = page.locator("html")
+        open_dashboard(page, live_app.url + "/?lang=zh-CN")             # the URL wins
+        expect(html).to_have_attribute("lang", "zh-CN")
+        open_dashboard(page, live_app.url)                              # no URL: the browser
+        expect(html).to_have_attribute("lang", "en")
+        page.locator("#lang-switch").click()                            # the reader's choice
+        expect(html).to_have_attribute("lang", "zh-CN")
+        page.reload()
+        wait_connected(page)
+        expect(html).to_have_attribute("lang", "zh-CN")                 # is kept
+    finally:
+        context.close()
