@@ -157,3 +157,84 @@ export function errorText(ack) {
   if (has(`error.${code}`)) return t(`error.${code}`, params);
   return ack?.error || t("error.unknown");
 }
+
+// -- the words of a node in the process tree (tree.js draws them) --------------------
+
+/** A node's first line: its role and name. */
+export function nodeHeading(proc) {
+  return t("node.title", { role: roleName(proc.role), name: proc.name ?? proc.uid });
+}
+
+/** The tag in a node's band: orphan, else daemon or not. */
+export function nodeTag(proc, orphan) {
+  if (orphan) return t("node.orphan");
+  return t(proc.daemon ? "node.daemon_yes" : "node.daemon_no");
+}
+
+/** A node's second line, in four parts: pid label and value, ppid label and value. */
+export function nodeIds(proc) {
+  return {
+    pidLabel: t("node.pid"), pid: String(proc.pid ?? t("node.no_pid")),
+    ppidLabel: t("node.ppid"), ppid: String(proc.ppid ?? t("value.none")),
+  };
+}
+
+/** What follows the state's name on a node's third line: the exit code; for a
+ * zombie without one, that it is unknown; when the box has no room for the
+ * connection line (*lines* < 4), that a worker serves an outside connection. */
+export function nodeStateExtra(proc, lines) {
+  const code = proc.exitcode;
+  if (code !== null && code !== undefined) return t("node.exit", { code });
+  if (proc.state === "zombie") return t("node.exit_unknown");
+  if (lines < 4 && proc.role === "worker" && !proc.client_pid && proc.peer) {
+    return t("node.external_short");
+  }
+  return "";
+}
+
+/** A node's tooltip and accessible name. *reap* is explain.js reapHint() of
+ * the process (who must reap this zombie), or null. */
+export function nodeTitle(proc, orphan, reap = null) {
+  const lines = [t("node.select_title", { role: roleName(proc.role), name: proc.name })];
+  if (orphan) {
+    lines.push(t("node.orphan_title", { ppid: proc.ppid ?? "?", old_ppid: proc.old_ppid ?? proc.ppid ?? "?" }));
+  }
+  if (reap) lines.push(reap.long);
+  return lines.join("\n");
+}
+
+/** The fourth line of a node: where its connection goes, or what it listens on;
+ * for a zombie, who must reap it and with which call (*reap*, explain.js
+ * reapHint()). *echo* is the echo server's address; a client's `said` is what
+ * its server said before it closed the connection. */
+export function connectionLine(p, echo, reap = null) {
+  if (p.state === "zombie") {
+    // Whatever it was connected to, a process that has exited holds no socket.
+    return reap ? reap.short : t("node.exit_line", { meaning: exitBrief(p.exitcode) });
+  }
+  if (p.state === "joined") return t("node.exit_line", { meaning: exitBrief(p.exitcode) });
+  if (p.role === "server") {
+    return p.state === "running" && echo?.port
+      ? t("node.listen", { addr: formatAddress([echo.host, echo.port]) })
+      : t("node.listen_none");
+  }
+  if (p.role === "worker") {
+    const addr = formatAddress(p.peer) ?? t("value.none");
+    if (p.connection === "closed") return t("node.worker_closed", { addr });
+    if (p.client_pid) return t("node.worker_client", { pid: p.client_pid, port: p.peer?.[1] ?? "?" });
+    return t("node.worker_external", { addr });
+  }
+  if (p.role === "client") {
+    if (p.connection === "closed" && p.said) return t("node.client_said", { said: p.said });
+    if (p.connection === "closed") return t("node.client_closed");
+    if (p.worker_pid) return t("node.client_worker", { pid: p.worker_pid });
+    return t("node.client_connecting");
+  }
+  if (p.role === "dashboard") return t("node.dashboard_line");
+  if (p.role === "helper") {
+    if (p.name === "forkserver") return t("node.helper.forkserver");
+    if (p.name === "resource_tracker") return t("node.helper.resource_tracker");
+    if (/^daemon-demo-/.test(p.name ?? "")) return t("node.helper.daemon_demo");
+  }
+  return "";
+}

@@ -1,8 +1,10 @@
 // Forkscope's page: wires the model, the live sync and the views together.
 //
-// For benchmarks and tests the page records
-//   window.forkscope = { model, appliedSeq, appliedAt: Map(seq -> epoch ms), truth }
-// (appliedAt keeps the most recent 2000 entries; truth is the last /api/truth?detail=0).
+// For benchmarks and tests the page records (docs/api.md, the testability contract)
+//   window.forkscope = { model, appliedSeq, appliedAt: Map(seq -> epoch ms), sync,
+//                        truth, truthMonitor }
+// (appliedAt keeps the most recent 2000 entries, from Sync's onApplied; truth
+// is the last /api/truth?detail=0). This module alone writes it.
 
 import { applyDom, currentLang, initI18n, LANGS, onLangChange, setLang, t } from "./i18n.js";
 import { Model } from "./model.js";
@@ -21,7 +23,17 @@ import { addr } from "./format.js";
 const $ = (selector) => document.querySelector(selector);
 
 const model = new Model();
-window.forkscope = { model, appliedSeq: 0, appliedAt: new Map() };
+const forkscope = { model, appliedSeq: 0, appliedAt: new Map() };
+window.forkscope = forkscope;
+const APPLIED_AT_KEPT = 2000;
+
+function recordApplied(seq, atMs) {
+  forkscope.appliedSeq = seq;
+  forkscope.appliedAt.set(seq, atMs);
+  while (forkscope.appliedAt.size > APPLIED_AT_KEPT) {
+    forkscope.appliedAt.delete(forkscope.appliedAt.keys().next().value);
+  }
+}
 
 let selectedUid = null;
 let frame = 0;
@@ -68,7 +80,7 @@ function lookup(event) {
 const access = new Access({ requestRender });
 const truth = new TruthMonitor({
   badge: $("#truth-badge"), text: $("#truth-text"), banner: $("#truth-banner"),
-  list: $("#truth-differences"), onResult: (result) => { window.forkscope.truth = result; },
+  list: $("#truth-differences"), onResult: (result) => { forkscope.truth = result; },
   isViewer: () => access.presenter === false,
   enabled: new URLSearchParams(location.search).get("truth") !== "off",
 });
@@ -91,10 +103,10 @@ const sync = new Sync(model, {
     requestRender();
   },
   onAccess: (presenter) => access.set(presenter),
+  onApplied: recordApplied,
 });
-window.forkscope.appliedAt = sync.appliedAt;
-window.forkscope.sync = sync;
-window.forkscope.truthMonitor = truth;
+forkscope.sync = sync;
+forkscope.truthMonitor = truth;
 
 const controls = new Controls({ sync, model, onSelect: select, requestRender, onAcked: () => truth.poke() });
 const lab = new LabPanel({ controls, model, requestRender });
@@ -224,7 +236,6 @@ async function start() {
   onLangChange(() => {
     log.languageChanged();
     truth.languageChanged();
-    details.lastKey = null;
     requestRender();
   });
   controls.bindStatic(document);

@@ -6,25 +6,28 @@
 // and replayed on top of it). Socket.IO reconnects by itself; every
 // (re)connect brings a fresh snapshot, preceded by `access` ({presenter}):
 // whether this connection may act, or only watch.
+//
+// Each seq applied (a snapshot's, or an event's) is reported to onApplied(seq,
+// atMs), atMs the wall-clock time it was applied here: the page's owner
+// records it (main.js: window.forkscope, read by tests and benchmarks).
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { OutOfSync } from "./model.js";
 
 const ACK_TIMEOUT_MS = 15000;
-const APPLIED_AT_KEPT = 2000;
 const EVENTS_KEPT = 5000;
 const HISTORY_FETCHED = 2000;
 
 export class Sync {
-  constructor(model, { onChange, onStatus, onEvents, onAccess = () => {} }) {
+  constructor(model, { onChange, onStatus, onEvents, onAccess = () => {}, onApplied = () => {} }) {
     this.model = model;
     this.onChange = onChange;
     this.onStatus = onStatus;
     this.onEvents = onEvents;
     this.onAccess = onAccess;
+    this.onApplied = onApplied;
     this.presenter = null;               // unknown until the server says
     this.appliedSeq = 0;
-    this.appliedAt = new Map();          // seq -> wall-clock ms when applied here
     this.events = new Map();             // seq -> event, for the log and the details
     this.resyncing = false;
     this.buffer = [];
@@ -108,11 +111,7 @@ export class Sync {
 
   markApplied(seq) {
     this.appliedSeq = seq;
-    this.appliedAt.set(seq, performance.timeOrigin + performance.now());
-    while (this.appliedAt.size > APPLIED_AT_KEPT) {
-      this.appliedAt.delete(this.appliedAt.keys().next().value);
-    }
-    if (window.forkscope) window.forkscope.appliedSeq = seq;
+    this.onApplied(seq, performance.timeOrigin + performance.now());
   }
 
   async resync(reason) {

@@ -1,82 +1,41 @@
-// The live process tree: d3.hierarchy + d3.tree, drawn left to right as SVG.
-// dashboard → echo server → one worker per connection; dashboard → clients.
-// Parentage comes from ppid; a process whose parent is not a live process in
-// the model hangs under the dashboard, marked as an orphan. Nodes are keyed by
-// uid (a pid can be reused), so d3 moves, recolours and removes the right box.
+// The live process tree, drawn left to right as SVG: the d3 view of
+// tree-layout.js. layoutTree() says where every box goes; this module draws
+// the boxes, the parent links and the TCP links there, moves them with
+// transitions, and skips whatever did not change since the last render (the
+// change caches below: redrawing 500 nodes on every event cost the page its
+// frame rate, docs/performance.md). The words come from format.js. Nodes
+// are keyed by uid (a pid can be reused), so d3 moves, recolours and removes
+// the right box.
 //
 // Testability contract: every node is <g class="node" data-uid data-pid
 // data-ppid data-role data-state data-orphan>; a node that is leaving loses
 // data-pid at once, while it fades out.
 
-import { currentLang, t } from "./i18n.js";
-import { formatAddress } from "./model.js";
-import { exitBrief, roleName, stateName } from "./format.js";
+import { linkHorizontal, select, symbol, symbolCircle, symbolSquare, symbolTriangle }
+  from "/static/vendor/d3.esm.min.js";
+import { currentLang } from "./i18n.js";
+import { connectionLine, nodeHeading, nodeIds, nodeStateExtra, nodeTag, nodeTitle, stateName }
+  from "./format.js";
 import { parentOf, reapHint } from "./explain.js";
+import { layoutTree } from "./tree-layout.js";
 
-const d3 = window.d3;
-const ROLE_ORDER = { dashboard: 0, server: 1, client: 2, helper: 3, worker: 4 };
-const MIN_SCALE = 0.8;
-const MAX_SCALE = 1.5;
-const MIN_NODE_EM = 13;
-const MAX_NODE_EM = 17;
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 
 // Beyond this many nodes the tree moves without transitions: hundreds of d3
 // transitions restarted on every event cost more frames than they are worth.
 const ANIMATE_MAX_NODES = 150;
 
+const horizontal = linkHorizontal();
+
 function duration(ms) {
   return reducedMotion.matches ? 0 : ms;
-}
-
-function nameNumber(proc) {
-  const m = /(\d+)$/.exec(proc.name ?? "");
-  return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER;
-}
-
-function compareProcs(a, b) {
-  return (a.orphan - b.orphan)
-    || ((ROLE_ORDER[a.proc.role] ?? 9) - (ROLE_ORDER[b.proc.role] ?? 9))
-    || (nameNumber(a.proc) - nameNumber(b.proc))
-    || ((a.proc.pid ?? 0) - (b.proc.pid ?? 0));
-}
-
-/** Rows for d3.stratify: each live process with the uid of its parent. */
-export function treeRows(model) {
-  const live = model.live();
-  if (!live.length) return [];
-  const root = live.find((p) => p.role === "dashboard") || live[0];
-  const byPid = new Map();
-  for (const p of live) if (p.pid !== null && p.pid !== undefined) byPid.set(p.pid, p);
-  const parent = new Map();
-  for (const p of live) {
-    if (p === root) continue;
-    const up = byPid.get(p.ppid);
-    parent.set(p.uid, up && up !== p ? up.uid : null);
-  }
-  // A cycle (impossible in an OS, possible in a confused model) must not hang the page.
-  for (const p of live) {
-    const seen = new Set([p.uid]);
-    for (let up = parent.get(p.uid); up && up !== root.uid; up = parent.get(up)) {
-      if (seen.has(up)) {
-        parent.set(p.uid, null);
-        break;
-      }
-      seen.add(up);
-    }
-  }
-  return live.map((p) => {
-    if (p === root) return { id: p.uid, parentId: null, proc: p, orphan: false };
-    const up = parent.get(p.uid);
-    return { id: p.uid, parentId: up ?? root.uid, proc: p, orphan: up === null || Boolean(p.orphaned) };
-  });
 }
 
 export class Tree {
   constructor(container, { onSelect }) {
     this.container = container;
     this.onSelect = onSelect;
-    this.svg = d3.select(container).append("svg")
+    this.svg = select(container).append("svg")
       .attr("class", "tree-svg")
       .attr("role", "group");
     const defs = this.svg.append("defs");
@@ -95,42 +54,12 @@ export class Tree {
     this.linkLayer = this.root.append("g").attr("class", "links");
     this.tcpLayer = this.root.append("g").attr("class", "tcp-links");
     this.nodeLayer = this.root.append("g").attr("class", "nodes");
-    this.positions = new Map();   // uid -> {left, top}, for entering children
-    this.orphans = new Set();     // uids drawn as orphans (treeRows), as of the last update
+    this.positions = new Map();   // uid -> {x, y}, for entering children
+    this.orphans = new Set();     // uids drawn as orphans (layoutTree), as of the last update
     this.lastArgs = null;
     new ResizeObserver(() => {
       if (this.lastArgs) this.update(...this.lastArgs);
     }).observe(container);
-  }
-
-  metrics(lines) {
-    const fs = parseFloat(getComputedStyle(document.documentElement).fontSize) || 18;
-    const lh = fs * 1.22;
-    const pad = fs * 0.36;
-    return { fs, lh, pad, lines, H: pad * 2.6 + lh * lines, gap: fs * 1.9, rowGap: fs * 0.4,
-      margin: fs * 0.35 };
-  }
-
-  /** Positions and scale for boxes of *lines* lines of text. */
-  plan(hierarchy, lines, width, height) {
-    const m = this.metrics(lines);
-    d3.tree().nodeSize([m.H + m.rowGap, 1]).separation(() => 1)(hierarchy);
-    const nodes = hierarchy.descendants();
-    const minX = d3.min(nodes, (d) => d.x);
-    const maxX = d3.max(nodes, (d) => d.x);
-    const cols = Math.max(3, d3.max(nodes, (d) => d.depth) + 1);
-    const contentH = maxX - minX + m.H + m.margin * 2;
-    // Fill the panel: grow (up to MAX_SCALE) while few processes are shown,
-    // shrink (down to MIN_SCALE, then scroll) when many are; but never so far
-    // that a box gets narrower than MIN_NODE_EM.
-    const fixedW = m.margin * 2 + m.gap * (cols - 1);
-    const widest = width / (fixedW + cols * m.fs * MIN_NODE_EM);
-    const scale = Math.max(MIN_SCALE, Math.min(MAX_SCALE, height / contentH, widest));
-    const nodeW = Math.min(m.fs * MAX_NODE_EM, (width / scale - fixedW) / cols);
-    const place = new Map(nodes.map((d) => [d.data.id, {
-      left: m.margin + d.depth * (nodeW + m.gap), top: m.margin + (d.x - minX),
-    }]));
-    return { ...m, scale, nodeW, place, width, room: height, height: Math.max(height, contentH * scale) };
   }
 
   update(model, selectedUid) {
@@ -139,45 +68,19 @@ export class Tree {
     this.model = model;
     const width = this.container.clientWidth;
     const height = this.container.clientHeight;
+    const fontSize = getComputedStyle(document.documentElement).fontSize;
     // Nothing the tree draws has changed (a message only counts served/echoes):
     // leave it be. Hierarchy, layout and three joins over 500 nodes cost ~10 ms.
-    const drawn = this.drawnFrom(model, selectedUid, width, height);
+    const drawn = this.drawnFrom(model, selectedUid, width, height, fontSize);
     if (drawn === this.lastDrawn) return;
     this.lastDrawn = drawn;
-    const rows = treeRows(model);
-    this.orphans = new Set(rows.filter((r) => r.orphan).map((r) => r.id));   // for the details
-    if (!rows.length || !width) {
-      this.draw([], [], [], { width, height, room: height, scale: 1 }, selectedUid);
-      return;
-    }
-    const hierarchy = d3.stratify().id((d) => d.id).parentId((d) => d.parentId)(rows);
-    hierarchy.sort((a, b) => compareProcs(a.data, b.data));
-    // Four lines per box while they fit at (nearly) full size; when the tree
-    // gets tall, drop the connection line rather than shrink the type.
-    let g = this.plan(hierarchy, 4, width, height);
-    if (g.scale < 0.95) {
-      const compact = this.plan(hierarchy, 3, width, height);
-      if (compact.scale > g.scale) g = compact;
-    }
-    const nodes = hierarchy.descendants();
-    for (const d of nodes) Object.assign(d, g.place.get(d.data.id));
-    const links = hierarchy.links();
-    const byPid = new Map(nodes.filter((d) => d.data.proc.pid).map((d) => [d.data.proc.pid, d]));
-    const tcp = [];
-    for (const d of nodes) {
-      const p = d.data.proc;
-      if (p.role !== "client" || !p.worker_pid || p.connection === "closed") continue;
-      const worker = byPid.get(p.worker_pid);
-      // Only a connection that is still open: an exited worker holds no socket.
-      if (worker && worker.data.proc.role === "worker" && worker.data.proc.state === "running"
-          && worker.data.proc.connection !== "closed") {
-        tcp.push({ client: d, worker });
-      }
-    }
-    this.draw(nodes, links, tcp, g, selectedUid);
+    const layout = layoutTree({ live: model.live(), selectedUid, width, height,
+      fontSize: parseFloat(fontSize) || 18 });
+    this.orphans = layout.orphans;   // for the details
+    this.draw(layout);
   }
 
-  draw(nodes, links, tcp, g, selectedUid) {
+  draw({ nodes, links, tcp, geometry: g }) {
     // Setting an SVG attribute, even to the value it has, invalidates it: the
     // root's size and scale would make the browser lay out the whole tree again.
     // So the SVG keeps the panel's size and draws past its bottom (overflow:
@@ -198,18 +101,19 @@ export class Tree {
       ? sel.transition().duration(fast).attr("opacity", 0).remove()
       : sel.remove());
     const previous = this.positions;
+    // A new box grows out of where its parent was drawn.
     const enterFrom = (d) => {
-      const up = d.parent && (previous.get(d.parent.data.id) || d.parent);
-      return up ? { left: up.left, top: up.top } : { left: d.left, top: d.top };
+      const up = d.parent && (previous.get(d.parent.id) || d.parent);
+      return up ? { x: up.x, y: up.y } : { x: d.x, y: d.y };
     };
 
     // -- parent → child links -------------------------------------------------------
-    const linkPath = (s, tgt) => d3.linkHorizontal()({
-      source: [s.left + g.nodeW, s.top + g.H / 2],
-      target: [tgt.left, tgt.top + g.H / 2],
+    const linkPath = (s, tgt) => horizontal({
+      source: [s.x + g.nodeW, s.y + g.H / 2],
+      target: [tgt.x, tgt.y + g.H / 2],
     });
     this.linkLayer.selectAll("path.link")
-      .data(links, (l) => l.target.data.id)
+      .data(links, (l) => l.target.id)
       .join(
         (enter) => enter.append("path").attr("class", "link")
           .attr("d", (l) => { const from = enterFrom(l.target); return linkPath(from, from); })
@@ -217,38 +121,38 @@ export class Tree {
         (update) => update,
         (exit) => leaving(exit),
       )
-      .filter(changedPath((l) => `${linkPath(l.source, l.target)}|${l.target.data.orphan}`))
-      .classed("orphan", (l) => l.target.data.orphan)
+      .filter(changedPath((l) => `${linkPath(l.source, l.target)}|${l.target.orphan}`))
+      .classed("orphan", (l) => l.target.orphan)
       .call((sel) => moving(sel, slow)
         .attr("opacity", 1)
         .attr("d", (l) => linkPath(l.source, l.target)));
 
     // -- client ⇄ worker TCP connections --------------------------------------------------
     const tcpPath = ({ client, worker }) => {
-      const y0 = client.top + g.H * 0.62;
-      if (Math.abs(client.left - worker.left) < 1) {
+      const y0 = client.y + g.H * 0.62;
+      if (Math.abs(client.x - worker.x) < 1) {
         // Same column (an orphaned worker hangs under the dashboard too): go
         // round the right-hand side instead of through the boxes.
-        const x = client.left + g.nodeW;
-        const y1 = worker.top + g.H * 0.62;
+        const x = client.x + g.nodeW;
+        const y1 = worker.y + g.H * 0.62;
         const bulge = Math.min(g.gap * 1.6, g.gap * 0.6 + Math.abs(y1 - y0) * 0.25);
         return `M${x},${y0}C${x + bulge},${y0} ${x + bulge},${y1} ${x},${y1}`;
       }
-      return d3.linkHorizontal()({
-        source: [client.left + g.nodeW, y0],
-        target: [worker.left, worker.top + g.H * 0.8],
+      return horizontal({
+        source: [client.x + g.nodeW, y0],
+        target: [worker.x, worker.y + g.H * 0.8],
       });
     };
     this.tcpLayer.selectAll("path.tcp")
-      .data(tcp, (c) => c.client.data.id)
+      .data(tcp, (c) => c.client.id)
       .join(
         (enter) => enter.append("path").attr("class", "tcp").attr("opacity", 0).attr("d", tcpPath),
         (update) => update,
         (exit) => leaving(exit),
       )
-      .filter(changedPath((c) => `${tcpPath(c)}|${c.client.data.proc.pid}|${c.worker.data.proc.pid}`))
-      .attr("data-client-pid", (c) => c.client.data.proc.pid)
-      .attr("data-worker-pid", (c) => c.worker.data.proc.pid)
+      .filter(changedPath((c) => `${tcpPath(c)}|${c.client.proc.pid}|${c.worker.proc.pid}`))
+      .attr("data-client-pid", (c) => c.client.proc.pid)
+      .attr("data-worker-pid", (c) => c.worker.proc.pid)
       .call((sel) => moving(sel, slow)
         .attr("opacity", 1)
         .attr("d", tcpPath));
@@ -256,20 +160,20 @@ export class Tree {
     // -- process nodes --------------------------------------------------------------------------
     const tree = this;
     this.nodeLayer.selectAll("g.node")
-      .data(nodes, (d) => d.data.id)
+      .data(nodes, (d) => d.id)
       .join(
         (enter) => enter.append("g")
           .attr("class", "node")
           .attr("tabindex", 0)
           .attr("role", "button")
           .attr("opacity", 0)
-          .attr("transform", (d) => { const from = enterFrom(d); return `translate(${from.left},${from.top})`; })
+          .attr("transform", (d) => { const from = enterFrom(d); return `translate(${from.x},${from.y})`; })
           .call((gEnter) => this.buildNode(gEnter))
-          .on("click", (ev, d) => tree.onSelect(d.data.id))
+          .on("click", (ev, d) => tree.onSelect(d.id))
           .on("keydown", (ev, d) => {
             if (ev.key === "Enter" || ev.key === " ") {
               ev.preventDefault();
-              tree.onSelect(d.data.id);
+              tree.onSelect(d.id);
             }
           }),
         (update) => update,
@@ -285,16 +189,16 @@ export class Tree {
           .call((gExit) => leaving(gExit)),
       )
       .call((sel) => this.fillNodes(sel.filter(function (d) {
-        return changedSince(this, tree.inputs(d, g, selectedUid));
-      }), g, selectedUid))
+        return changedSince(this, tree.inputs(d, g));
+      }), g))
       // Only nodes whose place changed: rewriting 500 transforms (even to the
       // values they have) made the browser lay out and repaint the whole tree.
-      .filter(changedPath((d) => `translate(${d.left},${d.top})`))
+      .filter(changedPath((d) => `translate(${d.x},${d.y})`))
       .call((sel) => moving(sel, slow)
         .attr("opacity", 1)
-        .attr("transform", (d) => `translate(${d.left},${d.top})`));
+        .attr("transform", (d) => `translate(${d.x},${d.y})`));
 
-    this.positions = new Map(nodes.map((d) => [d.data.id, { left: d.left, top: d.top }]));
+    this.positions = new Map(nodes.map((d) => [d.id, { x: d.x, y: d.y }]));
   }
 
   buildNode(gEnter) {
@@ -321,14 +225,13 @@ export class Tree {
   }
 
   /** Everything the whole drawing depends on, as one string: every field the
-   *  nodes may show of every live process, what each client's server said, the
-   *  echo address, the selection, the language, the font size and the room. */
-  drawnFrom(model, selectedUid, width, height) {
-    const fs = getComputedStyle(document.documentElement).fontSize;
+   *  nodes may show of every live process (a client's `said` too), the echo
+   *  address, the selection, the language, the font size and the room. */
+  drawnFrom(model, selectedUid, width, height, fs) {
     const echo = model.echo ?? {};
     const parts = [currentLang(), fs, width, height, selectedUid, echo.host, echo.port];
     for (const p of model.procs.values()) {
-      if (p.state === "joined") continue;          // not in the tree (treeRows: model.live())
+      if (p.state === "joined") continue;          // not in the tree (model.live())
       for (const key in p) {
         if (NOT_DRAWN.has(key)) continue;
         const v = p[key];
@@ -340,18 +243,18 @@ export class Tree {
 
   /** Everything a node's drawing depends on: when none of it changed, the node
    *  is left as it is (refilling hundreds of nodes per event cost the frames). */
-  inputs(d, g, selectedUid) {
-    const p = d.data.proc;
+  inputs(d, g) {
+    const p = d.proc;
     const partner = this.model.get(p.worker_pid ?? p.client_pid);
     // A zombie's lines name the parent that must reap it (explain.js reapHint).
     const up = p.state === "zombie" ? parentOf(p, this.model) : null;
-    return JSON.stringify([p, d.data.orphan, d.data.id === selectedUid, g.fs, g.nodeW,
+    return JSON.stringify([p, d.orphan, d.selected, g.fs, g.nodeW,
       g.lines, currentLang(), this.echo,
       partner ? [partner.state, partner.connection, partner.pid] : null,
       up ? [up.uid, up.role, up.name] : null], notDrawn);
   }
 
-  fillNodes(sel, g, selectedUid) {
+  fillNodes(sel, g) {
     const { fs, lh, pad, H, nodeW } = g;
     const bandH = pad + lh;
     const baseline = (row) => bandH + pad * 0.4 + lh * (row - 1) + lh * 0.78;
@@ -359,20 +262,21 @@ export class Tree {
     const iconSize = fs * 0.95;
     const echo = this.echo;
     const model = this.model;
+    const title = (d) => nodeTitle(d.proc, d.orphan, reapHint(d.proc, model));
 
     sel
-      .attr("data-uid", (d) => d.data.id)
-      .attr("data-pid", (d) => d.data.proc.pid ?? "")
-      .attr("data-ppid", (d) => d.data.proc.ppid ?? "")
-      .attr("data-role", (d) => d.data.proc.role ?? "")
-      .attr("data-state", (d) => d.data.proc.state)
-      .attr("data-orphan", (d) => String(d.data.orphan))
-      .attr("data-daemon", (d) => String(Boolean(d.data.proc.daemon)))
-      .attr("class", (d) => `node role-${d.data.proc.role} state-${d.data.proc.state}`
-        + `${d.data.orphan ? " orphan" : ""}${d.data.id === selectedUid ? " selected" : ""}`)
-      .attr("aria-pressed", (d) => String(d.data.id === selectedUid))
-      .attr("data-start-method", (d) => d.data.proc.start_method ?? null)
-      .attr("aria-label", (d) => nodeTitle(d, model));
+      .attr("data-uid", (d) => d.id)
+      .attr("data-pid", (d) => d.proc.pid ?? "")
+      .attr("data-ppid", (d) => d.proc.ppid ?? "")
+      .attr("data-role", (d) => d.proc.role ?? "")
+      .attr("data-state", (d) => d.proc.state)
+      .attr("data-orphan", (d) => String(d.orphan))
+      .attr("data-daemon", (d) => String(Boolean(d.proc.daemon)))
+      .attr("class", (d) => `node role-${d.proc.role} state-${d.proc.state}`
+        + `${d.orphan ? " orphan" : ""}${d.selected ? " selected" : ""}`)
+      .attr("aria-pressed", (d) => String(d.selected))
+      .attr("data-start-method", (d) => d.proc.start_method ?? null)
+      .attr("aria-label", (d) => title(d));
 
     sel.select("rect.select-ring")
       .attr("x", -fs * 0.3).attr("y", -fs * 0.3)
@@ -390,10 +294,9 @@ export class Tree {
     sel.select("text.tag")
       .attr("x", nodeW - pad).attr("y", pad * 0.55 + lh * 0.78)
       .each(function (d) {
-        const p = d.data.proc;
-        const label = d.data.orphan ? t("node.orphan") : t(p.daemon ? "node.daemon_yes" : "node.daemon_no");
-        this.setAttribute("class", `tag${d.data.orphan ? " tag-orphan" : ""}${p.daemon ? " tag-daemon" : ""}`);
-        tags.push({ el: this, text: label, max: nodeW * 0.4 - pad });
+        const p = d.proc;
+        this.setAttribute("class", `tag${d.orphan ? " tag-orphan" : ""}${p.daemon ? " tag-daemon" : ""}`);
+        tags.push({ el: this, text: nodeTag(p, d.orphan), max: nodeW * 0.4 - pad });
       });
     fitAll(tags);
     const lines = [];
@@ -401,105 +304,51 @@ export class Tree {
       .each(function (d) {
         const tag = this.parentNode.querySelector("text.tag");
         const room = nodeW - textX - pad * 2 - measured(tag);
-        lines.push({ el: this, max: room,
-          text: t("node.title", { role: roleName(d.data.proc.role), name: d.data.proc.name ?? d.data.id }) });
+        lines.push({ el: this, max: room, text: nodeHeading(d.proc) });
       })
       .attr("x", textX).attr("y", pad * 0.55 + lh * 0.78);
 
     sel.select("text.l2").attr("x", textX).attr("y", baseline(1))
       .each(function (d) {
-        const p = d.data.proc;
-        const text = d3.select(this);
-        text.select(".pid-label").text(t("node.pid"));
-        text.select(".pid-value").attr("dx", fs * 0.3).text(p.pid ?? t("node.no_pid"));
-        text.select(".ppid-label").attr("dx", fs * 0.9).text(t("node.ppid"));
-        text.select(".ppid-value").attr("dx", fs * 0.3).text(p.ppid ?? t("value.none"));
+        const ids = nodeIds(d.proc);
+        const text = select(this);
+        text.select(".pid-label").text(ids.pidLabel);
+        text.select(".pid-value").attr("dx", fs * 0.3).text(ids.pid);
+        text.select(".ppid-label").attr("dx", fs * 0.9).text(ids.ppidLabel);
+        text.select(".ppid-value").attr("dx", fs * 0.3).text(ids.ppid);
         lines.push({ el: this, max: nodeW - textX - pad });
       });
 
     sel.select("path.state-icon")
       .attr("transform", `translate(${textX + iconSize / 2},${baseline(2) - fs * 0.36})`)
-      .attr("d", (d) => stateSymbol(d.data.proc.state, iconSize));
+      .attr("d", (d) => stateSymbol(d.proc.state, iconSize));
     sel.select("text.l3").attr("x", textX + iconSize * 1.35).attr("y", baseline(2))
       .each(function (d) {
-        const p = d.data.proc;
-        const text = d3.select(this);
-        text.select(".state-name").text(stateName(p.state));
-        const code = p.exitcode;
-        let extra = code === null || code === undefined ? "" : t("node.exit", { code });
-        if (!extra && p.state === "zombie") extra = t("node.exit_unknown");
-        if (!extra && g.lines < 4 && p.role === "worker" && !p.client_pid && p.peer) {
-          extra = t("node.external_short");   // the connection line is hidden: say it here
-        }
-        text.select(".exit").text(extra).attr("dx", fs * 0.6);
+        const text = select(this);
+        text.select(".state-name").text(stateName(d.proc.state));
+        text.select(".exit").text(nodeStateExtra(d.proc, g.lines)).attr("dx", fs * 0.6);
         lines.push({ el: this, max: nodeW - textX - iconSize * 1.35 - pad });
       });
 
     sel.select("text.l4").attr("x", textX).attr("y", baseline(3))
       .each(function (d) {
         lines.push({ el: this, max: nodeW - textX - pad,
-          text: g.lines > 3 ? connectionLine(d.data.proc, echo, model) : "" });
-        this.classList.toggle("reap-line", d.data.proc.state === "zombie");
+          text: g.lines > 3 ? connectionLine(d.proc, echo, reapHint(d.proc, model)) : "" });
+        this.classList.toggle("reap-line", d.proc.state === "zombie");
       });
     fitAll(lines);
 
-    sel.select("title").text((d) => nodeTitle(d, model));
+    sel.select("title").text((d) => title(d));
   }
-}
-
-function nodeTitle(d, model) {
-  const p = d.data.proc;
-  const lines = [t("node.select_title", { role: roleName(p.role), name: p.name })];
-  if (d.data.orphan) {
-    lines.push(t("node.orphan_title", { ppid: p.ppid ?? "?", old_ppid: p.old_ppid ?? p.ppid ?? "?" }));
-  }
-  const reap = model ? reapHint(p, model) : null;
-  if (reap) lines.push(reap.long);
-  return lines.join("\n");
-}
-
-/** The fourth line of a node: where its connection goes, or what it listens on;
- * for a zombie, who must reap it and with which call. */
-export function connectionLine(p, echo, model = null) {
-  if (p.state === "zombie") {
-    // Whatever it was connected to, a process that has exited holds no socket.
-    const reap = model ? reapHint(p, model) : null;
-    return reap ? reap.short : t("node.exit_line", { meaning: exitBrief(p.exitcode) });
-  }
-  if (p.state === "joined") return t("node.exit_line", { meaning: exitBrief(p.exitcode) });
-  if (p.role === "server") {
-    return p.state === "running" && echo?.port
-      ? t("node.listen", { addr: formatAddress([echo.host, echo.port]) })
-      : t("node.listen_none");
-  }
-  if (p.role === "worker") {
-    const addr = formatAddress(p.peer) ?? t("value.none");
-    if (p.connection === "closed") return t("node.worker_closed", { addr });
-    if (p.client_pid) return t("node.worker_client", { pid: p.client_pid, port: p.peer?.[1] ?? "?" });
-    return t("node.worker_external", { addr });
-  }
-  if (p.role === "client") {
-    if (p.connection === "closed" && p.said) return t("node.client_said", { said: p.said });
-    if (p.connection === "closed") return t("node.client_closed");
-    if (p.worker_pid) return t("node.client_worker", { pid: p.worker_pid });
-    return t("node.client_connecting");
-  }
-  if (p.role === "dashboard") return t("node.dashboard_line");
-  if (p.role === "helper") {
-    if (p.name === "forkserver") return t("node.helper.forkserver");
-    if (p.name === "resource_tracker") return t("node.helper.resource_tracker");
-    if (/^daemon-demo-/.test(p.name ?? "")) return t("node.helper.daemon_demo");
-  }
-  return "";
 }
 
 /** Colour-blind safe: the state is a shape too (● running, ▲ zombie, ○ created). */
 function stateSymbol(state, size) {
   const area = size * size * 0.55;
-  if (state === "zombie") return d3.symbol(d3.symbolTriangle, area * 1.15)();
-  if (state === "created") return d3.symbol(d3.symbolCircle, area)();
-  if (state === "joined") return d3.symbol(d3.symbolSquare, area)();
-  return d3.symbol(d3.symbolCircle, area)();
+  if (state === "zombie") return symbol(symbolTriangle, area * 1.15)();
+  if (state === "created") return symbol(symbolCircle, area)();
+  if (state === "joined") return symbol(symbolSquare, area)();
+  return symbol(symbolCircle, area)();
 }
 
 /**
