@@ -25,7 +25,7 @@ def csp(response):
     ("/", 200),
     ("/?lang=en", 200),
     ("/static/js/main.js", 200),
-    ("/static/vendor/d3.min.js", 200),
+    ("/static/vendor/d3.esm.min.js", 200),
     ("/static/i18n/en.json", 200),
     ("/api/state", 200),
     ("/api/openapi.json", 200),
