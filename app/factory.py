@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from app.lab.supervisor import Lab
 from app.model.registry import Registry
 from app.settings import Settings
-from app.web import sockets
+from app.web import headers, sockets
 from app.web.access import Access
 from app.web.api import api, http_error
 from app.web.controller import Controller
@@ -75,6 +75,7 @@ def create_app(settings=None, start=True):
                       SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True)
     access = Access(settings)
     access.install(app)
+    headers.install(app)
     socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=access.origin_ok)
     forkscope = Forkscope(settings, socketio)
     forkscope.access = access

@@ -9,7 +9,7 @@
 * Tokens are compared in constant time and never logged or echoed back.
 * The Host header must be one of the names we serve (DNS rebinding), Socket.IO
   accepts same-origin connections only, and control calls must be JSON (a
-  cross-site HTML form cannot send ``application/json``).
+  cross-site HTML form cannot send ``application/json``; ``app.web.api``).
 """
 
 import hmac
@@ -20,6 +20,7 @@ import socket
 import psutil
 from flask import jsonify, redirect, request, session, url_for
 
+from app.errors import LabError
 from app.settings import LOOPBACK
 
 
@@ -93,11 +94,14 @@ class Access:
 
     # -- wiring -------------------------------------------------------------------
     def install(self, app):
+        """Check the Host of every request; take a presenter URL's token once.
+
+        Who may act is not decided here but in ``app.web.dispatch``, for REST
+        and Socket.IO alike, from ``presenter()``."""
         @app.before_request
         def guard():
             if not self.host_ok(request.host):
-                return jsonify({"error": "unexpected Host header", "code": "bad_host",
-                                "params": {}}), 400
+                return jsonify(LabError(400, "bad_host", "unexpected Host header").to_json()), 400
             token = request.args.get("token")
             if request.path == "/" and token is not None:
                 # once: into the session cookie, and out of the address bar
@@ -106,11 +110,4 @@ class Access:
                     session["presenter"] = True
                 args = {k: v for k, v in request.args.items() if k != "token"}
                 return redirect(url_for("index", **args))
-            if request.method == "POST" and request.path.startswith("/api/"):
-                if not self.presenter():
-                    return jsonify({"error": "only the presenter can do that",
-                                    "code": "forbidden", "params": {}}), 403
-                if request.mimetype != "application/json":
-                    return jsonify({"error": "control calls must be application/json",
-                                    "code": "bad_content_type", "params": {}}), 415
             return None

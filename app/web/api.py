@@ -1,19 +1,29 @@
-"""REST: thin routes over the controller. Every error is JSON ``{"error": ...}``."""
+"""REST: one route per action of the dispatch table, each a thin edge over
+``dispatch``. Every answer is JSON, errors included (``dispatch.failure``).
+
+A route reads what HTTP brings — the path's parameters, the query of a GET,
+the JSON body of a POST — and who asks (``Access.presenter``); ``dispatch``
+does the rest. A POST must say ``Content-Type: application/json``, even with
+no body: an HTML form on another site cannot send that, so a presenter's
+browser cannot be made to act by a page it visits (the session cookie is
+also SameSite=Strict).
+"""
 
 from flask import Blueprint, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
 
 from app.errors import LabError
+from app.web.dispatch import ACTIONS, Caller, dispatch, failure
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
 
-def controller():
-    return current_app.extensions["forkscope"].controller
-
-
-def body():
-    """The JSON body, or None; malformed JSON is a 400, not a stack trace."""
+def payload(method):
+    """What the action gets from the request: the query of a GET (one value per
+    name), the JSON body of a POST (``None`` when empty)."""
+    if method == "GET":
+        return request.args.to_dict()
+    if request.mimetype != "application/json":
+        raise LabError(415, "bad_content_type", "control calls must be application/json")
     if not request.data:
         return None
     data = request.get_json(silent=True)
@@ -22,97 +32,38 @@ def body():
     return data
 
 
-@api.errorhandler(LabError)
-def lab_error(exc):
-    return jsonify(exc.to_json()), exc.status
+def route(action):
+    def view(**path_args):
+        fs = current_app.extensions["forkscope"]
+        try:
+            sent = payload(action.method)
+        except LabError as exc:
+            return respond(*failure(exc))
+        return respond(*dispatch(fs, action.name, sent,
+                                 Caller(presenter=fs.access.presenter()), path_args))
+    view.__name__ = action.name
+    view.__doc__ = action.summary
+    return view
+
+
+def respond(status, body):
+    return jsonify(body), status
+
+
+for _action in ACTIONS.values():
+    api.add_url_rule(_action.path, endpoint=_action.name, view_func=route(_action),
+                     methods=[_action.method])
 
 
 def http_error(exc):
-    """JSON for HTTP errors under /api/, including routing 404 and 405."""
+    """JSON for HTTP errors under /api/ (a routing 404, a 405); pages keep HTML."""
     if not request.path.startswith(api.url_prefix + "/"):
         return exc
-    return jsonify({"error": exc.description, "code": f"http_{exc.code}",
-                    "params": {}}), exc.code
+    return respond(*failure(exc))
 
 
 @api.errorhandler(Exception)
 def unexpected(exc):
-    if isinstance(exc, HTTPException):
-        return http_error(exc)
-    current_app.logger.exception("unexpected error")
-    return jsonify({"error": "internal error (see the dashboard's log)",
-                    "code": "internal", "params": {}}), 500
-
-
-@api.get("/state")
-def state():
-    return jsonify(controller().state())
-
-
-@api.get("/events")
-def events():
-    return jsonify(controller().events(request.args.get("after", "0")))
-
-
-@api.post("/clients")
-def spawn_clients():
-    return jsonify(controller().spawn_clients(body())), 201
-
-
-@api.post("/clients/<pid>/messages")
-def send_message(pid):
-    return jsonify(controller().send_message(pid, body()))
-
-
-@api.post("/clients/<pid>/close")
-def close_client(pid):
-    return jsonify(controller().close_client(pid))
-
-
-@api.post("/processes/<pid>/<any(terminate, kill):how>")
-def signal(pid, how):
-    return jsonify(controller().signal(pid, how))
-
-
-@api.post("/processes/<pid>/join")
-def join(pid):
-    return jsonify(controller().join(pid, body()))
-
-
-@api.get("/whoami")
-def whoami():
-    fs = current_app.extensions["forkscope"]
-    return jsonify({"presenter": fs.access.presenter(),
-                    "token_required": fs.settings.token is not None,
-                    "viewer_url": fs.viewer_url})
-
-
-@api.get("/code")
-def code():
-    return jsonify(controller().code())
-
-
-@api.get("/truth")
-def truth():
-    return jsonify(controller().truth(detail=request.args.get("detail", "1") != "0",
-                                      pid=request.args.get("pid")))
-
-
-@api.post("/demos/daemon-child")
-def daemon_demo():
-    return jsonify(controller().daemon_demo())
-
-
-@api.get("/lab")
-def lab_settings():
-    return jsonify(controller().lab_settings())
-
-
-@api.post("/lab")
-def change_lab_settings():
-    return jsonify(controller().change_lab_settings(body()))
-
-
-@api.post("/server/restart")
-def restart_server():
-    return jsonify(controller().restart_server())
+    """Anything raised outside ``dispatch`` (serialising a body, say): the same
+    JSON, through the same ``failure``."""
+    return respond(*failure(exc))

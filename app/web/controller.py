@@ -1,10 +1,12 @@
-"""The controller: every action from REST or Socket.IO goes through here, once.
+"""The controller: what every action does, whichever edge it came by.
 
-It validates input, checks that a pid is a lab process (pid 1, the dashboard,
-or anything the lab did not start is never signalled), checks the state allows
-the action, applies the caps, asks the lab to act, and then waits — on the
-registry's condition, not with sleeps — until the event that proves the action
-happened has arrived, so the answer shows the new state.
+``app.web.dispatch`` calls it, after deciding who may ask and which fields a
+payload may have. It validates their values, checks that a pid is a lab
+process (pid 1, the dashboard, or anything the lab did not start is never
+signalled), checks the state allows the action, applies the caps, asks the lab
+to act, and then waits — on the registry's condition, not with sleeps — until
+the event that proves the action happened has arrived, so the answer shows the
+new state.
 """
 
 import inspect
@@ -225,12 +227,9 @@ class Controller:
 
     def change_lab_settings(self, body):
         """Validate new worker settings, then restart the server with them."""
+        # app.web.dispatch has refused any field that is not a setting
         body = require_object(body)
-        current = self.settings.lab.to_json()
-        unknown = set(body) - set(current)
-        if unknown:
-            raise bad(f"unknown settings: {sorted(unknown)}", reason="unknown_setting")
-        new = dict(current, **body)
+        new = dict(self.settings.lab.to_json(), **body)
         if new["start_method"] not in START_METHODS:
             raise bad(f"start_method must be one of {list(START_METHODS)}",
                       reason="start_method")

@@ -1,33 +1,32 @@
-"""Socket.IO: a snapshot on connect, then the hub's events; the same actions as
-REST, each answered with an ack ``{"ok": true, ...}`` or ``{"ok": false, "error"}``."""
+"""Socket.IO: a snapshot on connect, then the hub's events; and the actions,
+each a thin edge over ``dispatch`` — the same table, checks and bodies as REST.
 
-import functools
+Every event a client emits is answered with an ack, whatever happens:
+
+* ``{"ok": true, "status": 201, "body": <exactly the REST body>}``, or
+* ``{"ok": false, "status": 403, "error", "code", "params"}``: the status and
+  the REST error body (``LabError.to_json``), flat, so ``ack.code`` reads alike.
+
+A connection is the presenter's if ``Access.presenter`` said so when it
+connected (a token in ``auth``, or the session cookie); it stays so until it
+disconnects.
+"""
 
 from flask import request
 
-from app.errors import LabError
+from app.web.dispatch import Caller, dispatch
 
-FORBIDDEN = LabError(403, "forbidden", "only the presenter can do that")
+
+def ack(status, body):
+    """The ack for ``dispatch``'s answer (see the module's docstring)."""
+    if status < 400:
+        return {"ok": True, "status": status, "body": body}
+    return {"ok": False, "status": status, **body}
 
 
 def register(socketio, forkscope):
-    c = forkscope.controller
     access = forkscope.access
     presenters = set()  # sids of presenter connections
-
-    def ack(fn):
-        @functools.wraps(fn)
-        def handler(data=None):
-            try:
-                if request.sid not in presenters:
-                    raise FORBIDDEN
-                if data is not None and not isinstance(data, dict):
-                    raise LabError(400, "bad_input", "the payload must be an object",
-                                   reason="not_object")
-                return {"ok": True, **fn(data or {})}
-            except LabError as exc:
-                return {"ok": False, "status": exc.status, **exc.to_json()}
-        return handler
 
     @socketio.on("connect")
     def connect(auth=None):
@@ -44,23 +43,9 @@ def register(socketio, forkscope):
     def disconnect(reason=None):
         presenters.discard(request.sid)
 
-    actions = {
-        "spawn_client": lambda d: c.spawn_clients({"count": d.get("count", 1)}),
-        "send_message": lambda d: c.send_message(d.get("pid"), {"text": d.get("text")}),
-        "close_client": lambda d: {"process": c.close_client(d.get("pid"))},
-        "terminate": lambda d: {"process": c.signal(d.get("pid"), "terminate")},
-        "kill": lambda d: {"process": c.signal(d.get("pid"), "kill")},
-        "join": lambda d: {"process": c.join(d.get("pid"), {
-            k: v for k, v in d.items() if k == "timeout"})},
-        "restart_server": lambda d: c.restart_server(),
-        "lab_settings": lambda d: c.change_lab_settings(d),
-        "daemon_demo": lambda d: c.daemon_demo(),
-    }
-    for name, action in actions.items():
-        socketio.on_event(name, ack(action))
-
     @socketio.on("*")
-    def unknown(event, data=None):
-        return {"ok": False, "status": 400, "error": f"unknown event {event!r}",
-                "code": "unknown_event", "params": {"event": str(event)}}
-
+    def action(event, data=None):
+        """Every other event is an action (``unknown_event`` if the table has no
+        such Socket.IO action)."""
+        caller = Caller(presenter=request.sid in presenters)
+        return ack(*dispatch(forkscope, event, data, caller))

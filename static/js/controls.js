@@ -1,5 +1,7 @@
 // Controls: every action goes to the server as a Socket.IO event with an ack,
 // and every ack — success or error — is shown on the page, never dropped.
+// An ack is {ok: true, status, body} with body exactly the REST answer, or
+// {ok: false, status, error, code, params} (docs/api.md, "Socket.IO").
 //
 // Testability contract: buttons carry data-action (spawn-client + data-count,
 // send-message, terminate, kill, join, close-client, restart-server, apply-lab,
@@ -62,10 +64,11 @@ export class Controls {
         message: errorText(ack) });
       if (action === "send-message") this.replies.set(payload.pid, { ok: false, ack });
     } else {
-      entry.text = successText(action, payload, ack, this.model);
+      const body = ack.body ?? {};
+      entry.text = successText(action, payload, body, this.model);
       if (action === "send-message") {
-        this.replies.set(payload.pid, { ok: true, reply: ack.reply, worker: ack.worker_pid,
-          rtt: ack.rtt_ms, seq: this.sync.appliedSeq });
+        this.replies.set(payload.pid, { ok: true, reply: body.reply, worker: body.worker_pid,
+          rtt: body.rtt_ms, seq: this.sync.appliedSeq });
       }
     }
     this.results.unshift(entry);
@@ -320,30 +323,31 @@ function fmtMs(ms) {
   return typeof ms === "number" ? ms.toFixed(ms < 10 ? 2 : 1) : "?";
 }
 
-function successText(action, payload, ack, model) {
+// *body* is the action's answer: the same JSON as its REST route's (docs/api.md).
+function successText(action, payload, body, model) {
   if (action === "spawn-client") {
-    const pids = ack.pids ?? [];
+    const pids = body.pids ?? [];
     return () => t("result.spawned", { n: pids.length, pids: pids.join(", ") });
   }
   if (action === "send-message") {
     const name = model.get(payload.pid)?.name ?? payload.pid;
-    return () => t("result.sent", { name, reply: ack.reply, worker: ack.worker_pid ?? "?",
-      rtt: fmtMs(ack.rtt_ms) });
+    return () => t("result.sent", { name, reply: body.reply, worker: body.worker_pid ?? "?",
+      rtt: fmtMs(body.rtt_ms) });
   }
   if (action === "restart-server") {
-    return () => t("result.restarted", { pid: ack.pid, host: ack.echo?.host, port: ack.echo?.port });
+    return () => t("result.restarted", { pid: body.pid, host: body.echo?.host, port: body.echo?.port });
   }
   if (action === "apply-lab") {
-    const lab = ack.lab ?? payload;
-    return () => t("result.lab_applied", { pid: ack.pid, method: lab.start_method,
+    const lab = body.lab ?? payload;
+    return () => t("result.lab_applied", { pid: body.pid, method: lab.start_method,
       daemon: t(lab.daemon_workers ? "lab.daemon_on" : "lab.daemon_off"),
       style: t(`style.short.${lab.worker_style}`) });
   }
   if (action === "daemon-demo") {
-    return () => (ack.started ? t("result.demo_started", { name: ack.name })
-      : t("result.demo", { name: ack.name ?? "?", error: ack.error ?? "" }));
+    return () => (body.started ? t("result.demo_started", { name: body.name })
+      : t("result.demo", { name: body.name ?? "?", error: body.error ?? "" }));
   }
-  const p = ack.process ?? {};
+  const p = body; // close, terminate, kill, join: the process P itself
   const base = { name: p.name ?? payload.pid, pid: p.pid ?? payload.pid };
   if (action === "join") {
     if (p.state === "joined") {

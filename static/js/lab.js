@@ -116,8 +116,9 @@ export class LabPanel {
     const ack = await this.controls.run("apply-lab", settings);
     if (!ack) return;
     if (ack.ok) {
-      this.setLab(ack.lab ?? settings);
-      this.labResult = { ok: true, text: () => t("lab.applied", { pid: ack.pid, ...describe(ack.lab ?? settings) }) };
+      const { lab = settings, pid } = ack.body ?? {};
+      this.setLab(lab);
+      this.labResult = { ok: true, text: () => t("lab.applied", { pid, ...describe(lab) }) };
     } else {
       this.labResult = { ok: false, code: ack.code, text: () => errorText(ack) };
     }
@@ -129,7 +130,8 @@ export class LabPanel {
     const ack = await this.controls.run("daemon-demo", {});
     if (!ack) return;
     if (ack.ok) {
-      this.demoResult = { ok: true, started: ack.started, error: ack.error, name: ack.name, pid: ack.pid };
+      const { started, error, name, pid } = ack.body ?? {};
+      this.demoResult = { ok: true, started, error, name, pid };
       this.revealDemo = true;
     } else {
       this.demoResult = { ok: false, text: () => errorText(ack), code: ack.code };

@@ -187,6 +187,9 @@ export class Sync {
   }
 
   // -- actions ----------------------------------------------------------------------
+  // The server's ack, as it sent it: {ok: true, status, body} (body: what the
+  // REST route answers) or {ok: false, status, error, code, params}. When it
+  // cannot answer, an error of the same shape with a code of the page's own.
   async call(name, payload) {
     if (!this.connected) {
       return { ok: false, code: "offline", error: "not connected", params: {} };

@@ -81,7 +81,9 @@ def test_socketio_actions_answer_clearly(live_app, sio, action, pid, body, text)
     ack = sio.call(action, payload, timeout=20)
     COUNT["socketio"] += 1
     assert isinstance(ack, dict) and "ok" in ack
-    if not ack["ok"]:
+    if ack["ok"]:
+        assert 200 <= ack["status"] < 300 and "body" in ack, ack
+    else:
         assert ack["error"] and ack["code"] and 400 <= ack["status"] < 500
     still_fine(live_app.api)
 

@@ -11,6 +11,6 @@ def test_socketio_websocket_snapshot(live_app):
         wait_until(lambda: got, message="snapshot")
         assert got[0]["processes"][0]["role"] == "dashboard"
         ack = sio.call("spawn_client", {"count": 2}, timeout=10)
-        assert ack["ok"] and len(ack["pids"]) == 2
+        assert ack["ok"] and ack["status"] == 201 and len(ack["body"]["pids"]) == 2
     finally:
         sio.disconnect()

@@ -1,0 +1,167 @@
+"""The OpenAPI 3.1 description of the REST API, built from the dispatch table.
+
+``document(settings)`` walks ``app.web.dispatch.ACTIONS``: each action is one
+operation (``operationId`` = the action's name, which is also its Socket.IO
+event for a POST), its request schema is the action's fields, its responses
+are its success body and the errors it may answer. Nothing here is written per
+route, so a route cannot exist without being described, nor be described
+without existing (``tests/integration/test_openapi.py`` checks both against
+Flask's URL map, and Schemathesis checks the answers against the schemas).
+
+Response schemas say what a client may rely on: the fields listed are always
+there with these types; a body may carry more (``additionalProperties`` is
+left open), so adding a field to ``P`` does not break a client or this file.
+"""
+
+from app.model import schema
+from app.web.dispatch import ACTIONS
+
+NULLABLE_INT = {"type": ["integer", "null"]}
+NULLABLE_STR = {"type": ["string", "null"]}
+ADDRESS = {"type": ["array", "null"], "items": {"type": ["string", "integer"]},
+           "description": "[host, port]"}
+ECHO = {"type": "object", "required": ["host", "port"],
+        "properties": {"host": NULLABLE_STR, "port": NULLABLE_INT}}
+
+
+#: JSON types of P's fields, where a client may rely on one. Which fields P
+#: has, and what each means, comes from app/model/schema.py (PROCESS).
+P_TYPES = {
+    "uid": {"type": "string"}, "pid": NULLABLE_INT, "ppid": NULLABLE_INT,
+    "name": NULLABLE_STR,
+    "role": {"enum": ["dashboard", "server", "worker", "client", "helper", None]},
+    "state": {"enum": list(schema.STATES)}, "alive": {"type": "boolean"},
+    "exitcode": NULLABLE_INT, "daemon": {"type": "boolean"},
+    "orphaned": {"type": "boolean"}, "old_ppid": NULLABLE_INT,
+    "peer": ADDRESS, "local": ADDRESS, "worker_pid": NULLABLE_INT,
+    "client_pid": NULLABLE_INT, "connection": {"enum": ["open", "closed", None]},
+    "said": NULLABLE_STR, "start_ms": {"type": ["number", "null"]},
+    "started_t": {"type": ["number", "null"]}, "exited_t": {"type": ["number", "null"]},
+    "served": {"type": "integer"}, "echoes": {"type": "integer"},
+}
+
+
+def process_schema():
+    """P: every field of ``schema.PROCESS`` is always there, with its meaning."""
+    return {"type": "object", "required": list(schema.PROCESS),
+            "properties": {name: {**P_TYPES.get(name, {}), "description": spec["doc"]}
+                           for name, spec in schema.PROCESS.items()},
+            "description": "P, a process as the model has it (docs/api.md)"}
+
+
+def ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(required, **properties):
+    return {"type": "object", "required": list(required), "properties": properties}
+
+
+SCHEMAS = {
+    "Error": {**obj(["error", "code", "params"], error={"type": "string"},
+                    code={"type": "string", "description": "a stable key: error.<code> in "
+                          "static/i18n/*.json"},
+                    params={"type": "object"}),
+              "description": "every error, from REST and in a Socket.IO ack"},
+    "Process": process_schema(),
+    "State": obj(["seq", "echo", "processes"], seq={"type": "integer"}, echo=ECHO,
+                 processes={"type": "array", "items": ref("Process")}),
+    "Events": obj(["seq", "events"], seq={"type": "integer"},
+                  events={"type": "array", "items": obj(
+                      ["seq", "type"], seq={"type": "integer"},
+                      type={"enum": list(schema.EVENTS)})}),
+    "Truth": obj(["seq", "processes", "differences"], seq={"type": "integer"},
+                 processes={"type": "array", "items": obj(
+                     ["pid", "model", "os"], pid={"type": "integer"}, model=ref("Process"),
+                     os={"type": ["object", "null"]})},
+                 differences={"type": "array", "items": obj(["pid", "field"],
+                                                            field={"type": "string"})}),
+    "Code": {"type": "object", "additionalProperties": {"type": "string"}},
+    "Whoami": obj(["presenter", "token_required", "viewer_url"],
+                  presenter={"type": "boolean"}, token_required={"type": "boolean"},
+                  viewer_url=NULLABLE_STR),
+    "Lab": obj(["start_method", "daemon_workers", "worker_style"],
+               start_method={"enum": ["fork", "spawn", "forkserver"]},
+               daemon_workers={"type": "boolean"},
+               worker_style={"enum": ["target", "subclass"]}),
+    "Spawned": obj(["pids"], pids={"type": "array", "items": {"type": "integer"}}),
+    "Reply": obj(["reply", "worker_pid", "rtt_ms", "client_pid"], reply={"type": "string"},
+                 worker_pid=NULLABLE_INT, rtt_ms={"type": "number"},
+                 client_pid={"type": "integer"}),
+    "Restarted": obj(["pid", "echo"], pid={"type": "integer"}, echo=ECHO),
+    "LabApplied": obj(["lab", "pid", "echo"], lab=ref("Lab"), pid={"type": "integer"},
+                      echo=ECHO),
+    "DaemonDemo": obj(["started", "error", "pid", "name"], started={"type": "boolean"},
+                      error=NULLABLE_STR, pid={"type": "integer"}, name={"type": "string"}),
+}
+
+# What each status means, and who may get it.
+STATUS_TEXT = {
+    400: "malformed input (bad_input with params.reason, bad_json, unknown_field) or a "
+         "Host header the dashboard does not serve (bad_host)",
+    403: "only the presenter may (forbidden)",
+    404: "not a live lab process (not_lab_process), or no such route",
+    409: "the state forbids it (wrong_state, join_would_block, server_down...)",
+    413: "the text is too large (too_large)",
+    415: "a control call must be application/json (bad_content_type)",
+    429: "a cap (max_clients, max_processes, rate_limited; params.limit)",
+    500: "an unexpected error (internal; logged, never described)",
+    504: "a lab process did not answer in time (no_answer)",
+}
+EVERY = (400, 500)          # bad_host, unknown_field; internal
+EVERY_POST = (403, 415)     # the presenter only; JSON only
+
+
+def document(settings):
+    paths = {}
+    for action in ACTIONS.values():
+        paths.setdefault(action.openapi_path, {})[action.method.lower()] = \
+            operation(action, settings)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Forkscope", "version": "1",
+                 "description": "The processes of a forking echo server, live. Every "
+                                "POST is also a Socket.IO event of the same name as its "
+                                "operationId; its ack wraps the same body (docs/api.md)."},
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "token": {"type": "http", "scheme": "bearer",
+                          "description": "the presenter's token (--token); on loopback "
+                                         "without one, everyone presents"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "session",
+                            "description": "set by opening /?token=..."},
+            },
+        },
+    }
+
+
+def operation(action, settings):
+    fields = action.field_schemas(settings)
+    op = {"operationId": action.name, "summary": action.summary,
+          "parameters": [{"name": p, "in": "path", "required": True,
+                          "schema": {"type": "integer", "minimum": 1}}
+                         for p in action.path_params]}
+    if action.method == "POST":
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "properties": fields, "required": list(action.required),
+            "additionalProperties": False}}}}
+        op["security"] = [{}, {"token": []}, {"session": []}]
+        errors = EVERY + EVERY_POST + action.errors
+    else:
+        op["parameters"] += [{"name": name, "in": "query", "required": name in action.required,
+                              "schema": schema} for name, schema in fields.items()]
+        errors = EVERY + action.errors
+    if action.path_params:
+        errors += (404,)
+    response = action.response
+    op["responses"] = {str(action.status): json_response(
+        "success", ref(response) if isinstance(response, str) else response)}
+    for status in sorted(set(errors)):
+        op["responses"][str(status)] = json_response(STATUS_TEXT[status], ref("Error"))
+    return op
+
+
+def json_response(description, schema):
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
