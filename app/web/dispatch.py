@@ -26,6 +26,7 @@ from flask import current_app
 from werkzeug.exceptions import HTTPException
 
 from app.errors import LabError
+from app.model import schema
 from app.web.controller import bad
 
 PID = {"type": "integer", "minimum": 1, "description": "a lab process's pid"}
@@ -123,6 +124,9 @@ ACTIONS = {a.name: a for a in [
     Action("whoami", "GET", "/whoami", _whoami, "may this caller act?", "Whoami"),
     Action("get_lab", "GET", "/lab", lambda fs, c, a: fs.controller.lab_settings(),
            "how the echo server makes its workers", "Lab"),
+    Action("schema", "GET", "/schema.json", lambda fs, c, a: schema.document(),
+           "states, transitions, P's fields and every event type (app/model/schema.py)",
+           {"type": "object", "required": ["states", "transitions", "process", "events"]}),
     Action("openapi", "GET", "/openapi.json", _openapi,
            "this description (OpenAPI 3.1)", {"type": "object"}),
     # -- acting: the presenter only; each is also a Socket.IO event ------------------

@@ -3,6 +3,7 @@ Flask /api/ route and nothing else), built from the dispatch table, and true —
 Schemathesis sends generated requests to a live app (real lab processes) and
 every answer must be documented and match its schema."""
 
+import json
 import re
 import time
 
@@ -19,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from app.model import schema
 from app.settings import Settings
 from tests.conftest import running
 from tests.helpers import model_vs_proc
@@ -154,3 +156,12 @@ def run_operation(live, operation, mode, limit):
         # nothing to make invalid (GET /api/state takes no input at all)
         assert mode is schemathesis.GenerationMode.NEGATIVE and not statuses
     return statuses
+
+
+def test_the_schema_is_served_as_the_page_has_it(api):
+    """/api/schema.json is app/model/schema.py's document, the very data
+    static/js/schema.js carries to the page (test_schema keeps that in step)."""
+    r = api.get("/api/schema.json")
+    assert r.status_code == 200
+    assert r.json() == json.loads(json.dumps(schema.document()))
+    assert set(r.json()["events"]) == set(schema.EVENTS)
