@@ -24,6 +24,12 @@ from multiprocessing import forkserver, util
 from app.lab import events
 from app.lab.children import Children, reaped, uid_of
 from app.lab.forking import reset_child_signals
+from app.lab.mp_internals import (
+    EXIT_HANDLER_CALL,
+    forkserver_pid,
+    popen_returncode,
+    stop_forkserver_and_status,
+)
 from app.lab.pollset import PollSet
 from app.lab.worker import make_worker
 
@@ -100,11 +106,11 @@ class EchoServer:
         for proc in daemonic:
             if reaped(proc):
                 common = {"pid": proc.pid, "uid": uid_of(proc),
-                          "exitcode": proc._popen.returncode}
+                          "exitcode": popen_returncode(proc)}
                 if proc.pid not in self.workers.exited:  # else reported already
                     collect(events.EXITED, **common)
                 collect(events.REAPED, how="implicit", via=DAEMON_EXIT_VIA,
-                        via_kind="daemon_exit", via_call="util._exit_function()", **common)
+                        via_kind="daemon_exit", via_call=EXIT_HANDLER_CALL, **common)
         self.stop_forkserver(collect)
         try:
             self.commands.send({"events": found})
@@ -114,18 +120,10 @@ class EchoServer:
     def stop_forkserver(self, report):
         """Stop our forkserver and reap it by pid, as ForkServer._stop() does,
         but keeping its exit status to report."""
-        fs = forkserver._forkserver
-        if fs._forkserver_pid is None:
+        stopped = stop_forkserver_and_status()
+        if stopped is None:
             return
-        with fs._lock:
-            pid = fs._forkserver_pid
-            os.close(fs._forkserver_alive_fd)  # EOF on its "alive" pipe: it exits
-            fs._forkserver_alive_fd = None
-            _, status = os.waitpid(pid, 0)
-            fs._forkserver_pid = None
-            if not util.is_abstract_socket_namespace(fs._forkserver_address):
-                os.unlink(fs._forkserver_address)
-            fs._forkserver_address = None
+        pid, status = stopped
         code = os.waitstatus_to_exitcode(status)
         report(events.EXITED, pid=pid, uid=self.forkserver_uid(), exitcode=code)
         report(events.REAPED, pid=pid, uid=self.forkserver_uid(), exitcode=code,
@@ -137,7 +135,7 @@ class EchoServer:
 
     def report_forkserver(self):
         """The forkserver is a helper the server started on first use: show it."""
-        pid = forkserver._forkserver._forkserver_pid
+        pid = forkserver_pid()
         if pid is None or pid == self.forkserver_pid:
             return
         self.forkserver_pid = pid

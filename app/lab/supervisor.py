@@ -13,7 +13,7 @@ race in ``_cleanup()`` — and why children are forked clean (``app.lab.forking`
 import itertools
 import os
 import threading
-from multiprocessing import Pipe, resource_tracker
+from multiprocessing import Pipe
 from multiprocessing.connection import wait
 
 import psutil
@@ -26,6 +26,7 @@ from app.lab.client import REPLY_TIMEOUT, run_client
 from app.lab.demos import daemonic_child_tries_to_fork
 from app.lab.echo_server import run_server
 from app.lab.forking import LabProcess
+from app.lab.mp_internals import resource_tracker_pid
 from app.lab.orphans import Orphans, become_subreaper, direct_children
 
 READY_TIMEOUT = 10.0
@@ -88,7 +89,7 @@ class Lab:
     def _report_resource_tracker(self):
         """multiprocessing's resource_tracker helper, started for the event
         queue's semaphore: a real process of the lab's tree, so it is shown."""
-        pid = resource_tracker._resource_tracker._pid
+        pid = resource_tracker_pid()
         if pid is None or not psutil.pid_exists(pid):
             return
         self.report(events.STARTED, pid=pid, ppid=psutil.Process(pid).ppid(),
