@@ -1,0 +1,101 @@
+"""The server's ends of its workers' command channels, and relays in flight.
+
+A worker's channel belongs to its parent, the echo server; the dashboard
+reaches a worker by asking the server to ``relay`` a request. The server's
+accept loop must never wait for a worker (a worker may be stopped, stuck, or
+slow to start): a relay sends the request and returns at once, the worker's
+channel joins the loop's poll set while an answer is due, and the reply goes
+back to the dashboard — with the dashboard's own request id — when it comes,
+or as ``no_answer`` once ``RELAY_TIMEOUT`` has passed, or as ``gone`` if the
+worker exits first.
+"""
+
+import itertools
+import time
+from multiprocessing import Pipe
+
+from app.lab import commands
+
+RELAY_TIMEOUT = 2.0   # the dashboard waits longer (STOP_TIMEOUT): it gets our answer
+MAX_IN_FLIGHT = 4     # per worker: a stopped worker's channel never fills up
+
+
+class WorkerLines:
+    def __init__(self, reply):
+        """*reply(message)* sends a finished relay's reply to the dashboard."""
+        self.reply = reply
+        self.lines = {}         # worker pid -> our end of its channel
+        self.in_flight = {}     # worker pid -> {inner id: (outer id, deadline)}
+        self.ids = itertools.count(1)
+
+    @staticmethod
+    def pair():
+        """(ours, the worker's): a Pipe made before the worker is started."""
+        return Pipe()
+
+    def add(self, pid, conn):
+        self.lines[pid] = conn
+
+    def close(self, pid):
+        """The worker was reaped: its channel goes, relays to it fail."""
+        conn = self.lines.pop(pid, None)
+        if conn is not None:
+            conn.close()
+        self._fail_all(pid, commands.GONE, "the worker has exited")
+
+    def relay(self, request):
+        """The ``relay`` op: send ``request["request"]`` to worker ``request["pid"]``.
+        Returns None (the reply comes later) or a refusal now."""
+        pid = request.get("pid")
+        conn = self.lines.get(pid)
+        if conn is None:
+            return commands.refused(commands.NOT_FOUND, "not a worker of this server")
+        waiting = self.in_flight.setdefault(pid, {})
+        if len(waiting) >= MAX_IN_FLIGHT:
+            return commands.refused(commands.BUSY, "too many requests to this worker")
+        inner = dict(request.get("request") or {}, id=next(self.ids))
+        try:
+            conn.send(inner)
+        except OSError:
+            return commands.refused(commands.GONE, "the worker has exited")
+        waiting[inner["id"]] = (request.get("id"), time.monotonic() + RELAY_TIMEOUT)
+        return None
+
+    # -- the loop's side ------------------------------------------------------------
+    def awaited(self):
+        """fd -> pid of the channels an answer is due on (none, most of the time)."""
+        return {self.lines[pid].fileno(): pid for pid, waiting in self.in_flight.items()
+                if waiting and pid in self.lines}
+
+    def timeout(self):
+        """Seconds until the next relay expires; None if none is in flight."""
+        deadlines = [d for waiting in self.in_flight.values() for _, d in waiting.values()]
+        if not deadlines:
+            return None
+        return max(0.0, min(deadlines) - time.monotonic())
+
+    def readable(self, pid):
+        """The worker answered (or its end closed): pass the replies on."""
+        conn, waiting = self.lines[pid], self.in_flight.get(pid, {})
+        try:
+            while waiting and conn.poll(0):
+                answer = conn.recv()
+                outer = waiting.pop(answer.get("id"), None)
+                if outer is not None:
+                    self.reply(dict(answer, id=outer[0]))
+        except (EOFError, OSError):
+            self._fail_all(pid, commands.GONE, "the worker has exited")
+
+    def expire(self):
+        now = time.monotonic()
+        for waiting in self.in_flight.values():
+            for inner, (outer, deadline) in list(waiting.items()):
+                if deadline <= now:
+                    del waiting[inner]
+                    self.reply(dict(commands.refused(
+                        commands.NO_ANSWER, f"the worker did not answer in "
+                                            f"{RELAY_TIMEOUT:g} s"), id=outer))
+
+    def _fail_all(self, pid, code, error):
+        for outer, _deadline in self.in_flight.pop(pid, {}).values():
+            self.reply(dict(commands.refused(code, error), id=outer))

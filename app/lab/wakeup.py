@@ -1,0 +1,103 @@
+"""A worker's command channel, answered from a signal while it blocks in recv().
+
+The worker is the tutorial's ``talk()``: it spends its life blocked in
+``conn.recv(1024)``. To answer ``ping`` there it must be woken by its channel.
+Three ways were weighed:
+
+* a **thread** blocked on the channel: a thread start (and its stack) per
+  connection, the very cost ``Watchdog`` avoids for one-message connections;
+* **poll** on the connection and the channel: one more system call per round
+  trip, on the path the benchmark compares with the tutorial's server;
+* a **signal** (chosen): the channel is put in async mode (``O_ASYNC``), its
+  signal directed at the main thread (``F_SETOWN_EX``, the thread blocked in
+  ``recv()``: CPython runs Python handlers only there, so a SIGIO delivered
+  to the watchdog thread would wait for the next message). When a request
+  arrives the kernel sends SIGIO, ``recv()`` fails with EINTR, CPython runs
+  the handler — which answers on the channel and touches nothing else — and
+  retries ``recv()`` (PEP 475). Cost: four system calls when the connection
+  is set up (``sigaction``, two ``fcntl``, one ``poll`` for a request that came
+  before async mode was on), none per round trip, none while idle
+  (``bench/setup_cost.py`` measures it against main).
+
+Two consequences, both harmless here: a kernel receive timeout
+(``SO_RCVTIMEO``) starts again after the retried ``recv()``, so a ping delays
+an idle connection's close by at most the time it had already waited; and the
+handler never reports an event or takes a lock the interrupted code may hold
+(``Served.lock``, the event queue's lock): it could deadlock on its own thread.
+
+Gates (a worker held at a point of the tutorial's code until released) need
+only ``hold()``: the main thread then serves the channel itself, blocking in
+``serve_one`` until a release op says go, with the handler out of its way.
+"""
+
+import fcntl
+import signal
+import struct
+import threading
+from contextlib import contextmanager
+
+from app.lab.commands import serve_one
+
+# <fcntl.h> (Linux), not exported by Python's fcntl module
+F_SETOWN_EX = 15
+F_OWNER_TID = 0
+
+
+class SignalledChannel:
+    """Answers requests on *conn* by *ops* whenever the kernel says one came."""
+
+    def __init__(self, conn, ops):
+        self.conn, self.ops = conn, ops
+        self.busy = False       # the channel is being read: a nested handler leaves it
+        self.closed = False
+
+    def start(self):
+        """Handler first (SIGIO's default action kills), then async mode."""
+        signal.signal(signal.SIGIO, self._on_signal)
+        fd = self.conn.fileno()
+        fcntl.fcntl(fd, F_SETOWN_EX, struct.pack("ii", F_OWNER_TID,
+                                                 threading.get_native_id()))
+        # a Pipe() connection has no other status flag to keep (it is blocking):
+        # no F_GETFL first, one system call less per connection
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.FASYNC)
+        self.answer_pending()  # a request that came before O_ASYNC raised no signal
+
+    def _on_signal(self, signum, frame):
+        if not self.busy and not self.closed:
+            self.answer_pending()
+
+    def answer_pending(self):
+        """Serve every request waiting on the channel. A request that comes
+        while we read raises a signal whose handler returns at once (busy):
+        the last ``poll`` after ``busy`` is cleared picks it up."""
+        while not self.closed:
+            self.busy = True
+            try:
+                while self.conn.poll(0):
+                    if serve_one(self.conn, self.ops) is None:
+                        self.stop()  # our parent is gone: nobody will ask again
+                        return
+            except (EOFError, OSError):
+                self.stop()
+                return
+            finally:
+                self.busy = False
+            if not self.conn.poll(0):
+                return
+
+    @contextmanager
+    def hold(self):
+        """The main thread uses the channel itself (a gate, next): no handler."""
+        self.busy = True
+        try:
+            yield self.conn
+        finally:
+            self.busy = False
+
+    def stop(self):
+        """No more signals: after EOF the channel would stay readable."""
+        self.closed = True
+        try:
+            fcntl.fcntl(self.conn.fileno(), fcntl.F_SETFL, 0)
+        except OSError:
+            pass
