@@ -53,19 +53,27 @@ def main(n, method):
 
     setups(100)  # warm-up: imports, caches, the forkserver
     server = psutil.Process(proc.pid)
-    t = server.cpu_times()
-    cpu0 = t.user + t.system + t.children_user + t.children_system
+    t0 = server.cpu_times()
     w0 = time.perf_counter()
     setups(n)
     wall = time.perf_counter() - w0
+    # stop only once the last worker has exited: a worker terminated while it
+    # writes an event dies holding the queue's write lock, and every later
+    # writer (the server first) would wait for it forever
+    deadline = time.monotonic() + 30
+    while any(c.status() != psutil.STATUS_ZOMBIE for c in server.children()):
+        assert time.monotonic() < deadline, "a worker did not exit"
+        time.sleep(0.01)
     ours.send({"id": 1, "op": "stop"})
     # once it has exited (a zombie) its workers are reaped and counted, and
     # /proc still has its times; join() would take them away
     wait([proc.sentinel], 30)
     t = server.cpu_times()
-    cpu = t.user + t.system + t.children_user + t.children_system - cpu0
+    own = t.user + t.system - t0.user - t0.system
+    workers = t.children_user + t.children_system - t0.children_user - t0.children_system
     proc.join(30)
-    print(json.dumps({"wall_us": wall / n * 1e6, "cpu_us": cpu / n * 1e6}))
+    print(json.dumps({"wall_us": wall / n * 1e6, "cpu_us": (own + workers) / n * 1e6,
+                      "server_us": own / n * 1e6, "workers_us": workers / n * 1e6}))
 
 if __name__ == "__main__":
     main(int(sys.argv[1]), sys.argv[2])
@@ -92,10 +100,13 @@ def main():
         for tree in (args.a, args.b, args.b, args.a):
             r = run(tree, args.n, args.start_method)
             results[tree].append(r)
-            print(f"{tree}: cpu {r['cpu_us']:.0f} µs/set-up, wall {r['wall_us']:.0f} µs/set-up",
+            print(f"{tree}: cpu {r['cpu_us']:.0f} µs/set-up (server {r['server_us']:.0f}, "
+                  f"workers {r['workers_us']:.0f}), wall {r['wall_us']:.0f} µs/set-up",
                   flush=True)
     for tree, runs in results.items():
-        print(f"{tree}: median cpu {statistics.median(r['cpu_us'] for r in runs):.0f} µs, "
+        med = {k: statistics.median(r[k] for r in runs) for k in ("server_us", "workers_us")}
+        print(f"{tree}: median cpu {statistics.median(r['cpu_us'] for r in runs):.0f} µs "
+              f"(server {med['server_us']:.0f}, workers {med['workers_us']:.0f}), "
               f"median wall {statistics.median(r['wall_us'] for r in runs):.0f} µs "
               f"({len(runs)} runs of {args.n})")
 

@@ -30,7 +30,7 @@ from app.lab.forkserver_helper import ForkserverHelper
 from app.lab.pollset import PollSet
 from app.lab.relay import WorkerLines
 from app.lab.server_ops import server_ops
-from app.lab.worker import make_worker
+from app.lab.worker import WORKER_OPS, make_worker
 
 
 def open_listener(host, port):
@@ -57,7 +57,8 @@ class EchoServer:
         self.commands = commands
         self.lab = lab  # LabSettings as a dict: start_method, daemon_workers, ...
         self.report = events.Reporter(queue)
-        self.lines = WorkerLines(reply=commands.send)
+        forked = lab["start_method"] == "fork"
+        self.lines = WorkerLines(reply=commands.send, forked_ops=WORKER_OPS if forked else None)
         self.workers = Children(self.report, on_reaped=self.lines.close)
         self.forkserver = ForkserverHelper(self.report,
                                            used=lab["start_method"] == "forkserver")
@@ -144,7 +145,7 @@ class EchoServer:
         self.forkserver.ensure_running()
         self.workers.start(worker, role="worker", peer=list(addr),
                            style=self.lab["worker_style"])
-        self.lines.add(worker.pid, ours)
+        self.lines.add(worker.pid, ours, theirs)
         conn.close()  # the worker has its own copies now
         theirs.close()
 

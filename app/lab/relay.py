@@ -14,27 +14,37 @@ import itertools
 import time
 from multiprocessing import Pipe
 
-from app.lab import commands
+from app.lab import commands, wakeup
 
 RELAY_TIMEOUT = 2.0   # the dashboard waits longer (STOP_TIMEOUT): it gets our answer
 MAX_IN_FLIGHT = 4     # per worker: a stopped worker's channel never fills up
 
 
 class WorkerLines:
-    def __init__(self, reply):
-        """*reply(message)* sends a finished relay's reply to the dashboard."""
+    def __init__(self, reply, forked_ops=None):
+        """*reply(message)* sends a finished relay's reply to the dashboard.
+        *forked_ops*: workers are forked, and answer by this op table on a
+        channel armed here (``app.lab.wakeup``: nothing to do in the child)."""
         self.reply = reply
+        self.forked_ops = forked_ops
+        if forked_ops is not None:
+            wakeup.install_inherited_handler()
         self.lines = {}         # worker pid -> our end of its channel
         self.in_flight = {}     # worker pid -> {inner id: (outer id, deadline)}
         self.ids = itertools.count(1)
 
-    @staticmethod
-    def pair():
-        """(ours, the worker's): a Pipe made before the worker is started."""
-        return Pipe()
+    def pair(self):
+        """(ours, the worker's): a Pipe made just before the worker is started."""
+        ours, theirs = Pipe()
+        if self.forked_ops is not None:
+            wakeup.hand_down(theirs, self.forked_ops)
+        return ours, theirs
 
-    def add(self, pid, conn):
-        self.lines[pid] = conn
+    def add(self, pid, ours, theirs):
+        """The worker *pid* was started with *theirs*; *ours* is kept here."""
+        if self.forked_ops is not None:
+            wakeup.arm(theirs, pid)
+        self.lines[pid] = ours
 
     def close(self, pid):
         """The worker was reaped: its channel goes, relays to it fail."""

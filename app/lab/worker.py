@@ -7,10 +7,9 @@ import struct
 import threading
 import time
 
-from app.lab import events
+from app.lab import events, wakeup
 from app.lab.commands import Ops
 from app.lab.forking import LabProcess
-from app.lab.wakeup import SignalledChannel
 
 PREVIEW_CHARS = 200
 COALESCE = 0.1  # seconds: at most one ``served`` event per worker this often
@@ -150,8 +149,8 @@ def talk(conn, addr, report, idle_timeout=None, commands=None):
     """
     me = multiprocessing.current_process()
     report.hello(role="worker", name=me.name, daemon=me.daemon)
-    if commands is not None:
-        SignalledChannel(commands, WORKER_OPS).start()
+    if commands is not None and not wakeup.handed_down(commands):  # forked: armed
+        wakeup.SignalledChannel(commands, WORKER_OPS).start()
     served = Served(report)
     timeout = RecvTimeout(conn)
     watchdog = None

@@ -11,8 +11,8 @@ from app.lab.relay import WorkerLines
 def lines():
     sent = []
     lines = WorkerLines(reply=sent.append)
-    ours, worker = WorkerLines.pair()
-    lines.add(42, ours)
+    ours, worker = lines.pair()
+    lines.add(42, ours, worker)
     yield lines, worker, sent
     lines.close(42)
     worker.close()
