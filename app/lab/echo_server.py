@@ -146,8 +146,7 @@ class EchoServer:
         self.workers.start(worker, role="worker", peer=list(addr),
                            style=self.lab["worker_style"])
         self.lines.add(worker.pid, ours, theirs)
-        conn.close()  # the worker has its own copies now
-        theirs.close()
+        conn.close()  # the worker has its own copy now
 
 
 def run_server(host, port, queue, commands, lab, limits):

@@ -36,6 +36,7 @@ import signal
 import struct
 import threading
 from contextlib import contextmanager
+from multiprocessing.connection import Connection
 
 from app.lab.commands import serve_one
 
@@ -45,8 +46,9 @@ F_OWNER_TID = 0
 
 
 def signal_thread(conn, tid):
-    """*conn* raises SIGIO in thread *tid* when it has something to read."""
-    fd = conn.fileno()
+    """*conn* (or a bare descriptor) raises SIGIO in thread *tid* when it has
+    something to read."""
+    fd = conn if isinstance(conn, int) else conn.fileno()
     fcntl.fcntl(fd, F_SETOWN_EX, struct.pack("ii", F_OWNER_TID, tid))
     # a Pipe() connection has no other status flag to keep (it is blocking):
     # no F_GETFL first, one system call less
@@ -57,7 +59,10 @@ class SignalledChannel:
     """Answers requests on *conn* by *ops* whenever the kernel says one came."""
 
     def __init__(self, conn, ops):
-        self.conn, self.ops = conn, ops
+        """*conn*: a ``Connection``, or the bare descriptor a forked worker
+        was handed (made a ``Connection`` here, on the first request)."""
+        self.conn = Connection(conn) if isinstance(conn, int) else conn
+        self.ops = ops
         self.busy = False       # the channel is being read: a nested handler leaves it
         self.closed = False
         self.poller = None
@@ -154,7 +159,7 @@ def arm(conn, pid):
 
 def handed_down(conn):
     """In the child: was *conn* armed by the parent (nothing left to do)?"""
-    return _handed_down is not None and _handed_down[0] is conn
+    return _handed_down is not None and _handed_down[0] == conn
 
 
 def _on_inherited_signal(signum, frame):

@@ -56,11 +56,15 @@ def test_popen_returncode_is_none_until_reaped_and_never_reaps():
     proc = get_context("fork").Process(target=_exit_with, args=(3,))
     assert mpi.popen_returncode(proc) is None            # not started
     proc.start()
-    connection.wait([proc.sentinel], 10)
-    assert psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE
-    assert mpi.popen_returncode(proc) is None            # exited, not reaped...
-    assert psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE  # ...and still not
-    proc.join(10)
+    try:
+        # wait for the exit without reaping (the sentinel fires a moment
+        # before the child is a zombie: it closes its descriptors first)
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        assert psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE
+        assert mpi.popen_returncode(proc) is None            # exited, not reaped...
+        assert psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE  # ...still
+    finally:
+        proc.join(10)
     assert mpi.popen_returncode(proc) == 3
 
 

@@ -1,5 +1,8 @@
 """The server's relays to its workers, with a Pipe standing in for a worker."""
 
+import os
+from multiprocessing.connection import Connection
+
 import pytest
 
 from app.lab import relay
@@ -11,8 +14,10 @@ from app.lab.relay import WorkerLines
 def lines():
     sent = []
     lines = WorkerLines(reply=sent.append)
-    ours, worker = lines.pair()
-    lines.add(42, ours, worker)
+    ours, theirs = lines.pair()
+    worker = Connection(os.dup(theirs.fileno()))   # the started worker's copy
+    lines.add(42, ours, theirs)                     # closes the server's copy
+    assert theirs.closed
     yield lines, worker, sent
     lines.close(42)
     worker.close()
