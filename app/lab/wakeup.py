@@ -14,10 +14,21 @@ Three ways were weighed:
   to the watchdog thread would wait for the next message). When a request
   arrives the kernel sends SIGIO, ``recv()`` fails with EINTR, CPython runs
   the handler — which answers on the channel and touches nothing else — and
-  retries ``recv()`` (PEP 475). Cost: five system calls when the connection
-  is set up (``sigaction``, two ``fcntl``, two zero-timeout ``poll`` for a
-  request that came before async mode was on), none per round trip, none
-  while idle (``bench/setup_cost.py`` measures it against main).
+  retries ``recv()`` (PEP 475). Nothing per round trip, nothing while idle.
+
+Set-up cost. A forked worker (the default) does nothing at all: its parent
+arms the channel for it (below). A spawned or forkserver worker, a fresh
+interpreter, arms it itself with ``start()``: five system calls
+(``sigaction``, two ``fcntl``, two zero-timeout ``poll``), next to the
+milliseconds of its interpreter's start. Measured with
+``bench/setup_cost.py`` (connect, one echo, close; the server's and its
+workers' CPU; ABBA against main, 6 runs of 1,000, fork, load 0.6–2.3):
+2,870 → 2,995 µs per set-up (+4.4 %; server +50, workers +75). Copy-on-write
+page faults explain about half (per set-up: server +11, workers +14 — most
+of the workers' share is there without the channel too: the calls into the
+new modules, each a first touch of shared pages in a fresh fork); the rest
+was at the noise level of the variants measured (server-side pair made,
+armed and closed without handing it down: +25 µs; handing it down: +38 µs).
 
 Two consequences, both harmless here: a kernel receive timeout
 (``SO_RCVTIMEO``) starts again after the retried ``recv()``, so a ping delays
