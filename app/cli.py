@@ -10,12 +10,12 @@ import logging
 import signal
 import socket
 import sys
-from multiprocessing import resource_tracker, util
 
 from werkzeug.serving import make_server
 
 from app.errors import LabError
 from app.factory import create_app
+from app.lab import mp_internals
 from app.settings import SPAWN_WINDOW, START_METHODS, WORKER_STYLES, LabSettings, Settings
 from app.web.access import is_loopback, local_addresses, new_token
 
@@ -57,8 +57,8 @@ def stop_resource_tracker():
     reap it too. First run multiprocessing's own exit handler (what atexit would
     run a moment later: it unlinks the semaphores and unregisters them), so the
     tracker has nothing left to warn about; then stop it and waitpid() it."""
-    util._exit_function()
-    resource_tracker._resource_tracker._stop()
+    mp_internals.run_exit_handler()
+    mp_internals.stop_resource_tracker()
 
 
 def public_name(host):

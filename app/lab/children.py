@@ -21,6 +21,7 @@ import os
 import time
 
 from app.lab import events
+from app.lab.mp_internals import forkserver_pid, parent_name, popen_returncode
 
 
 def exit_status_without_reaping(pid):
@@ -40,13 +41,13 @@ def exit_status_without_reaping(pid):
 def reaped(proc):
     """Has waitpid() collected *proc*? Read without polling: ``p.exitcode`` and
     ``p.is_alive()`` would themselves reap it."""
-    return proc._popen is not None and proc._popen.returncode is not None
+    return popen_returncode(proc) is not None
 
 
 def uid_of(proc):
     """The process's name, qualified by its parent's when that is not the
     dashboard: a restarted server counts ``worker-1, worker-2 ...`` again."""
-    return events.uid(proc.name, proc._parent_name)
+    return events.uid(proc.name, parent_name(proc))
 
 
 def call_of(description):
@@ -62,8 +63,7 @@ def by_forkserver(proc):
 def real_parent(proc):
     """Who the OS says the parent is: us, or, with forkserver, the forkserver."""
     if by_forkserver(proc):
-        from multiprocessing import forkserver
-        return forkserver._forkserver._forkserver_pid
+        return forkserver_pid()
     return os.getpid()
 
 
@@ -135,9 +135,9 @@ class Children:
     def _reaped(self, proc, how, via, kind, call):
         pid = proc.pid
         if pid not in self.exited:  # reaped before we saw the sentinel
-            self._exited(proc, proc._popen.returncode)
+            self._exited(proc, popen_returncode(proc))
         self.report(events.REAPED, pid=pid, uid=uid_of(proc),
-                    exitcode=proc._popen.returncode, how=how, via=via, via_kind=kind,
+                    exitcode=popen_returncode(proc), how=how, via=via, via_kind=kind,
                     via_call=call)
         del self.procs[pid]
         self.exited.discard(pid)

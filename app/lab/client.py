@@ -13,7 +13,9 @@ import socket
 import time
 from multiprocessing.connection import wait
 
+from app.lab import commands as cmd
 from app.lab import events
+from app.lab.commands import Ops, ok, refused, serve_one
 
 REPLY_TIMEOUT = 10.0
 
@@ -30,11 +32,18 @@ def read_exactly(sock, n):
 
 
 class Client:
+    """One client process. Its op table: ``send``, ``close`` (and ``ping``);
+    any other op is refused with ``unknown_op`` — only ``send`` ever writes to
+    the echo server."""
+
     def __init__(self, server_address, queue, commands):
         self.server_address = tuple(server_address)
         self.report = events.Reporter(queue)
         self.commands = commands
         self.sock = None
+        self.connected = False
+        self.done = False
+        self.ops = Ops({cmd.SEND: self.op_send, cmd.CLOSE: self.op_close})
 
     def run(self):
         me = multiprocessing.current_process()
@@ -45,31 +54,30 @@ class Client:
                     server=list(self.server_address))
         self.commands.send({"connected": list(local)})
         dashboard = multiprocessing.parent_process().sentinel
-        connected = True
-        while True:
-            watched = [self.commands, dashboard] + ([self.sock] if connected else [])
+        self.connected = True
+        while not self.done:
+            watched = [self.commands, dashboard] + ([self.sock] if self.connected else [])
             ready = wait(watched)
             if dashboard in ready:
                 return
-            if self.sock in ready and connected:
-                connected = self.peer_closed()
-            if self.commands in ready:
-                try:
-                    msg = self.commands.recv()
-                except (EOFError, OSError):
-                    return
-                if msg.get("op") == "close":
-                    self.sock.close()
-                    self.report(events.CLIENT_CLOSED)
-                    self.commands.send({"id": msg.get("id"), "ok": True})
-                    return
-                reply = self.send(msg.get("text", "")) if connected else {
-                    "ok": False, "error": "the server closed this connection",
-                    "code": "disconnected"}
-                if reply.get("code") == "disconnected":
-                    connected = False
-                reply["id"] = msg.get("id")
-                self.commands.send(reply)
+            if self.sock in ready and self.connected:
+                self.connected = self.peer_closed()
+            if self.commands in ready and serve_one(self.commands, self.ops) is None:
+                return  # the dashboard closed its end
+
+    def op_send(self, request):
+        if not self.connected:
+            return refused("disconnected", "the server closed this connection")
+        reply = self.send(request.get("text", ""))
+        if reply.get("code") == "disconnected":
+            self.connected = False
+        return reply
+
+    def op_close(self, _request):
+        self.sock.close()
+        self.report(events.CLIENT_CLOSED)
+        self.done = True  # after this reply is sent
+        return ok()
 
     def peer_closed(self):
         """Readable without a request pending: the server closed the connection,

@@ -8,8 +8,10 @@ once (``poll()``, what ``multiprocessing.connection.wait`` does, with the set
 kept between passes: ``app.lab.pollset``):
 
 * the listening socket   -> accept, fork a worker;
-* the command channel    -> terminate / kill / join a worker, or stop;
+* the command channel    -> one request, answered by the op table (terminate /
+  kill / join a worker, relay to a worker, ping, stop);
 * each worker's sentinel -> the worker exited: report it, do *not* reap it;
+* a worker's channel, while a relayed request awaits its answer;
 * the dashboard's sentinel -> the dashboard died: stop.
 
 So the server learns of an exit the moment it happens and leaves the zombie for
@@ -17,18 +19,18 @@ the teacher to ``join()``.
 """
 
 import multiprocessing
-import os
 import socket
-from multiprocessing import forkserver, util
 
 from app.lab import events
-from app.lab.children import Children, reaped, uid_of
+from app.lab.children import Children
+from app.lab.commands import serve_one
+from app.lab.daemon_exit import DaemonExit
 from app.lab.forking import reset_child_signals
+from app.lab.forkserver_helper import ForkserverHelper
 from app.lab.pollset import PollSet
-from app.lab.worker import make_worker
-
-DAEMON_EXIT_VIA = ("multiprocessing's exit handler: terminate() of daemonic "
-                   "children, then join()")
+from app.lab.relay import WorkerLines
+from app.lab.server_ops import server_ops
+from app.lab.worker import WORKER_OPS, make_worker
 
 
 def open_listener(host, port):
@@ -40,6 +42,13 @@ def open_listener(host, port):
 
 
 class EchoServer:
+    """The 链接循环: accept, cap, start a worker per connection; watch.
+
+    Its other jobs are rooms of their own: the op table (``server_ops``), the
+    workers' command channels and relays (``relay.WorkerLines``), the
+    forkserver (``forkserver_helper``), daemonic workers at exit
+    (``daemon_exit``)."""
+
     def __init__(self, host, port, queue, commands, lab, limits):
         self.host, self.port = host, port
         self.max_workers = limits["max_workers"]
@@ -48,14 +57,14 @@ class EchoServer:
         self.commands = commands
         self.lab = lab  # LabSettings as a dict: start_method, daemon_workers, ...
         self.report = events.Reporter(queue)
-        self.workers = Children(self.report)
+        forked = lab["start_method"] == "fork"
+        self.lines = WorkerLines(reply=commands.send, forked_ops=WORKER_OPS if forked else None)
+        self.workers = Children(self.report, on_reaped=self.lines.close)
+        self.forkserver = ForkserverHelper(self.report,
+                                           used=lab["start_method"] == "forkserver")
+        self.ops = server_ops(self)
         self.count = 0
         self.running = True
-        self.forkserver_pid = None
-        if lab["start_method"] == "forkserver":
-            # preloaded once in the forkserver, so each worker starts fast
-            multiprocessing.get_context("forkserver").set_forkserver_preload(
-                ["app.lab.worker"])
 
     def serve(self):
         me = multiprocessing.current_process()
@@ -76,92 +85,43 @@ class EchoServer:
 
     def stop_workers(self):
         """Non-daemonic workers are terminated and joined here, reported.
-        Daemonic ones are left to what the ``daemon`` flag means: when this
-        process exits, multiprocessing's exit handler terminates and joins them
-        — after our queue is closed, so a finalizer that runs after it tells
-        the dashboard over the command pipe instead. The forkserver goes last:
-        every worker it forked holds its "alive" pipe, so it outlives them."""
+        Daemonic ones are left to what the ``daemon`` flag means
+        (``app.lab.daemon_exit``). The forkserver goes last: every worker it
+        forked holds its "alive" pipe, so it outlives them."""
         daemonic = [p for p in self.workers.procs.values() if p.daemon]
         for proc in daemonic:
             del self.workers.procs[proc.pid]
         self.workers.stop_all()
         if daemonic:
-            util.Finalize(None, self.after_exit_handler, args=(daemonic,),
-                          exitpriority=-100)
+            DaemonExit(self.workers.exited, self.forkserver,
+                       self.commands).leave_to_exit_handler(daemonic)
         else:
-            self.stop_forkserver(self.report)
-
-    def after_exit_handler(self, daemonic):
-        found = []
-
-        def collect(type_, **fields):
-            found.append(events.make(type_, **fields))
-
-        for proc in daemonic:
-            if reaped(proc):
-                common = {"pid": proc.pid, "uid": uid_of(proc),
-                          "exitcode": proc._popen.returncode}
-                if proc.pid not in self.workers.exited:  # else reported already
-                    collect(events.EXITED, **common)
-                collect(events.REAPED, how="implicit", via=DAEMON_EXIT_VIA,
-                        via_kind="daemon_exit", via_call="util._exit_function()", **common)
-        self.stop_forkserver(collect)
-        try:
-            self.commands.send({"events": found})
-        except OSError:
-            pass  # the dashboard is gone
-
-    def stop_forkserver(self, report):
-        """Stop our forkserver and reap it by pid, as ForkServer._stop() does,
-        but keeping its exit status to report."""
-        fs = forkserver._forkserver
-        if fs._forkserver_pid is None:
-            return
-        with fs._lock:
-            pid = fs._forkserver_pid
-            os.close(fs._forkserver_alive_fd)  # EOF on its "alive" pipe: it exits
-            fs._forkserver_alive_fd = None
-            _, status = os.waitpid(pid, 0)
-            fs._forkserver_pid = None
-            if not util.is_abstract_socket_namespace(fs._forkserver_address):
-                os.unlink(fs._forkserver_address)
-            fs._forkserver_address = None
-        code = os.waitstatus_to_exitcode(status)
-        report(events.EXITED, pid=pid, uid=self.forkserver_uid(), exitcode=code)
-        report(events.REAPED, pid=pid, uid=self.forkserver_uid(), exitcode=code,
-               how="join", via="os.waitpid(forkserver pid) on server stop",
-               via_kind="forkserver_stop", via_call=f"os.waitpid({pid}, 0)")
-
-    def forkserver_uid(self):
-        return f"forkserver@{multiprocessing.current_process().name}"
-
-    def report_forkserver(self):
-        """The forkserver is a helper the server started on first use: show it."""
-        pid = forkserver._forkserver._forkserver_pid
-        if pid is None or pid == self.forkserver_pid:
-            return
-        self.forkserver_pid = pid
-        self.report(events.STARTED, pid=pid, ppid=os.getpid(), uid=self.forkserver_uid(),
-                    role="helper", name="forkserver", daemon=False, start_ms=None)
+            self.forkserver.stop(self.report)
 
     def loop(self, listener):
         dashboard = multiprocessing.parent_process().sentinel
         watching = PollSet([listener, self.commands, dashboard])
         while self.running:
             watched = self.workers.sentinels()
-            ready = watching.wait(watched)
+            answering = self.lines.awaited()  # empty unless a relay is in flight
+            ready = watching.wait([*watched, *answering], self.lines.timeout())
             for obj in ready:
                 if obj is listener:
                     with self.report.batched():  # accepted, created, started: one write
                         self.accept(listener)
                 elif obj is self.commands:
-                    self.command()
+                    if serve_one(self.commands, self.ops) is None:
+                        self.running = False  # the dashboard closed its end
                 elif obj == dashboard:
                     self.running = False
+                elif obj in answering:
+                    self.lines.readable(answering[obj])
             with self.report.batched():  # workers that exited together
                 for obj in ready:
                     if obj in watched:
                         self.workers.observe_exit(watched[obj])  # a pid
+            if answering:
+                self.lines.expire()
 
     def accept(self, listener):
         conn, addr = listener.accept()
@@ -176,50 +136,17 @@ class EchoServer:
             return
         self.count += 1
         self.report(events.ACCEPTED, peer=list(addr))
+        ours, theirs = self.lines.pair()  # the worker's command channel
         worker = make_worker(self.lab["worker_style"], conn, addr, self.report,
-                             idle_timeout=self.idle_timeout,
-                             name=f"worker-{self.count}", fds=(conn, self.queue),
+                             idle_timeout=self.idle_timeout, commands=theirs,
+                             name=f"worker-{self.count}", fds=(conn, self.queue, theirs),
                              start_method=self.lab["start_method"],
                              daemon=self.lab["daemon_workers"])
-        if self.lab["start_method"] == "forkserver":
-            forkserver.ensure_running()
-            self.report_forkserver()
+        self.forkserver.ensure_running()
         self.workers.start(worker, role="worker", peer=list(addr),
                            style=self.lab["worker_style"])
+        self.lines.add(worker.pid, ours, theirs)
         conn.close()  # the worker has its own copy now
-
-    def command(self):
-        try:
-            msg = self.commands.recv()
-        except (EOFError, OSError):
-            self.running = False
-            return
-        try:
-            reply = self.execute(msg)
-        except Exception as exc:  # noqa: BLE001 - a bad command must not kill the server
-            reply = {"ok": False, "error": str(exc)}
-        reply["id"] = msg.get("id")
-        self.commands.send(reply)
-
-    def execute(self, msg):
-        op = msg.get("op")
-        if op == "stop":
-            self.running = False
-            return {"ok": True}
-        if op == "ping":
-            return {"ok": True}
-        proc = self.workers.get(msg.get("pid"))
-        if proc is None:
-            return {"ok": False, "error": "not a worker of this server",
-                    "code": "not_found"}
-        if op in ("terminate", "kill"):
-            if not self.workers.signal(proc, op):
-                return {"ok": False, "error": "the worker has already exited",
-                        "code": "zombie"}
-            return {"ok": True}
-        if op == "join":
-            return {"ok": True, "reaped": self.workers.join(proc, msg.get("timeout"))}
-        return {"ok": False, "error": f"unknown command {op!r}"}
 
 
 def run_server(host, port, queue, commands, lab, limits):

@@ -13,6 +13,7 @@ import os
 import pickle
 import time
 
+from app.lab.mp_internals import queue_write_bytes
 from app.model import schema
 
 # The event types, as constants for the lab's report() calls. Their meaning,
@@ -110,10 +111,7 @@ class Reporter:
         """``Queue.put`` and its feeder thread's write, in this thread. Events are
         plain data: ``pickle.dumps`` does (ForkingPickler would copy its reducer
         table on every call, in a process whose every touched page is a copy)."""
-        data = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
-        self.queue._sem.acquire()  # counts queued items: get() releases it
-        with self.queue._wlock:  # one writer at a time
-            self.queue._writer.send_bytes(data)
+        queue_write_bytes(self.queue, pickle.dumps(item, pickle.HIGHEST_PROTOCOL))
 
     def hello(self, role, name, daemon):
         """The tutorial's ``print(os.getppid(), os.getpid())``, made visible."""

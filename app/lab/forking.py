@@ -11,18 +11,26 @@ including every open file descriptor. For Forkscope that is wrong in three ways:
   ``sentinel``, so the dashboard could not see the server die while workers
   live, and ``server.join(timeout)`` would wait forever.
 
-``CleanForkPopen`` is multiprocessing's own ``popen_fork.Popen._launch``, line
-for line, plus one step in the child before ``_bootstrap()``: every inherited
+``CleanForkPopen`` is multiprocessing's own fork (its copy of
+``popen_fork.Popen._launch`` is in ``app.lab.mp_internals``), plus one step in
+the child before the process's bootstrap: every inherited
 descriptor that the child was not explicitly given is pointed at ``/dev/null``
 (``dup2``, not ``close``: a Python object that still believes it owns the number
 can close it later without hitting a descriptor opened since). The child also
 resets the signal dispositions it must not inherit from the dashboard.
 """
 
-import multiprocessing
 import os
 import signal
-from multiprocessing import popen_fork, resource_tracker, util
+
+from app.lab.mp_internals import (
+    ForkPopenWithChildStep,
+    PopenChoosingProcess,
+    context_popen,
+    is_queue,
+    queue_writer_fd,
+    resource_tracker_fd,
+)
 
 STDIO = (0, 1, 2)
 
@@ -52,32 +60,16 @@ def reset_child_signals():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-class CleanForkPopen(popen_fork.Popen):
-    method = "fork"
+class CleanForkPopen(ForkPopenWithChildStep):
+    """multiprocessing's fork (``mp_internals.ForkPopenWithChildStep``) whose
+    child releases what it was not given and resets its signals."""
 
-    def _launch(self, process_obj):
-        code = 1
-        parent_r, child_w = os.pipe()
-        child_r, parent_w = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:
-            try:
-                os.close(parent_r)
-                os.close(parent_w)
-                keep = {*STDIO, child_r, child_w, *process_obj.inherit_fds()}
-                release_inherited_fds(keep)
-                reset_child_signals()
-                code = process_obj._bootstrap(parent_sentinel=child_r)
-            finally:
-                os._exit(code)
-        else:
-            os.close(child_w)
-            os.close(child_r)
-            self.finalizer = util.Finalize(self, util.close_fds, (parent_r, parent_w))
-            self.sentinel = parent_r
+    def child_step(self, process_obj, own_fds):
+        release_inherited_fds({*STDIO, *own_fds, *process_obj.inherit_fds()})
+        reset_child_signals()
 
 
-class LabProcess(multiprocessing.Process):
+class LabProcess(PopenChoosingProcess):
     """A ``multiprocessing.Process`` started by a clean fork — or, when asked,
     by ``spawn`` or ``forkserver``, which start from a fresh interpreter and so
     inherit only the descriptors multiprocessing passes them.
@@ -89,31 +81,25 @@ class LabProcess(multiprocessing.Process):
     def __init__(self, *args, fds=(), start_method="fork", **kwargs):
         super().__init__(*args, **kwargs)
         self._fd_owners = tuple(fds)
-        if start_method != "fork":
-            # what a SpawnProcess / ForkServerProcess sets: the child's default
-            self._start_method = start_method
         self.start_method = start_method
 
     def inherit_fds(self):
         keep = [fd_of(owner) for owner in self._fd_owners]
-        tracker = resource_tracker._resource_tracker._fd
+        tracker = resource_tracker_fd()
         if tracker is not None:  # shared by the whole tree, as multiprocessing means it
             keep.append(tracker)
         return keep
 
-    @staticmethod
-    def _Popen(process_obj):
-        if process_obj.start_method == "fork":
-            return CleanForkPopen(process_obj)
-        context = multiprocessing.get_context(process_obj.start_method)
-        return context.Process._Popen(process_obj)
+    def popen(self):
+        if self.start_method == "fork":
+            return CleanForkPopen(self)
+        return context_popen(self.start_method, self)
 
 
 def fd_of(owner):
     """The descriptor a child must keep for *owner* (a queue keeps its writer)."""
     if isinstance(owner, int):
         return owner
-    writer = getattr(owner, "_writer", None)  # multiprocessing.Queue
-    if writer is not None:
-        return writer.fileno()
+    if is_queue(owner):
+        return queue_writer_fd(owner)
     return owner.fileno()

@@ -26,11 +26,13 @@ class PollSet:
         for fd in self.fixed:
             self.poll.register(fd, select.POLLIN)
 
-    def wait(self, sentinels):
-        """Block until something is ready; *sentinels* are the descriptors of
-        the children whose exit is still to be seen (a closed one's number may
-        come back for a new child: the set is brought up to date first).
-        Returns the fixed objects and the sentinel descriptors that are ready."""
+    def wait(self, sentinels, timeout=None):
+        """Block until something is ready, or *timeout* seconds (None: no
+        limit); *sentinels* are the descriptors watched for now — the children
+        whose exit is still to be seen, channels an answer is due on (a closed
+        one's number may come back for a new child: the set is brought up to
+        date first). Returns the fixed objects and the descriptors that are
+        ready; nothing if the timeout passed."""
         current = set(sentinels)
         for fd in self.sentinels - current:
             self.poll.unregister(fd)
@@ -39,7 +41,7 @@ class PollSet:
         self.sentinels = current
         while True:
             try:
-                ready = self.poll.poll()
+                ready = self.poll.poll(None if timeout is None else timeout * 1000)
                 break
             except InterruptedError:  # pragma: no cover - PEP 475 retries for us
                 continue

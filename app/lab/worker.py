@@ -7,11 +7,13 @@ import struct
 import threading
 import time
 
-from app.lab import events
+from app.lab import events, wakeup
+from app.lab.commands import Ops
 from app.lab.forking import LabProcess
 
 PREVIEW_CHARS = 200
 COALESCE = 0.1  # seconds: at most one ``served`` event per worker this often
+WORKER_OPS = Ops({})  # ping only, for now; gates will add theirs
 
 
 class Served:
@@ -131,7 +133,7 @@ class Watchdog(threading.Thread):
         self.join()
 
 
-def talk(conn, addr, report, idle_timeout=None):
+def talk(conn, addr, report, idle_timeout=None, commands=None):
     """通信循环 — recv(1024), send back data.upper(), until the peer closes.
 
     Byte-exact: ``bytes.upper()`` changes only ASCII letters, so
@@ -140,9 +142,15 @@ def talk(conn, addr, report, idle_timeout=None):
     connection idle for *idle_timeout* seconds is closed (students' forgotten
     ``nc`` sessions must not hold a process each forever): by ``SO_RCVTIMEO``
     until the connection has sent twice, then by a ``Watchdog`` thread.
+
+    *commands*, the worker's end of its channel to the server, is answered
+    from a signal while ``recv()`` blocks (``app.lab.wakeup``): no thread, no
+    extra system call per round.
     """
     me = multiprocessing.current_process()
     report.hello(role="worker", name=me.name, daemon=me.daemon)
+    if commands is not None and not wakeup.handed_down(commands):  # forked: armed
+        wakeup.SignalledChannel(commands, WORKER_OPS).start()
     served = Served(report)
     timeout = RecvTimeout(conn)
     watchdog = None
@@ -185,17 +193,20 @@ def talk(conn, addr, report, idle_timeout=None):
 class Talk(LabProcess):
     """方式二: a ``Process`` subclass whose ``run()`` is the task."""
 
-    def __init__(self, conn, addr, report, idle_timeout=None, **kwargs):
+    def __init__(self, conn, addr, report, idle_timeout=None, commands=None, **kwargs):
         super().__init__(**kwargs)
         self.conn, self.addr, self.report = conn, addr, report
-        self.idle_timeout = idle_timeout
+        self.idle_timeout, self.commands = idle_timeout, commands
 
     def run(self):
-        talk(self.conn, self.addr, self.report, self.idle_timeout)
+        talk(self.conn, self.addr, self.report, self.idle_timeout, self.commands)
 
 
-def make_worker(style, conn, addr, report, idle_timeout=None, **kwargs):
-    """方式一 ``Process(target=talk, args=(conn, addr))`` or 方式二 ``Talk(...)``."""
+def make_worker(style, conn, addr, report, idle_timeout=None, commands=None, **kwargs):
+    """方式一 ``Process(target=talk, args=(conn, addr))`` or 方式二 ``Talk(...)``.
+    A forked worker keeps only the descriptors in ``fds``: *commands* must be
+    among them (spawn and forkserver pickle it, by multiprocessing's reduction)."""
     if style == "subclass":
-        return Talk(conn, addr, report, idle_timeout, **kwargs)
-    return LabProcess(target=talk, args=(conn, addr, report, idle_timeout), **kwargs)
+        return Talk(conn, addr, report, idle_timeout, commands, **kwargs)
+    return LabProcess(target=talk, args=(conn, addr, report, idle_timeout, commands),
+                      **kwargs)

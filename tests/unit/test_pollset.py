@@ -42,3 +42,18 @@ def test_a_sentinel_no_longer_watched_is_dropped_and_its_number_may_return():
     finally:
         a.close()
         b.close()
+
+
+def test_a_timeout_returns_nothing_ready():
+    a, b = socket.socketpair()
+    r, w = os.pipe()
+    try:
+        ps = PollSet([a])
+        assert ps.wait([r], timeout=0.01) == []
+        b.send(b"x")
+        assert ps.wait([r], timeout=5) == [a]
+    finally:
+        for s in (a, b):
+            s.close()
+        os.close(r)
+        os.close(w)
