@@ -13,7 +13,7 @@ import os
 import pickle
 import time
 
-from app.lab.mp_internals import queue_write_bytes
+from app.lab.mp_internals import ATOMIC_FRAME, FRAME_HEADER, queue_write_atomic
 from app.model import schema
 
 # The event types, as constants for the lab's report() calls. Their meaning,
@@ -61,17 +61,24 @@ def make(type_, **fields):
 class Reporter:
     """Writes events to the lab's queue; one per process.
 
-    Synchronously: the event is pickled and written to the queue's pipe under
-    the queue's own lock (what ``Queue.put``'s feeder thread would do a moment
-    later), so it is in the pipe when the call returns. ``Queue.put`` would
-    start a feeder thread in every short-lived worker and join it at exit — a
-    thread per connection, and the GIL handed back and forth per event.
+    Synchronously: the event is pickled and written to the queue's pipe in
+    this thread, so it is in the pipe when the call returns. ``Queue.put``
+    would start a feeder thread in every short-lived worker and join it at
+    exit — a thread per connection, and the GIL handed back and forth per event.
+
+    Every write is one frame of at most ``PIPE_BUF`` bytes, which the kernel
+    writes atomically, so no cross-process lock is taken
+    (``mp_internals.queue_write_atomic``). A lab process may be terminated or
+    killed at any instant — that is what the page's buttons do — and one that
+    died holding the queue's write lock would block every other reporter, and
+    so the whole lab, forever. A batch too large for one frame is split; an
+    event too large (a 64 KiB message echoed) has its longest text fields cut
+    to fit, and names them in ``cut``.
 
     Inside ``with report.batched():`` events are collected and written as one
     queue item, a list, when the block ends (the hub applies them in order,
     each with its own ``t``): the server's accept makes four or five events
-    within a millisecond, and each write costs a pickle, two semaphores and a
-    system call.
+    within a millisecond, and each write costs a pickle and a system call.
     """
 
     def __init__(self, queue):
@@ -108,13 +115,55 @@ class Reporter:
                 self.put(pending if len(pending) > 1 else pending[0])
 
     def put(self, item):
-        """``Queue.put`` and its feeder thread's write, in this thread. Events are
+        """Write an event, or a list of events, as atomic frames. Events are
         plain data: ``pickle.dumps`` does (ForkingPickler would copy its reducer
         table on every call, in a process whose every touched page is a copy)."""
-        queue_write_bytes(self.queue, pickle.dumps(item, pickle.HIGHEST_PROTOCOL))
+        for data in frames(item):
+            written = queue_write_atomic(self.queue, data)
+            assert written, "frames() makes every frame fit one atomic write"
 
     def hello(self, role, name, daemon):
         """The tutorial's ``print(os.getppid(), os.getpid())``, made visible."""
         parent = multiprocessing.parent_process()
         self(HELLO, pid=os.getpid(), ppid=os.getppid(), role=role, name=name,
              daemon=daemon, uid=uid(name, parent.name if parent else None))
+
+
+MAX_DATA = ATOMIC_FRAME - FRAME_HEADER  # pickled bytes one atomic frame carries
+CUT_MIN = 32                           # a cut text keeps at least this many characters
+
+
+def _dumps(item):
+    return pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+
+
+def frames(item):
+    """The pickled frames for an event or a list of events, each at most
+    ``MAX_DATA`` bytes: a list that does not fit is halved (order kept: the hub
+    flattens lists), an event that does not fit alone is cut (``cut_to_fit``)."""
+    data = _dumps(item)
+    if len(data) <= MAX_DATA:
+        return [data]
+    if isinstance(item, list):
+        if len(item) == 1:
+            return frames(item[0])
+        half = len(item) // 2
+        return frames(item[:half]) + frames(item[half:])
+    return [_dumps(cut_to_fit(item))]
+
+
+def cut_to_fit(event):
+    """A copy of *event* whose longest text fields are halved, again and again,
+    until it pickles into one frame; the fields cut are listed in ``cut``."""
+    event, cut = dict(event), []
+    while len(_dumps(event)) > MAX_DATA:
+        texts = [(len(v), k) for k, v in event.items()
+                 if isinstance(v, str) and len(v) > CUT_MIN and k != "type"]
+        if not texts:
+            raise ValueError(f"{event.get('type')} event cannot be cut to one frame")
+        _, key = max(texts)
+        event[key] = event[key][:max(CUT_MIN, len(event[key]) // 2)] + "…"
+        if key not in cut:
+            cut.append(key)
+        event["cut"] = cut
+    return event

@@ -17,6 +17,8 @@ tool whose point is to show the truth, than refusing to start.
 
 import multiprocessing
 import os
+import select
+import struct
 import sys
 from multiprocessing import forkserver, popen_fork, queues, resource_tracker, util
 
@@ -47,6 +49,36 @@ def queue_write_bytes(queue, data):
         return
     with lock:  # one writer at a time, across processes
         queue._writer.send_bytes(data)
+
+
+# connection.py, 3.11 (``Connection._send_bytes``): a message is a 4-byte
+# big-endian length, then the bytes; the reader (``_recv_bytes``) expects that.
+FRAME_HEADER = 4
+# POSIX: a write of at most PIPE_BUF bytes to a pipe is atomic, never interleaved
+# with another process's write (Linux: 4096).
+ATOMIC_FRAME = select.PIPE_BUF
+
+
+def queue_write_atomic(queue, data):
+    """Put already-pickled *data* on *queue* as one ``write(2)`` of at most
+    ``PIPE_BUF`` bytes, without the queue's cross-process write lock.
+
+    ``_wlock`` only keeps writes from interleaving, and a pipe already
+    guarantees that for a write this small. Not taking it matters: a lab
+    process can be terminated or killed at any instant, and one that dies
+    holding ``_wlock`` leaves every other reporter blocked on it forever.
+    Safe only while *every* writer of the queue writes frames this small
+    (a large frame is several writes, between which this one could land):
+    ``app.lab.events.Reporter`` guarantees it. Returns False, writing
+    nothing, when the frame would be too large."""
+    frame = struct.pack("!i", len(data)) + data
+    if len(frame) > ATOMIC_FRAME:
+        return False
+    queue._sem.acquire()  # as Queue.put: counts queued items; get() releases it
+    fd = queue._writer.fileno()
+    written = os.write(fd, frame)
+    assert written == len(frame), "a pipe write of at most PIPE_BUF is all or nothing"
+    return True
 
 
 def queue_writer_fd(queue):

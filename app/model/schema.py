@@ -129,6 +129,8 @@ ENVELOPE = {
     "state": _opt("added by the registry when the event moved the process to a state"),
     "anomaly": _opt("added by the registry when the event broke the state machine; "
                     "it changed nothing"),
+    "cut": _opt("the text fields the reporter shortened so the event fits one atomic "
+                "pipe write (PIPE_BUF bytes); each ends in an ellipsis"),
 }
 
 _UID = _req("the process's uid")

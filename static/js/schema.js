@@ -178,6 +178,10 @@ export const SCHEMA = {
     "anomaly": {
       "required": false,
       "doc": "added by the registry when the event broke the state machine; it changed nothing"
+    },
+    "cut": {
+      "required": false,
+      "doc": "the text fields the reporter shortened so the event fits one atomic pipe write (PIPE_BUF bytes); each ends in an ellipsis"
     }
   },
   "events": {
