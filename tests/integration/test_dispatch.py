@@ -16,13 +16,6 @@ from tests.helpers import Api, disconnect_all, wait_until
 TOKEN = "s3cret-token"
 
 
-@pytest.fixture
-def sio(live_app):
-    client = socketio.Client()
-    client.connect(live_app.url, transports=["websocket"])
-    yield client
-    disconnect_all([client])
-
 
 def lab_pids():
     """Every process below this test process (the dashboard runs in it)."""

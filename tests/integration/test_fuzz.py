@@ -7,11 +7,8 @@ import subprocess
 
 import psutil
 import pytest
-import socketio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from tests.helpers import disconnect_all
 
 FOREIGN = subprocess.Popen(["sleep", "600"])  # a process of this machine, not the lab's
 
@@ -87,13 +84,6 @@ def test_socketio_actions_answer_clearly(live_app, sio, action, pid, body, text)
         assert ack["error"] and ack["code"] and 400 <= ack["status"] < 500
     still_fine(live_app.api)
 
-
-@pytest.fixture
-def sio(live_app):
-    client = socketio.Client()
-    client.connect(live_app.url, transports=["websocket"])
-    yield client
-    disconnect_all([client])
 
 
 def test_at_least_200_payloads_each(request):
