@@ -2,7 +2,7 @@
 //
 // For benchmarks and tests the page records (docs/api.md, the testability contract)
 //   window.forkscope = { model, appliedSeq, appliedAt: Map(seq -> epoch ms), sync,
-//                        truth, truthMonitor }
+//                        truth, truthMonitor, tree }
 // (appliedAt keeps the most recent 2000 entries, from Sync's onApplied; truth
 // is the last /api/truth?detail=0). This module alone writes it.
 
@@ -110,7 +110,9 @@ forkscope.truthMonitor = truth;
 
 const controls = new Controls({ sync, model, onSelect: select, requestRender, onAcked: () => truth.poke() });
 const lab = new LabPanel({ controls, model, requestRender });
-const tree = new Tree($("#tree"), { onSelect: select });
+const tree = new Tree($("#tree"), { onSelect: select, fitButton: $("#tree-fit") });
+// the views' keys (f: fit; arrows: tree.visibleOrder()) and tests reach the tree here
+forkscope.tree = tree;
 const details = new Details($("#details"), controls, model);
 const log = new Log({
   list: $("#log"), pidFilter: $("#log-pid"), typeFilter: $("#log-type"), count: $("#log-count"),
