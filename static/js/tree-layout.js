@@ -23,8 +23,9 @@
 // The whole tree always fits its panel (tree.js zooms the view to `scale`):
 // down to a legible minimum (the pid text at least minLabelPx CSS px), then
 // siblings of one role are folded into a group node, largest family first —
-// never the selected process, and zombies, orphans and whatever changed in
-// the last few seconds only when nothing else is left to fold.
+// never the selected process; what appeared in the last few seconds, zombies,
+// orphans and what just exited, in that order, only when nothing else is
+// left to fold.
 //
 // Every layout decision (order, grouping, scale, what is recent) lives here;
 // tree.js only draws.
@@ -44,10 +45,14 @@ const MIN_GROUP = 3;
 
 // Why a process stays out of a group. Folding starts at NORMAL and reaches
 // the next level only when the tree still does not fit; SELECTED never folds.
+// Fifty clients spawned at once fold before a zombie does: the exit is the
+// teaching moment, a crowd of new processes is not.
 const NORMAL = 0;      // nothing special
-const NOTABLE = 1;     // a zombie or an orphan: the teaching moment
-const RECENT = 2;      // appeared or exited in the last RECENT_MS
-const SELECTED = 3;    // the selected process and its TCP partner
+const NEW = 1;         // appeared in the last RECENT_MS
+const NOTABLE = 2;     // a zombie or an orphan
+const ENDED = 3;       // exited in the last RECENT_MS
+const SELECTED = 4;    // the selected process and its TCP partner
+const LEVELS = 5;
 
 function nameNumber(proc) {
   const m = /(\d+)$/.exec(proc.name ?? "");
@@ -189,8 +194,9 @@ function prepare({ live, selectedUid, recent }) {
 
   for (const n of info.values()) {
     if (n.id === selectedUid) n.pin = SELECTED;
-    else if (recent.has(n.id)) n.pin = RECENT;
+    else if (recent.get(n.id) === "ended") n.pin = ENDED;
     else if (n.proc.state === "zombie" || n.orphan) n.pin = NOTABLE;
+    else if (recent.has(n.id)) n.pin = NEW;
   }
   const selected = info.get(selectedUid);
   const mate = selected && partner(selected);
@@ -203,7 +209,7 @@ function prepare({ live, selectedUid, recent }) {
     const id = `group:${n.parentId}:${n.proc.role ?? "unknown"}`;
     if (!sets.has(id)) {
       sets.set(id, { id, parentId: n.parentId, role: n.proc.role ?? "unknown",
-        clientCol: n.clientCol, members: [], counts: [0, 0, 0, 0] });
+        clientCol: n.clientCol, members: [], counts: new Array(LEVELS).fill(0) });
     }
     const set = sets.get(id);
     set.members.push(n);
@@ -212,9 +218,9 @@ function prepare({ live, selectedUid, recent }) {
   for (const set of sets.values()) {
     set.members.sort(compareRows);
     // rank[level]: each member's place among those that may fold at that level
-    set.rank = [new Map(), new Map(), new Map(), new Map()];
+    set.rank = Array.from({ length: LEVELS }, () => new Map());
     for (const m of set.members) {
-      for (let l = m.pin; l < 4; l += 1) {
+      for (let l = m.pin; l < LEVELS; l += 1) {
         set.rank[l].set(m.id, set.counts[l]);
         set.counts[l] += 1;
       }
@@ -402,7 +408,7 @@ function chooseFolds(ctx, fits, expanded) {
     }
     return { fold, arr: arrange(ctx, fold), wanted };
   };
-  for (let level = NORMAL; level <= RECENT; level += 1) {
+  for (let level = NORMAL; level <= ENDED; level += 1) {
     const candidates = [...ctx.sets.values()]
       .filter((s) => s.members.length >= MIN_GROUP && s.counts[level] >= 2
         && (fold.get(s.id)?.level ?? -1) < level)

@@ -76,6 +76,10 @@ export class Tree {
     // would otherwise pull the view back from what the teacher zoomed into on
     // the next event. fit() resumes it.
     this.zoom = zoom().scaleExtent([0.05, 8])
+      .on("start", (ev) => {
+        // the user takes over: an auto-fit still moving would undo their gesture
+        if (ev.sourceEvent) this.svg.interrupt("fit");
+      })
       .on("zoom", (ev) => {
         this.viewport.attr("transform", ev.transform);
         if (ev.sourceEvent && !this.paused) this.setPaused(true);
