@@ -64,10 +64,12 @@ function nameNumber(proc) {
 function compareRows(a, b) {
   return (a.orphan - b.orphan)
     || ((ROLE_ORDER[a.proc.role] ?? 9) - (ROLE_ORDER[b.proc.role] ?? 9))
-    || (nameNumber(a.proc) - nameNumber(b.proc))
+    || ((a.num ?? nameNumber(a.proc)) - (b.num ?? nameNumber(b.proc)))
     || ((a.proc.pid ?? 0) - (b.proc.pid ?? 0))
     || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
+
+const byOrd = (a, b) => a.ord - b.ord;
 
 /** Rows of the hierarchy: each process with the uid of its parent ({id,
  *  parentId, proc, orphan}). *live* are the processes not yet joined. */
@@ -178,13 +180,16 @@ function extent(arr, m) {
 function prepare({ live, selectedUid, recent }) {
   const rows = treeRows(live);
   const info = new Map();
-  for (const r of rows) info.set(r.id, { ...r, kids: [], pin: NORMAL });
+  for (const r of rows) info.set(r.id, { ...r, kids: [], pin: NORMAL, num: nameNumber(r.proc) });
+  // One sort of everything: every later order is by this rank (arrange() runs
+  // a dozen times per layout, 600 processes each).
+  [...info.values()].sort(compareRows).forEach((n, i) => { n.ord = i; });
   let root = null;
   for (const n of info.values()) {
     if (n.parentId === null) root = n;
     else info.get(n.parentId).kids.push(n);
   }
-  for (const n of info.values()) n.kids.sort(compareRows);
+  for (const n of info.values()) n.kids.sort(byOrd);
   const byPid = new Map();
   for (const n of info.values()) if (n.proc.pid) byPid.set(n.proc.pid, n);
   // The client column: clients the dashboard forked (all of them, in the lab).
@@ -216,7 +221,7 @@ function prepare({ live, selectedUid, recent }) {
     n.setId = id;
   }
   for (const set of sets.values()) {
-    set.members.sort(compareRows);
+    set.members.sort(byOrd);
     // rank[level]: each member's place among those that may fold at that level
     set.rank = Array.from({ length: LEVELS }, () => new Map());
     for (const m of set.members) {
@@ -334,7 +339,7 @@ function arrange(ctx, fold) {
     for (const c of pg.members) itemOf.set(c.id, g);
     clientItems.push(g);
   }
-  rest.sort(compareRows);
+  rest.sort(byOrd);
   const restGroups = new Map();
   // A client beside its (single) worker costs no row: only those that need a
   // row of their own (not connected yet, or their worker gone) may fold.
@@ -379,7 +384,7 @@ function arrange(ctx, fold) {
   for (const item of later) item.row = nextRow++;
   const alive = items.filter((item) => !item.dead);
   // A group keeps its members in sibling order, so its title and counts are stable.
-  for (const item of alive) if (item.kind === "group") item.members.sort(compareRows);
+  for (const item of alive) if (item.kind === "group") item.members.sort(byOrd);
   const cols = clientCol === null ? maxCol + 1 : clientCol + 1;
   return { items: alive, itemOf, rows: nextRow, cols, clientCol };
 }
@@ -387,7 +392,7 @@ function arrange(ctx, fold) {
 /** Which sets to fold so the tree fits at the legible minimum (or as near as
  *  width allows): the largest family first, each level of pins in turn; then
  *  as many of each folded family's first members back out as the room holds. */
-function chooseFolds(ctx, fits, expanded) {
+function chooseFolds(ctx, fits, expanded, maxRows) {
   const fold = new Map();
   const wanted = new Set();   // expanded by the user, though they would have folded
   let arr = arrange(ctx, fold);
@@ -397,7 +402,8 @@ function chooseFolds(ctx, fits, expanded) {
     // folded) stand out one by one, with their TCP partners, before the group.
     for (const [id, f] of fold) {
       let lo = 0;
-      let hi = ctx.sets.get(id).counts[f.level] - 2;
+      // each member kept out takes a row of its own: no more than there are rows
+      let hi = Math.min(ctx.sets.get(id).counts[f.level] - 2, maxRows);
       while (lo < hi) {
         const mid = Math.ceil((lo + hi) / 2);
         fold.set(id, { ...f, keep: mid });
@@ -491,7 +497,10 @@ export function layoutTree({ live, selectedUid = null, width, height, fontSize,
   let chosen = { fold: new Map(), arr: arrange(ctx, new Map()), wanted: new Set() };
   if (!fitsWith(four)(chosen.arr)) {
     m = three;
-    chosen = chooseFolds(ctx, fitsWith(three), expanded);
+    // the most rows the panel holds at the scale it must keep, three lines a box
+    const keepScale = Math.min(minScale, scaleOf(chosen.arr, three).sW);
+    const maxRows = Math.ceil(height / (keepScale * (three.H + three.rowGap)));
+    chosen = chooseFolds(ctx, fitsWith(three), expanded, maxRows);
     if (fitsWith(four)(chosen.arr)) m = four;
   }
   const { arr, wanted } = chosen;
@@ -567,7 +576,7 @@ export function layoutTree({ live, selectedUid = null, width, height, fontSize,
 function tcpLinks(ctx, arr, out) {
   const tcp = [];
   const bundles = new Map();
-  const clients = [...ctx.info.values()].filter((n) => n.proc.role === "client").sort(compareRows);
+  const clients = [...ctx.info.values()].filter((n) => n.proc.role === "client").sort(byOrd);
   for (const client of clients) {
     const p = client.proc;
     if (p.role !== "client" || !p.worker_pid || p.connection === "closed") continue;
