@@ -76,10 +76,6 @@ export class Tree {
     // would otherwise pull the view back from what the teacher zoomed into on
     // the next event. fit() resumes it.
     this.zoom = zoom().scaleExtent([0.05, 8])
-      .on("start", (ev) => {
-        // the user takes over: an auto-fit still moving would undo their gesture
-        if (ev.sourceEvent) this.svg.interrupt("fit");
-      })
       .on("zoom", (ev) => {
         this.viewport.attr("transform", ev.transform);
         if (ev.sourceEvent && !this.paused) this.setPaused(true);
@@ -180,9 +176,11 @@ export class Tree {
     const close = (a, b) => Math.abs(a - b) < 0.5;
     if (close(now.x, target.x) && close(now.y, target.y) && Math.abs(now.k - target.k) < 1e-3) return;
     const ms = animate ? duration(300) : 0;
-    if (ms) this.svg.transition("fit").duration(ms).call(this.zoom.transform, target);
+    // Unnamed, like d3-zoom's own: a wheel, drag or pinch interrupts it (a
+    // named one went on and undid the user's gesture).
+    if (ms) this.svg.transition().duration(ms).call(this.zoom.transform, target);
     else {
-      this.svg.interrupt("fit");
+      this.svg.interrupt();
       this.svg.call(this.zoom.transform, target);
     }
   }
@@ -631,7 +629,9 @@ function fitAll(jobs) {
   const long = todo.filter((job) => job.len > job.max && job.len > 0);
   for (const job of long) job.base = parseFloat(getComputedStyle(job.el).fontSize);
   for (const job of long) {
-    job.el.style.fontSize = `${Math.max(job.base * 0.75, (job.base * job.max) / job.len)}px`;
+    // a hair below the exact fit: measured again, text shrunk to exactly fit
+    // can come out a fraction of a pixel long, and was cut ("127.0.0.1:509…")
+    job.el.style.fontSize = `${Math.max(job.base * 0.75, (job.base * job.max * 0.98) / job.len)}px`;
   }
   const cuts = long.filter((job) => job.text !== undefined);
   for (const job of cuts) job.len = job.el.getComputedTextLength();

@@ -15,13 +15,13 @@ from tests.helpers import wait_until
 
 pytestmark = pytest.mark.e2e
 
-BOXES = "#tree g.node[data-pid], #tree g.group"
+BOXES = "#tree g.node[data-pid], #tree g.group[data-count]"   # not those leaving
 FIT = "[data-action='fit']"
 
 # Every box (node or group) against the tree panel's box, in CSS px.
 GEOMETRY = """() => {
     const panel = document.querySelector('#tree').getBoundingClientRect();
-    const boxes = [...document.querySelectorAll('#tree g.node[data-pid], #tree g.group')]
+    const boxes = [...document.querySelectorAll('#tree g.node[data-pid], #tree g.group[data-count]')]
         .map((el) => {
             const r = el.querySelector('rect.frame').getBoundingClientRect();
             return { id: el.dataset.uid || el.dataset.groupId, left: r.left, top: r.top,
@@ -57,7 +57,7 @@ def shown_in_page(page):
                                       "e.dataset.state])"):
         seen[(pid, role, state)] += 1
     for parent, role, count, states in page.eval_on_selector_all(
-            "#tree g.group", "els => els.map(e => [e.dataset.parentPid, e.dataset.role, "
+            "#tree g.group[data-count]", "els => els.map(e => [e.dataset.parentPid, e.dataset.role, "
                              "e.dataset.count, e.dataset.states])"):
         parts = dict(part.split(":") for part in states.split(","))
         assert sum(int(n) for n in parts.values()) == int(count), states
