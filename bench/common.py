@@ -354,7 +354,7 @@ def dashboard_page(url, timeout=30, query=""):
             page.add_init_script(DOM_OBSERVER)
             page.goto(f"{url}/?{query}" if query else url, timeout=timeout * 1000)
             page.wait_for_selector("[data-connection='connected']", timeout=timeout * 1000)
-            page.wait_for_function("window.forkscope && window.forkscope.appliedSeq > 0",
+            page.wait_for_function("() => window.forkscope && window.forkscope.appliedSeq > 0",
                                    timeout=timeout * 1000)
             yield page
             context.close()
@@ -373,7 +373,9 @@ def page_dom_times(page):
 
 
 def wait_page_seq(page, seq, timeout):
-    page.wait_for_function(f"window.forkscope.appliedSeq >= {int(seq)}",
+    # A function, not an expression: Playwright polls an expression with eval,
+    # which the page's CSP (script-src 'self') refuses when the first check fails.
+    page.wait_for_function("(seq) => window.forkscope.appliedSeq >= seq", arg=int(seq),
                            timeout=timeout * 1000)
 
 

@@ -7,7 +7,11 @@ viewer and the page watching, then measure at that size:
   messages sent through existing clients (``POST /api/clients/<pid>/messages``:
   an ``echo`` and a ``served`` event each);
 * the page's frame rate: requestAnimationFrame intervals measured in the page
-  over ~3 s, idle and while those messages flow, with the tree holding every node.
+  over ~3 s, idle and while those messages flow, with the tree holding every
+  process (as a node, or counted in a group it folded);
+* the frame rate while 100 more processes appear (50 clients and their
+  workers, spawned during the window): each is new, highlighted, placed and
+  folded, and the tree re-fits its panel as it grows (issue 11).
 
 The page is opened as a teacher opens it (its /proc cross-check, polling
 ``/api/truth``, stays on: at this size its cost is part of the picture).
@@ -45,6 +49,13 @@ TITLE = "Scale: 250 client/worker pairs"
 TARGETS = {"rss_mb": 150.0, "fps": 50.0}
 BATCH = 20
 TREE_NODES = "#tree g.node[data-pid]"
+# Processes the tree shows: its nodes, and those folded in its groups.
+TREE_SHOWN = """() => {
+  let shown = document.querySelectorAll('#tree g.node[data-pid]').length;
+  for (const g of document.querySelectorAll('#tree g.group[data-count]')) shown += Number(g.dataset.count);
+  return shown;
+}"""
+REFIT_CLIENTS = 50
 
 
 def ramp(app, pairs, budget):
@@ -94,12 +105,13 @@ def run(quick=False, browser=True):
     pairs = 10 if quick else 250
     budget = 30 if quick else 300
     messages, spacing = (20, 0.03) if quick else (100, 0.03)
+    refit = 10 if quick else REFIT_CLIENTS
     window_ms = 1000 if quick else 3000
-    d = {"target_pairs": pairs, "page_truth_polling": True}
+    d = {"target_pairs": pairs, "page_truth_polling": True, "refit_clients": refit}
     # the caps that would stop the ramp: clients, workers (--max-workers, 64 by
     # default, answers "server busy") and all lab processes together
-    with AppProcess("--max-clients", pairs + 50, "--max-workers", pairs + 50,
-                    "--max-processes", 2 * pairs + 100) as app:
+    with AppProcess("--max-clients", pairs + refit + 50, "--max-workers", pairs + refit + 50,
+                    "--max-processes", 2 * (pairs + refit) + 100) as app:
         dash = psutil.Process(app.pid)
         d["rss_mb_start"] = round(dash.memory_info().rss / 2**20, 1)
         recorder = Recorder(app.url)
@@ -108,6 +120,7 @@ def run(quick=False, browser=True):
                 with dashboard_page(app.url, timeout=60) as page:
                     measure(app, dash, recorder, page, pairs, budget, messages, spacing,
                             window_ms, d)
+                    measure_refit(app, page, refit, window_ms, d)
             else:
                 measure(app, dash, recorder, None, pairs, budget, messages, spacing,
                         window_ms, d)
@@ -131,10 +144,16 @@ def run(quick=False, browser=True):
     if browser:
         figures += [
             figure("tree nodes in the page", d["tree_nodes"], ""),
+            figure("tree groups in the page", d["tree_groups"], ""),
+            figure("processes the tree shows (nodes + grouped)", d["tree_shown"], ""),
             figure("event -> page applied p95", d["applied_ms"]["p95"], "ms"),
             figure("page fps, idle", d["fps_idle"]["fps"], "fps", TARGETS["fps"], ">="),
             figure("page fps, messages flowing", d["fps_busy"]["fps"], "fps",
                    TARGETS["fps"], ">="),
+            # 100 processes (50 clients and their workers); 20 with --quick
+            figure("page fps, 100 processes appearing, tree re-fits", d["fps_refit"]["fps"], "fps",
+                   TARGETS["fps"], ">=", note=None if refit == REFIT_CLIENTS else
+                   f"{2 * refit} processes (--quick)"),
         ]
     return {"figures": figures, "details": d}
 
@@ -152,9 +171,11 @@ def measure(app, dash, recorder, page, pairs, budget, messages, spacing, window_
                if p["role"] == "client" and p["state"] == "running"]
     if page is not None:
         wait_page_seq(page, state["seq"], timeout=120)
-        wait_until(lambda: page.locator(TREE_NODES).count() >= d["processes_in_state"],
-                   timeout=60, interval=0.25, message="every node in the page's tree")
+        wait_until(lambda: page.evaluate(TREE_SHOWN) >= d["processes_in_state"],
+                   timeout=60, interval=0.25, message="every process in the page's tree")
         d["tree_nodes"] = page.locator(TREE_NODES).count()
+        d["tree_groups"] = page.locator("#tree g.group[data-count]").count()
+        d["tree_shown"] = page.evaluate(TREE_SHOWN)
     # idle: CPU and frame rate
     dash.cpu_percent(None)
     if page is not None:
@@ -197,3 +218,44 @@ def measure(app, dash, recorder, page, pairs, budget, messages, spacing, window_
         d["applied_ms"] = summary(applied)
         d["dom_ms"] = summary(dom)
     d["rss_mb_end"] = round(dash.memory_info().rss / 2**20, 1)
+
+
+def live_count(state):
+    return sum(1 for p in state["processes"] if p["state"] != "joined")
+
+
+def spawn_clients(app, count, out):
+    """*count* clients in requests of at most 20; the status of each request."""
+    left = count
+    while left:
+        n = min(BATCH, left)
+        r = app.http.post(app.url + "/api/clients", json={"count": n}, timeout=120)
+        out.append(r.status_code)
+        if r.status_code != 201:
+            return
+        left -= n
+
+
+def measure_refit(app, page, count, window_ms, d):
+    """Frame rate while *count* clients and their workers appear: the tree
+    places, highlights and folds each and re-fits its panel as it grows."""
+    before = app.state()
+    statuses = []
+    spawner = threading.Thread(target=spawn_clients, args=(app, count, statuses), daemon=True)
+    t0 = time.perf_counter()
+    spawner.start()
+    d["fps_refit"] = fps_from_stamps(page.evaluate(RAF_INTERVALS, window_ms))
+    spawner.join(120)
+    want = live_count(before) + 2 * count
+
+    def grown():
+        state = app.state()
+        return state if live_count(state) >= want else None
+
+    state = wait_until(grown, timeout=60, interval=0.25, message=f"{count} more clients and workers")
+    wait_page_seq(page, state["seq"], timeout=60)
+    wait_until(lambda: page.evaluate(TREE_SHOWN) >= want, timeout=60, interval=0.25,
+               message="the new processes in the page's tree")
+    d["refit"] = {"requests": statuses, "seconds": round(time.perf_counter() - t0, 2),
+                  "processes_after": want, "tree_nodes_after": page.locator(TREE_NODES).count(),
+                  "tree_groups_after": page.locator("#tree g.group[data-count]").count()}

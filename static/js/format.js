@@ -238,3 +238,36 @@ export function connectionLine(p, echo, reap = null) {
   }
   return "";
 }
+
+// -- group nodes: siblings the tree folded into one box (tree-layout.js) ---------------------
+
+/** The plural of a role, for a count: "workers", "工作进程". */
+function rolesName(role) {
+  return t(has(`group.role.${role}`) ? `group.role.${role}` : "group.role.unknown");
+}
+
+function groupParent(group) {
+  return group.parentProc?.name ?? roleName(group.parentProc?.role);
+}
+
+/** "server-1 · 40 workers" */
+export function groupTitle(group) {
+  return t("group.title", { parent: groupParent(group), n: group.count, role: rolesName(group.role) });
+}
+
+/** "37 running · 3 zombie" */
+export function groupStates(group) {
+  return Object.entries(group.states)
+    .map(([state, n]) => t("group.state", { n, state: stateName(state) })).join(" · ");
+}
+
+/** "server-1 · 40 workers: 37 running · 3 zombie" */
+export function groupLabel(group) {
+  return t("group.label", { parent: groupParent(group), n: group.count,
+    role: rolesName(group.role), states: groupStates(group) });
+}
+
+/** The handle that folds an opened group again: "▾ fold the 40 workers" */
+export function groupCollapse(role, count) {
+  return t("group.collapse", { n: count, role: rolesName(role) });
+}

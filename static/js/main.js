@@ -112,14 +112,15 @@ forkscope.truthMonitor = truth;
 
 const controls = new Controls({ sync, model, onSelect: select, requestRender, onAcked: () => truth.poke() });
 const lab = new LabPanel({ controls, model, requestRender });
-const tree = new Tree($("#tree"), { onSelect: select });
+const tree = new Tree($("#tree"), { onSelect: select, fitButton: $("#tree-fit") });
+// the views' keys (f: fit; arrows: tree.visibleOrder()) and tests reach the tree here
 forkscope.tree = tree;
-// After the tree: a change of view re-fits it (tree.fit comes with the tree's
-// fit-to-panel work; until then the tree follows its panel's size by itself).
+// A change of view changes the panel and the legible minimum (--tree-min-label-px):
+// fit the tree again.
 const views = new Views({
   onChange: (view) => {
     if (view === "present") showTab("details");   // the bar shows the selected process
-    tree.fit?.();
+    tree.fit();
     requestRender();
   },
 });
@@ -209,40 +210,10 @@ function actOnSelected(action) {
   if (pid) controls.actOn(action, pid);
 }
 
-/**
- * The uids the arrow keys walk, in reading order. The tree says
- * (tree.visibleOrder(), with its groups); until it can, the drawn nodes read
- * as an outline: a parent, then each of its children in turn, siblings top
- * to bottom as drawn.
- */
+/** The processes the arrow keys walk, in the tree's reading order (a group
+ *  is passed over: open it to walk its members). */
 function readingOrder() {
-  const given = tree.visibleOrder?.();
-  if (Array.isArray(given)) return given;
-  const drawn = [...document.querySelectorAll("#tree g.node[data-pid]")].map((el) => ({
-    uid: el.dataset.uid, pid: el.dataset.pid, ppid: el.dataset.ppid, top: el.getBoundingClientRect().top,
-  }));
-  const byPid = new Map(drawn.filter((n) => n.pid).map((n) => [n.pid, n]));
-  const children = new Map();
-  const roots = [];
-  for (const n of drawn) {
-    const up = byPid.get(n.ppid);
-    if (up && up !== n) {
-      if (!children.has(up.uid)) children.set(up.uid, []);
-      children.get(up.uid).push(n);
-    } else {
-      roots.push(n);
-    }
-  }
-  const order = [];
-  const seen = new Set();
-  const visit = (n) => {
-    if (seen.has(n.uid)) return;
-    seen.add(n.uid);
-    order.push(n.uid);
-    for (const c of (children.get(n.uid) ?? []).sort((a, b) => a.top - b.top)) visit(c);
-  };
-  for (const n of roots.sort((a, b) => a.top - b.top)) visit(n);
-  return order;
+  return tree.visibleOrder().filter((id) => model.procs.has(id));
 }
 
 function moveSelection(step) {
@@ -269,7 +240,7 @@ registerKey("k", { label: "keys.kill", presenterOnly: true, run: () => actOnSele
 registerKey("j", { label: "keys.join", presenterOnly: true, run: () => actOnSelected("join") });
 registerKey(["ArrowDown", "ArrowRight"], { label: "keys.next", display: "↓ →", run: () => moveSelection(1) });
 registerKey(["ArrowUp", "ArrowLeft"], { label: "keys.previous", display: "↑ ←", run: () => moveSelection(-1) });
-registerKey("f", { label: "keys.fit", run: () => { tree.fit?.(); } });
+registerKey("f", { label: "keys.fit", run: () => { tree.fit(); } });
 registerKey("l", { label: "keys.language", run: switchLang });
 registerKey("p", { label: "keys.present", run: () => views.togglePresent() });
 registerKey("?", { label: "keys.sheet", run: () => keys.toggleSheet() });

@@ -7,17 +7,25 @@
 // are keyed by uid (a pid can be reused), so d3 moves, recolours and removes
 // the right box.
 //
-// Testability contract: every node is <g class="node" data-uid data-pid
-// data-ppid data-role data-state data-orphan>; a node that is leaving loses
-// data-pid at once, while it fades out.
+// The whole tree fits the panel: the view is zoomed to layoutTree()'s scale
+// (auto-fit) until the user zooms or pans (wheel, pinch, drag: d3-zoom), and
+// again when they press the fit button (fit()). Siblings the layout folds are
+// drawn as one group node; a click opens it.
+//
+// Testability contract (docs/api.md): every node is <g class="node" data-uid
+// data-pid data-ppid data-role data-state data-orphan data-recent?>; a node
+// that is leaving loses data-pid at once, while it fades out. A group is
+// <g class="group" data-group-id data-parent-pid data-role data-count
+// data-states>; an opened one that would fold has a handle <g
+// class="group-toggle" data-group-id data-expanded="true">.
 
-import { linkHorizontal, select, symbol, symbolCircle, symbolSquare, symbolTriangle }
-  from "/static/vendor/d3.esm.min.js";
-import { currentLang } from "./i18n.js";
-import { connectionLine, nodeHeading, nodeIds, nodeStateExtra, nodeTag, nodeTitle, stateName }
-  from "./format.js";
+import { linkHorizontal, select, symbol, symbolCircle, symbolSquare, symbolTriangle, zoom,
+  zoomIdentity, zoomTransform } from "/static/vendor/d3.esm.min.js";
+import { currentLang, t } from "./i18n.js";
+import { connectionLine, groupCollapse, groupLabel, groupStates, groupTitle, nodeHeading, nodeIds,
+  nodeStateExtra, nodeTag, nodeTitle, stateName } from "./format.js";
 import { parentOf, reapHint } from "./explain.js";
-import { layoutTree } from "./tree-layout.js";
+import { DEFAULT_MIN_LABEL_PX, layoutTree, recentAt, trackChanges } from "./tree-layout.js";
 
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 
@@ -32,7 +40,7 @@ function duration(ms) {
 }
 
 export class Tree {
-  constructor(container, { onSelect }) {
+  constructor(container, { onSelect, fitButton = null }) {
     this.container = container;
     this.onSelect = onSelect;
     this.svg = select(container).append("svg")
@@ -47,19 +55,82 @@ export class Tree {
         p.append("line").attr("x1", 0).attr("y1", 0).attr("x2", 0).attr("y2", 14)
           .attr("class", "hatch-line");
       });
-    // Below the SVG: what makes the panel scroll the height of the tree (draw()).
-    this.sizer = container.appendChild(document.createElement("div"));
-    this.sizer.className = "tree-sizer";
-    this.root = this.svg.append("g").attr("class", "tree-root");
+    // The viewport carries the zoom (auto-fit or the user's); the tree inside
+    // it is laid out in tree units, so zooming never lays the boxes out again.
+    this.viewport = this.svg.append("g").attr("class", "tree-viewport");
+    this.root = this.viewport.append("g").attr("class", "tree-root");
     this.linkLayer = this.root.append("g").attr("class", "links");
     this.tcpLayer = this.root.append("g").attr("class", "tcp-links");
     this.nodeLayer = this.root.append("g").attr("class", "nodes");
-    this.positions = new Map();   // uid -> {x, y}, for entering children
+    this.groupLayer = this.root.append("g").attr("class", "groups");
+    this.toggleLayer = this.root.append("g").attr("class", "group-toggles");
+    this.positions = new Map();   // id -> {x, y}, for entering children
     this.orphans = new Set();     // uids drawn as orphans (layoutTree), as of the last update
+    this.order = [];              // ids of nodes and groups in reading order
+    this.expanded = new Set();    // group ids the user opened
+    this.changes = null;          // trackChanges(): what is new or just ended
     this.lastArgs = null;
-    new ResizeObserver(() => {
-      if (this.lastArgs) this.update(...this.lastArgs);
-    }).observe(container);
+    this.fitTransform = null;
+    this.fitButton = fitButton;
+    // Wheel, pinch and drag zoom and pan; any of them pauses auto-fit, which
+    // would otherwise pull the view back from what the teacher zoomed into on
+    // the next event. fit() resumes it.
+    this.zoom = zoom().scaleExtent([0.05, 8])
+      .on("zoom", (ev) => {
+        this.viewport.attr("transform", ev.transform);
+        if (ev.sourceEvent && !this.paused) this.setPaused(true);
+      });
+    this.svg.call(this.zoom).on("dblclick.zoom", null);
+    if (fitButton) fitButton.addEventListener("click", () => this.fit());
+    this.setPaused(false);
+    new ResizeObserver(() => this.refresh()).observe(container);
+  }
+
+  /** Show the whole tree, and fit it automatically again as it changes. */
+  fit() {
+    this.setPaused(false);
+    this.refresh();
+    this.applyFit(true);
+  }
+
+  /** Ids of the nodes (uids) and groups on screen, in reading order: row by
+   *  row, left to right (for selection by arrow keys). */
+  visibleOrder() {
+    return [...this.order];
+  }
+
+  /** Open a group (its id or expandId): its members are drawn one by one. */
+  expand(id) {
+    this.expanded.add(id);
+    this.refresh();
+  }
+
+  /** Fold an opened group again. */
+  collapse(id) {
+    this.expanded.delete(id);
+    this.refresh();
+  }
+
+  /** Draw again with what was drawn last (the room or a view's minimum changed). */
+  refresh() {
+    if (this.lastArgs) this.update(...this.lastArgs);
+  }
+
+  setPaused(paused) {
+    this.paused = paused;
+    const button = this.fitButton;
+    if (!button) return;
+    button.dataset.fit = paused ? "paused" : "auto";
+    button.setAttribute("aria-pressed", String(!paused));
+    // applyDom() rewrites data-i18n elements when the language changes: point
+    // the button at the words for its state.
+    const label = button.querySelector(".fit-label") ?? button;
+    label.dataset.i18n = paused ? "tree.fit_paused" : "tree.fit";
+    label.textContent = t(label.dataset.i18n);
+    button.dataset.i18nAriaLabel = label.dataset.i18n;
+    button.setAttribute("aria-label", label.textContent);
+    button.dataset.i18nTitle = paused ? "tree.fit_paused_title" : "tree.fit_title";
+    button.title = t(button.dataset.i18nTitle);
   }
 
   update(model, selectedUid) {
@@ -69,30 +140,70 @@ export class Tree {
     const width = this.container.clientWidth;
     const height = this.container.clientHeight;
     const fontSize = getComputedStyle(document.documentElement).fontSize;
+    // The views (projector, presenter, phone) set how small the pids may get.
+    const minLabelPx = parseFloat(getComputedStyle(this.container)
+      .getPropertyValue("--tree-min-label-px")) || DEFAULT_MIN_LABEL_PX;
+    const live = model.live();
+    const now = performance.now();
+    this.changes = trackChanges(this.changes, live, now);
+    const { recent, until } = recentAt(this.changes, now);
+    this.scheduleExpiry(until, now);
     // Nothing the tree draws has changed (a message only counts served/echoes):
-    // leave it be. Hierarchy, layout and three joins over 500 nodes cost ~10 ms.
-    const drawn = this.drawnFrom(model, selectedUid, width, height, fontSize);
+    // leave it be. Layout and the joins over 500 processes cost ~10 ms.
+    const drawn = this.drawnFrom(model, selectedUid, width, height, fontSize,
+      [minLabelPx, [...this.expanded].join(","), [...recent].join(",")].join("|"));
     if (drawn === this.lastDrawn) return;
     this.lastDrawn = drawn;
-    const layout = layoutTree({ live: model.live(), selectedUid, width, height,
-      fontSize: parseFloat(fontSize) || 18 });
+    const layout = layoutTree({ live, selectedUid, width, height,
+      fontSize: parseFloat(fontSize) || 18, minLabelPx, changes: this.changes, now,
+      expanded: this.expanded });
     this.orphans = layout.orphans;   // for the details
+    this.order = layout.order;
+    this.layout = layout;
+    const first = !this.fitTransform;
     this.draw(layout);
+    const g = layout.geometry;
+    const k = g.scale;
+    this.fitTransform = zoomIdentity.translate(Math.max(0, (g.width - g.treeW * k) / 2), 0).scale(k);
+    if (!this.paused) this.applyFit(!first && layout.nodes.length <= ANIMATE_MAX_NODES);
   }
 
-  draw({ nodes, links, tcp, geometry: g }) {
-    // Setting an SVG attribute, even to the value it has, invalidates it: the
-    // root's size and scale would make the browser lay out the whole tree again.
-    // So the SVG keeps the panel's size and draws past its bottom (overflow:
-    // visible); the sizer below it gives the panel the tree's scroll height.
-    // (With the SVG's own height following the tree, each growth of the tree
-    // laid out every text of every node again: 60-400 ms at 500 nodes.)
+  /** Zoom the view to the last layout's fit, gently unless told not to. */
+  applyFit(animate) {
+    const target = this.fitTransform;
+    if (!target) return;
+    const now = zoomTransform(this.svg.node());
+    const close = (a, b) => Math.abs(a - b) < 0.5;
+    if (close(now.x, target.x) && close(now.y, target.y) && Math.abs(now.k - target.k) < 1e-3) return;
+    const ms = animate ? duration(300) : 0;
+    // Unnamed, like d3-zoom's own: a wheel, drag or pinch interrupts it (a
+    // named one went on and undid the user's gesture).
+    if (ms) this.svg.transition().duration(ms).call(this.zoom.transform, target);
+    else {
+      this.svg.interrupt();
+      this.svg.call(this.zoom.transform, target);
+    }
+  }
+
+  /** Draw again when the first highlight ends (nothing else may happen by then). */
+  scheduleExpiry(until, now) {
+    if (until === this.expiryAt) return;
+    clearTimeout(this.expiryTimer);
+    this.expiryAt = until;
+    if (until === null) return;
+    this.expiryTimer = setTimeout(() => {
+      this.expiryAt = null;
+      this.refresh();
+    }, Math.max(0, until - now) + 20);
+  }
+
+  draw({ nodes, groups, toggles, links, tcp, geometry: g }) {
+    // The SVG keeps the panel's size: setting an attribute, even to the value
+    // it has, invalidates it, and each change of the SVG's size laid out every
+    // text of every node again (60-400 ms at 500 nodes).
     setIfChanged(this.svg, "width", g.width);
     setIfChanged(this.svg, "height", g.room);
-    const below = `${Math.max(0, Math.ceil(g.height - g.room))}px`;
-    if (this.sizer.style.height !== below) this.sizer.style.height = below;
-    setIfChanged(this.root, "transform", `scale(${g.scale})`);
-    const animate = nodes.length <= ANIMATE_MAX_NODES;
+    const animate = nodes.length + groups.length <= ANIMATE_MAX_NODES;
     const slow = duration(350);
     const fast = duration(250);
     // a transition when animating, else the selection itself (same .attr calls)
@@ -108,51 +219,58 @@ export class Tree {
     };
 
     // -- parent → child links -------------------------------------------------------
-    const linkPath = (s, tgt) => horizontal({
-      source: [s.x + g.nodeW, s.y + g.H / 2],
-      target: [tgt.x, tgt.y + g.H / 2],
-    });
+    // A client's link runs round the outside: down from the dashboard, along
+    // below the last row, up the spine right of the clients and into its box.
+    const linkPath = (l) => {
+      const s = l.source;
+      const tgt = l.target;
+      if (l.kind === "bus") {
+        return `M${s.x + g.nodeW / 2},${s.y + g.H}V${g.busY}H${g.spineX}`
+          + `V${tgt.y + g.H / 2}H${tgt.x + g.nodeW}`;
+      }
+      return horizontal({ source: [s.x + g.nodeW, s.y + g.H / 2], target: [tgt.x, tgt.y + g.H / 2] });
+    };
     this.linkLayer.selectAll("path.link")
       .data(links, (l) => l.target.id)
       .join(
-        (enter) => enter.append("path").attr("class", "link")
-          .attr("d", (l) => { const from = enterFrom(l.target); return linkPath(from, from); })
-          .attr("opacity", 0),
+        (enter) => enter.append("path").attr("class", "link").attr("d", linkPath).attr("opacity", 0),
         (update) => update,
         (exit) => leaving(exit),
       )
-      .filter(changedPath((l) => `${linkPath(l.source, l.target)}|${l.target.orphan}`))
-      .classed("orphan", (l) => l.target.orphan)
+      .filter(changedPath((l) => `${linkPath(l)}|${l.target.orphan}|${l.kind}`))
+      .attr("class", (l) => `link${l.target.orphan ? " orphan" : ""}${l.kind === "bus" ? " bus" : ""}`)
       .call((sel) => moving(sel, slow)
         .attr("opacity", 1)
-        .attr("d", (l) => linkPath(l.source, l.target)));
+        .attr("d", linkPath));
 
-    // -- client ⇄ worker TCP connections --------------------------------------------------
+    // -- worker ⇄ client TCP connections: the client stands right of its worker -------------
     const tcpPath = ({ client, worker }) => {
-      const y0 = client.y + g.H * 0.62;
-      if (Math.abs(client.x - worker.x) < 1) {
-        // Same column (an orphaned worker hangs under the dashboard too): go
-        // round the right-hand side instead of through the boxes.
-        const x = client.x + g.nodeW;
-        const y1 = worker.y + g.H * 0.62;
-        const bulge = Math.min(g.gap * 1.6, g.gap * 0.6 + Math.abs(y1 - y0) * 0.25);
-        return `M${x},${y0}C${x + bulge},${y0} ${x + bulge},${y1} ${x},${y1}`;
-      }
-      return horizontal({
-        source: [client.x + g.nodeW, y0],
-        target: [worker.x, worker.y + g.H * 0.8],
-      });
+      const y0 = worker.y + g.H * 0.62;
+      const y1 = client.y + g.H * 0.62;
+      const x0 = worker.x + g.nodeW;
+      if (Math.abs(y0 - y1) < 1 && client.x > x0) return `M${x0},${y0}H${client.x}`;
+      if (client.x > x0) return horizontal({ source: [x0, y0], target: [client.x, y1] });
+      // A client left of its worker (a worker deeper than the client column):
+      // round the right-hand side of both.
+      const x = Math.max(x0, client.x + g.nodeW);
+      const bulge = g.gap * 0.8;
+      return `M${x0},${y0}C${x + bulge},${y0} ${x + bulge},${y1} ${client.x + g.nodeW},${y1}`;
     };
+    const single = (c) => c.client.proc && c.worker.proc;
     this.tcpLayer.selectAll("path.tcp")
-      .data(tcp, (c) => c.client.id)
+      .data(tcp, (c) => `${c.client.id}|${c.worker.id}`)
       .join(
-        (enter) => enter.append("path").attr("class", "tcp").attr("opacity", 0).attr("d", tcpPath),
+        (enter) => enter.append("path").attr("opacity", 0).attr("d", tcpPath),
         (update) => update,
         (exit) => leaving(exit),
       )
-      .filter(changedPath((c) => `${tcpPath(c)}|${c.client.proc.pid}|${c.worker.proc.pid}`))
-      .attr("data-client-pid", (c) => c.client.proc.pid)
-      .attr("data-worker-pid", (c) => c.worker.proc.pid)
+      .filter(changedPath((c) => `${tcpPath(c)}|${c.client.proc?.pid}|${c.worker.proc?.pid}|${c.count}`))
+      .attr("class", (c) => (single(c) ? "tcp" : "tcp tcp-group"))
+      .attr("data-client-pid", (c) => c.client.proc?.pid ?? null)
+      .attr("data-worker-pid", (c) => c.worker.proc?.pid ?? null)
+      .attr("data-client-group", (c) => (c.client.proc ? null : c.client.id))
+      .attr("data-worker-group", (c) => (c.worker.proc ? null : c.worker.id))
+      .attr("data-count", (c) => c.count)
       .call((sel) => moving(sel, slow)
         .attr("opacity", 1)
         .attr("d", tcpPath));
@@ -185,7 +303,7 @@ export class Tree {
           })
           .attr("class", "node leaving")
           .attr("data-pid", null).attr("data-state", null).attr("data-role", null)
-          .attr("data-ppid", null)
+          .attr("data-ppid", null).attr("data-recent", null)
           .call((gExit) => leaving(gExit)),
       )
       .call((sel) => this.fillNodes(sel.filter(function (d) {
@@ -198,10 +316,140 @@ export class Tree {
         .attr("opacity", 1)
         .attr("transform", (d) => `translate(${d.x},${d.y})`));
 
-    this.positions = new Map(nodes.map((d) => [d.id, { x: d.x, y: d.y }]));
+    // -- groups of siblings: a click shows each member --------------------------------------
+    const open = (d) => tree.expand(d.expandId);
+    this.groupLayer.selectAll("g.group")
+      .data(groups, (d) => d.id)
+      .join(
+        (enter) => enter.append("g")
+          .attr("class", "group")
+          .attr("tabindex", 0)
+          .attr("role", "button")
+          .attr("aria-expanded", "false")
+          .attr("opacity", 0)
+          .attr("transform", (d) => { const from = enterFrom(d); return `translate(${from.x},${from.y})`; })
+          .call((gEnter) => this.buildGroup(gEnter))
+          .on("click", (ev, d) => open(d))
+          .on("keydown", (ev, d) => {
+            if (ev.key === "Enter" || ev.key === " ") {
+              ev.preventDefault();
+              open(d);
+            }
+          }),
+        (update) => update,
+        (exit) => exit
+          .each(function () {
+            this.__inputs = null;
+            this.renderedPath = null;
+          })
+          .attr("class", "group leaving")
+          .attr("data-count", null).attr("data-role", null).attr("data-parent-pid", null)
+          .call((gExit) => leaving(gExit)),
+      )
+      .call((sel) => this.fillGroups(sel.filter(function (d) {
+        return changedSince(this, tree.groupInputs(d, g));
+      }), g))
+      .filter(changedPath((d) => `translate(${d.x},${d.y})`))
+      .call((sel) => moving(sel, slow)
+        .attr("opacity", 1)
+        .attr("transform", (d) => `translate(${d.x},${d.y})`));
+
+    // -- opened groups that would fold: a handle under their parent folds them ----------------
+    const pillH = g.lh * 1.5;
+    this.toggleLayer.selectAll("g.group-toggle")
+      .data(toggles, (d) => d.id)
+      .join(
+        (enter) => enter.append("g")
+          .attr("class", "group-toggle")
+          .attr("tabindex", 0)
+          .attr("role", "button")
+          .attr("aria-expanded", "true")
+          .call((gEnter) => {
+            gEnter.append("rect").attr("class", "pill");
+            gEnter.append("text").attr("class", "pill-text");
+          })
+          .on("click", (ev, d) => tree.collapse(d.id))
+          .on("keydown", (ev, d) => {
+            if (ev.key === "Enter" || ev.key === " ") {
+              ev.preventDefault();
+              tree.collapse(d.id);
+            }
+          }),
+        (update) => update,
+        (exit) => exit.remove(),
+      )
+      .attr("data-group-id", (d) => d.id)
+      .attr("data-role", (d) => d.role)
+      .attr("data-count", (d) => d.count)
+      .attr("data-expanded", "true")
+      .attr("transform", (d) => `translate(${d.x},${d.y + (g.H - pillH) / 2})`)
+      .call((sel) => {
+        sel.select("rect.pill").attr("width", g.nodeW).attr("height", pillH).attr("rx", pillH / 2);
+        const jobs = [];
+        sel.select("text.pill-text").attr("x", g.nodeW / 2).attr("y", pillH / 2 + g.lh * 0.3)
+          .each(function (d) {
+            jobs.push({ el: this, max: g.nodeW - g.pad * 2, text: groupCollapse(d.role, d.count) });
+          });
+        fitAll(jobs);
+        sel.attr("aria-label", (d) => groupCollapse(d.role, d.count));
+      });
+
+    this.positions = new Map([...nodes, ...groups].map((d) => [d.id, { x: d.x, y: d.y }]));
+  }
+
+  buildGroup(gEnter) {
+    // two cards behind the front one: a stack, not a process
+    gEnter.append("rect").attr("class", "card card-2");
+    gEnter.append("rect").attr("class", "card card-1");
+    gEnter.append("rect").attr("class", "frame");
+    gEnter.append("path").attr("class", "band");
+    gEnter.append("text").attr("class", "l1 group-title");
+    gEnter.append("text").attr("class", "l2 group-states");
+    gEnter.append("text").attr("class", "l3 group-hint");
+    gEnter.append("title");
+  }
+
+  groupInputs(d, g) {
+    return JSON.stringify([d.count, d.states, d.role, d.parentProc.name, d.parentProc.pid,
+      g.fs, g.nodeW, g.H, currentLang()]);
+  }
+
+  fillGroups(sel, g) {
+    const { fs, lh, pad, H, nodeW } = g;
+    const bandH = pad + lh;
+    const textX = pad * 1.3;
+    const r = fs * 0.5;
+    // the stack shows above and right of the box, within the gap to the row above
+    const step = g.rowGap * 0.45;
+    sel
+      .attr("data-group-id", (d) => d.id)
+      .attr("data-parent-pid", (d) => d.parentProc.pid ?? "")
+      .attr("data-role", (d) => d.role)
+      .attr("data-count", (d) => d.count)
+      .attr("data-states", (d) => Object.entries(d.states).map(([s, n]) => `${s}:${n}`).join(","))
+      .attr("class", (d) => `group role-${d.role}`)
+      .attr("aria-label", (d) => groupLabel(d));
+    sel.select("rect.card-2").attr("x", step * 2).attr("y", -step * 2)
+      .attr("width", nodeW).attr("height", H).attr("rx", r);
+    sel.select("rect.card-1").attr("x", step).attr("y", -step)
+      .attr("width", nodeW).attr("height", H).attr("rx", r);
+    sel.select("rect.frame").attr("width", nodeW).attr("height", H).attr("rx", r);
+    sel.select("path.band")
+      .attr("d", `M0,${bandH}V${r}a${r},${r} 0 0 1 ${r},${-r}H${nodeW - r}`
+        + `a${r},${r} 0 0 1 ${r},${r}V${bandH}Z`);
+    const jobs = [];
+    sel.select("text.l1").attr("x", textX).attr("y", pad * 0.55 + lh * 0.78)
+      .each(function (d) { jobs.push({ el: this, max: nodeW - textX - pad, text: groupTitle(d) }); });
+    sel.select("text.l2").attr("x", textX).attr("y", bandH + pad * 0.4 + lh * 0.78)
+      .each(function (d) { jobs.push({ el: this, max: nodeW - textX - pad, text: groupStates(d) }); });
+    sel.select("text.l3").attr("x", textX).attr("y", bandH + pad * 0.4 + lh * 1.78)
+      .each(function () { jobs.push({ el: this, max: nodeW - textX - pad, text: t("group.expand") }); });
+    fitAll(jobs);
+    sel.select("title").text((d) => groupLabel(d));
   }
 
   buildNode(gEnter) {
+    gEnter.append("rect").attr("class", "recent-ring");
     gEnter.append("rect").attr("class", "select-ring");
     gEnter.append("rect").attr("class", "frame");
     gEnter.append("path").attr("class", "band");
@@ -226,10 +474,11 @@ export class Tree {
 
   /** Everything the whole drawing depends on, as one string: every field the
    *  nodes may show of every live process (a client's `said` too), the echo
-   *  address, the selection, the language, the font size and the room. */
-  drawnFrom(model, selectedUid, width, height, fs) {
+   *  address, the selection, the language, the font size, the room and *view*
+   *  (the legible minimum, the opened groups, what is recent). */
+  drawnFrom(model, selectedUid, width, height, fs, view) {
     const echo = model.echo ?? {};
-    const parts = [currentLang(), fs, width, height, selectedUid, echo.host, echo.port];
+    const parts = [currentLang(), fs, width, height, selectedUid, echo.host, echo.port, view];
     for (const p of model.procs.values()) {
       if (p.state === "joined") continue;          // not in the tree (model.live())
       for (const key in p) {
@@ -248,7 +497,7 @@ export class Tree {
     const partner = this.model.get(p.worker_pid ?? p.client_pid);
     // A zombie's lines name the parent that must reap it (explain.js reapHint).
     const up = p.state === "zombie" ? parentOf(p, this.model) : null;
-    return JSON.stringify([p, d.orphan, d.selected, g.fs, g.nodeW,
+    return JSON.stringify([p, d.orphan, d.selected, d.recent, g.fs, g.nodeW, g.H,
       g.lines, currentLang(), this.echo,
       partner ? [partner.state, partner.connection, partner.pid] : null,
       up ? [up.uid, up.role, up.name] : null], notDrawn);
@@ -272,12 +521,17 @@ export class Tree {
       .attr("data-state", (d) => d.proc.state)
       .attr("data-orphan", (d) => String(d.orphan))
       .attr("data-daemon", (d) => String(Boolean(d.proc.daemon)))
+      .attr("data-recent", (d) => d.recent)
       .attr("class", (d) => `node role-${d.proc.role} state-${d.proc.state}`
         + `${d.orphan ? " orphan" : ""}${d.selected ? " selected" : ""}`)
       .attr("aria-pressed", (d) => String(d.selected))
       .attr("data-start-method", (d) => d.proc.start_method ?? null)
       .attr("aria-label", (d) => title(d));
 
+    sel.select("rect.recent-ring")
+      .attr("x", -fs * 0.45).attr("y", -fs * 0.45)
+      .attr("width", nodeW + fs * 0.9).attr("height", H + fs * 0.9)
+      .attr("rx", fs * 0.8);
     sel.select("rect.select-ring")
       .attr("x", -fs * 0.3).attr("y", -fs * 0.3)
       .attr("width", nodeW + fs * 0.6).attr("height", H + fs * 0.6)
@@ -375,7 +629,9 @@ function fitAll(jobs) {
   const long = todo.filter((job) => job.len > job.max && job.len > 0);
   for (const job of long) job.base = parseFloat(getComputedStyle(job.el).fontSize);
   for (const job of long) {
-    job.el.style.fontSize = `${Math.max(job.base * 0.75, (job.base * job.max) / job.len)}px`;
+    // a hair below the exact fit: measured again, text shrunk to exactly fit
+    // can come out a fraction of a pixel long, and was cut ("127.0.0.1:509…")
+    job.el.style.fontSize = `${Math.max(job.base * 0.75, (job.base * job.max * 0.98) / job.len)}px`;
   }
   const cuts = long.filter((job) => job.text !== undefined);
   for (const job of cuts) job.len = job.el.getComputedTextLength();

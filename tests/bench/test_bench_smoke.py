@@ -59,7 +59,8 @@ NO_BROWSER = {
 BROWSER = {
     "latency": ["idle: event -> page applied p95", "burst: event -> page applied p95",
                 "idle: event -> DOM mutation p95"],
-    "scale": ["page fps, idle", "page fps, messages flowing", "tree nodes in the page"],
+    "scale": ["page fps, idle", "page fps, messages flowing", "tree nodes in the page",
+              "page fps, 100 processes appearing, tree re-fits"],
 }
 
 

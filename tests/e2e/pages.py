@@ -16,7 +16,9 @@ def open_dashboard(page: Page, url: str):
 def wait_connected(page: Page):
     """Connected, and the snapshot applied."""
     expect(page.locator("[data-connection='connected']")).to_be_visible(timeout=15_000)
-    page.wait_for_function("window.forkscope && window.forkscope.appliedSeq > 0")
+    # a function, not an expression: polling an expression is an eval, which the
+    # page's CSP (script-src 'self') refuses whenever the first check is false
+    page.wait_for_function("() => window.forkscope && window.forkscope.appliedSeq > 0")
 
 
 def node(page: Page, pid):

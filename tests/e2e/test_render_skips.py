@@ -2,8 +2,8 @@
 row, a reaped row, the tree when something a node shows changed), and never
 leaves anything stale: whatever an event changes is redrawn in the same render,
 and a new language redraws every row. The tree's SVG keeps the panel's size and
-draws past it (a sizer gives the scroll height): every node can still be
-scrolled to and clicked."""
+the tree is zoomed to fit in it (no scrolling): every process can still be
+reached and clicked, through its group if it is folded."""
 
 import json
 import re
@@ -75,24 +75,21 @@ def test_client_rows_and_reaped_rows_follow_their_inputs(dashboard, live_app):
     expect(node(page, talker)).to_contain_text(en["role.client"])
 
 
-def test_every_node_of_a_tree_taller_than_its_panel_can_be_reached(dashboard, live_app):
+def test_every_process_of_a_tree_taller_than_its_panel_can_be_reached(dashboard, live_app):
     page, api = dashboard, live_app.api
     clients = api.spawn(14)
-    expect(nodes(page, "worker").and_(page.locator("[data-state='running']"))).to_have_count(14)
     panel = page.locator("#tree")
-    drawn = page.evaluate("""() => {
-        const panel = document.querySelector('#tree');
-        const root = panel.querySelector('g.tree-root');
-        const scale = root.transform.baseVal.consolidate()?.matrix.a ?? 1;
-        return {scroll: panel.scrollHeight, client: panel.clientHeight,
-                tree: root.getBBox().y * scale + root.getBBox().height * scale};
-    }""")
-    assert drawn["tree"] > drawn["client"], drawn       # taller than the panel
-    assert drawn["scroll"] >= drawn["tree"], drawn      # and the panel scrolls that far
+    group = page.locator("#tree g.group[data-role='worker']")
+    expect(group).to_have_count(1)                      # more rows than fit: folded
+    assert panel.evaluate("el => el.scrollHeight <= el.clientHeight")   # no scrolling
 
+    group.click()                                       # each worker, smaller
+    expect(nodes(page, "worker").and_(page.locator("[data-state='running']"))).to_have_count(14)
+    workers = [p["pid"] for p in api.processes(role="worker")]
     last = node(page, max(clients))
-    last.scroll_into_view_if_needed()
     last.click()
     expect(page.locator("#details")).to_have_attribute("data-pid", str(max(clients)))
     expect(last).to_have_class(re.compile(r"\bselected\b"))
-    assert panel.evaluate("el => el.scrollTop") > 0
+    assert sorted(int(p) for p in nodes(page, "worker").evaluate_all(
+        "els => els.map(e => e.dataset.pid)")) == sorted(workers)
+    assert panel.evaluate("el => el.scrollTop") == 0

@@ -1,8 +1,8 @@
 """The tree's layout (static/js/tree-layout.js) as a pure function, in the
-browser that runs it, without the app: processes in, positions out."""
+browser that runs it, without the app: processes, the room, the legible
+minimum and the clock in; nodes, groups and positions out."""
 
 import random
-from itertools import pairwise
 
 import pytest
 
@@ -10,19 +10,36 @@ pytestmark = pytest.mark.e2e
 
 DASH, SERVER = 100, 200
 ROOM = {"width": 1000, "height": 600, "fontSize": 18}
+# A room where nothing needs folding: the tree's shape alone.
+TALL = {"width": 1000, "height": 6000, "fontSize": 18}
+# The tree panel at 1280×720 (CSS px) and at 1920×1080, with their root font sizes.
+PROJECTOR_1280 = {"width": 784, "height": 600, "fontSize": 18}
+PROJECTOR_1920 = {"width": 1180, "height": 960, "fontSize": 22}
 
 # layoutTree's answer, in plain JSON: nodes by uid, links and TCP links by pid.
 LAYOUT = """async ([live, opts]) => {
     const { layoutTree } = await import('/static/js/tree-layout.js');
-    const out = layoutTree({ live, ...opts });
+    const changes = opts.changes ? new Map(Object.entries(opts.changes)) : null;
+    const expanded = new Set(opts.expanded || []);
+    const out = layoutTree({ live, ...opts, changes, expanded });
+    const end = (d) => (d.proc ? d.proc.pid : d.id);
     return {
         nodes: Object.fromEntries(out.nodes.map((d) => [d.id, {
             parent: d.parent ? d.parent.id : null, depth: d.depth, x: d.x, y: d.y,
-            orphan: d.orphan, selected: d.selected, pid: d.proc.pid }])),
-        order: out.nodes.map((d) => d.id),
+            orphan: d.orphan, selected: d.selected, recent: d.recent, pid: d.proc.pid }])),
+        groups: Object.fromEntries(out.groups.map((d) => [d.id, {
+            parent: d.parent.id, parentPid: d.parentProc.pid, role: d.role, count: d.count,
+            states: d.states, members: d.members.map((p) => p.uid), expandId: d.expandId,
+            x: d.x, y: d.y }])),
+        toggles: out.toggles.map((d) => [d.id, d.parent.id, d.count]),
+        drawn: out.nodes.map((d) => d.id),
+        order: out.order,
         links: out.links.map((l) => [l.source.id, l.target.id]),
-        tcp: out.tcp.map((c) => [c.client.proc.pid, c.worker.proc.pid]),
+        kinds: Object.fromEntries(out.links.map((l) => [l.target.id, l.kind])),
+        tcp: out.tcp.map((c) => [end(c.client), end(c.worker)]),
+        tcpCounts: out.tcp.map((c) => c.count),
         orphans: [...out.orphans].sort(),
+        recentUntil: out.recentUntil,
         geometry: out.geometry,
     };
 }"""
@@ -46,8 +63,32 @@ def lab(pairs, workers_first=False):
     return procs
 
 
-def layout(page, live, **opts):
-    return page.evaluate(LAYOUT, [live, {**ROOM, **opts}])
+def layout(page, live, room=ROOM, **opts):
+    return page.evaluate(LAYOUT, [live, {**room, **opts}])
+
+
+def boxes(out):
+    """Every drawn box (nodes and groups): (id, x, y)."""
+    return ([(u, n["x"], n["y"]) for u, n in out["nodes"].items()]
+            + [(g, n["x"], n["y"]) for g, n in out["groups"].items()])
+
+
+def shown(out):
+    """uid -> how many times it is shown: as a node, or counted in a group."""
+    seen = {}
+    for uid in out["nodes"]:
+        seen[uid] = seen.get(uid, 0) + 1
+    for g in out["groups"].values():
+        assert g["count"] == len(g["members"])
+        for uid in g["members"]:
+            seen[uid] = seen.get(uid, 0) + 1
+    return seen
+
+
+def fits(out, room):
+    g = out["geometry"]
+    return (g["treeW"] * g["scale"] <= room["width"] + 0.01
+            and g["treeH"] * g["scale"] <= room["height"] + 0.01)
 
 
 def test_dashboard_at_the_root_server_and_clients_under_it_workers_under_the_server(module_page):
@@ -66,17 +107,33 @@ def test_dashboard_at_the_root_server_and_clients_under_it_workers_under_the_ser
     assert not any(n["orphan"] for n in nodes.values())
 
 
-def test_one_column_per_depth_and_no_two_boxes_overlap(module_page):
-    out = layout(module_page, lab(12))
-    g, nodes = out["geometry"], out["nodes"].values()
-    for depth in (0, 1, 2):
-        column = sorted(n["y"] for n in nodes if n["depth"] == depth)
-        assert len({n["x"] for n in nodes if n["depth"] == depth}) == 1
-        assert all(b - a >= g["H"] for a, b in pairwise(column)), depth
-    xs = sorted({n["x"] for n in nodes})
-    assert all(b - a >= g["nodeW"] for a, b in pairwise(xs))
-    assert 0.8 <= g["scale"] <= 1.5
-    assert g["height"] >= g["room"] == ROOM["height"]
+def test_one_row_per_connection_the_client_right_of_its_worker(module_page):
+    out = layout(module_page, lab(3), room=TALL)
+    nodes = out["nodes"]
+    # The story reads left to right on the first row: dashboard, server, worker, client.
+    row0 = [nodes[u] for u in ("dashboard", "server-1", "server-1/worker-1", "client-1")]
+    assert len({n["y"] for n in row0}) == 1
+    assert [n["x"] for n in row0] == sorted(n["x"] for n in row0)
+    assert len({n["x"] for n in row0}) == 4
+    for i in (1, 2, 3):
+        worker, client = nodes[f"server-1/worker-{i}"], nodes[f"client-{i}"]
+        assert client["y"] == worker["y"] and client["x"] > worker["x"]
+    rows = [nodes[f"server-1/worker-{i}"]["y"] for i in (1, 2, 3)]
+    assert rows == sorted(rows) and len(set(rows)) == 3
+    assert out["kinds"]["client-1"] == "bus" and out["kinds"]["server-1/worker-1"] == "tree"
+    # The client column is there before the first connection: it moves nothing.
+    assert layout(module_page, lab(0), room=TALL)["geometry"]["treeW"] == out["geometry"]["treeW"]
+
+
+def test_no_two_boxes_overlap(module_page):
+    out = layout(module_page, lab(12) + [proc("gone/worker-9", 509, 999, "worker")], room=TALL)
+    g = out["geometry"]
+    placed = boxes(out)
+    for i, (a, ax, ay) in enumerate(placed):
+        for b, bx, by in placed[i + 1:]:
+            apart = abs(ax - bx) >= g["nodeW"] or abs(ay - by) >= g["H"]
+            assert apart, (a, b)
+    assert not out["groups"]
 
 
 def test_siblings_in_order_server_first_then_clients_by_number(module_page):
@@ -91,10 +148,11 @@ def test_an_orphan_hangs_under_the_dashboard_flagged_after_its_siblings(module_p
         proc("gone/worker-7", 507, 999, "worker"),                    # its parent is not live
         proc("server-0/worker-3", 508, DASH, "worker", orphaned=True),  # re-parented, says the model
     ]
-    out = layout(module_page, live)
+    out = layout(module_page, live, room=TALL)
     nodes = out["nodes"]
     for uid in ("gone/worker-7", "server-0/worker-3"):
         assert nodes[uid]["parent"] == "dashboard" and nodes[uid]["orphan"] is True
+        assert nodes[uid]["x"] == nodes["server-1"]["x"]              # beside the server
     assert out["orphans"] == ["gone/worker-7", "server-0/worker-3"]
     assert not any(n["orphan"] for uid, n in nodes.items() if uid not in out["orphans"])
     siblings = [u for u, n in nodes.items() if n["parent"] == "dashboard" and not n["orphan"]]
@@ -119,7 +177,7 @@ def test_tcp_links_pair_an_open_client_with_its_running_worker_by_pid(module_pag
     by_uid["server-1/worker-3"]["state"] = "zombie"               # the worker exited
     by_uid["client-4"]["worker_pid"] = SERVER                     # a pid that is no worker
     live.append(proc("client-5", 305, DASH, "client"))            # still connecting
-    out = layout(module_page, live)
+    out = layout(module_page, live, room=TALL)
     assert out["tcp"] == [[301, 401]]
 
 
@@ -132,30 +190,182 @@ def test_same_input_in_any_order_gives_the_same_positions(module_page):
     assert layout(module_page, lab(6, workers_first=True))["nodes"] == layout(
         module_page, lab(6))["nodes"]
     assert [u for u, n in first["nodes"].items() if n["selected"]] == ["client-3"]
+    many = lab(40)
+    folded = layout(module_page, many, room=PROJECTOR_1280)
+    assert folded["groups"]
+    assert layout(module_page, many[::-1], room=PROJECTOR_1280) == folded
 
 
-def test_adding_a_client_moves_no_existing_node_but_the_dashboard(module_page):
-    # A tree taller than its panel (scale at its minimum, boxes of the same
-    # size): the new client is the dashboard's last child; the dashboard,
-    # centred on its children, moves down; nothing else moves.
-    before = layout(module_page, lab(20))
-    after = layout(module_page, lab(20) + [proc("client-99", 399, DASH, "client")])
-    assert before["geometry"]["scale"] == after["geometry"]["scale"] == 0.8
-    moved = [u for u, n in before["nodes"].items()
-             if (n["x"], n["y"]) != (after["nodes"][u]["x"], after["nodes"][u]["y"])]
-    assert moved == ["dashboard"]
+def test_a_new_connection_takes_a_new_row_and_moves_nothing(module_page):
+    # A client, then its worker: each appears in the row below the last one;
+    # no process already there moves, not even the dashboard or the server.
+    before = layout(module_page, lab(20), room=TALL)
+    client = proc("client-21", 321, DASH, "client")
+    after_client = layout(module_page, lab(20) + [client], room=TALL)
+    worker = proc("server-1/worker-21", 421, SERVER, "worker", client_pid=321, connection="open")
+    client_linked = {**client, "worker_pid": 421, "connection": "open"}
+    after_worker = layout(module_page, lab(20) + [client_linked, worker], room=TALL)
+    for after in (after_client, after_worker):
+        moved = [u for u, n in before["nodes"].items()
+                 if (n["x"], n["y"]) != (after["nodes"][u]["x"], after["nodes"][u]["y"])]
+        assert moved == []
+    lowest = max(n["y"] for n in before["nodes"].values())
+    assert after_client["nodes"]["client-21"]["y"] > lowest
+    # its worker arrives in that row: the client does not move either
+    assert after_worker["nodes"]["client-21"] == {**after_client["nodes"]["client-21"],
+                                                   "recent": None}
+    assert after_worker["nodes"]["server-1/worker-21"]["y"] == after_client["nodes"]["client-21"]["y"]
 
 
-def test_a_tall_tree_drops_the_connection_line_before_shrinking_type(module_page):
-    few = layout(module_page, lab(1))["geometry"]
-    many = layout(module_page, lab(5), width=900)["geometry"]
-    assert few["lines"] == 4 and few["scale"] > 1
-    assert many["lines"] == 3 and many["scale"] < 0.95
+def test_a_tall_tree_drops_the_connection_line_before_folding(module_page):
+    few = layout(module_page, lab(1), room=PROJECTOR_1280)
+    some = layout(module_page, lab(8), room=PROJECTOR_1280)
+    assert few["geometry"]["lines"] == 4 and few["geometry"]["legible"] and not few["groups"]
+    assert some["geometry"]["lines"] == 3 and not some["groups"]
+    assert some["geometry"]["legible"]
+
+
+@pytest.mark.parametrize("room", [PROJECTOR_1280, PROJECTOR_1920], ids=["1280", "1920"])
+def test_the_whole_tree_fits_at_a_legible_size_at_every_size(module_page, room):
+    previous_groups = 0
+    for pairs in (0, 1, 3, 8, 12, 20, 40, 50, 120, 250):
+        live = lab(pairs)
+        out = layout(module_page, live, room=room)
+        g = out["geometry"]
+        assert fits(out, room), (pairs, g)
+        assert g["legible"] and g["scale"] * room["fontSize"] >= 13 - 1e-6, (pairs, g["scale"])
+        assert g["scale"] <= 1.5
+        seen = shown(out)
+        assert sorted(seen) == sorted(p["uid"] for p in live), pairs
+        assert set(seen.values()) <= {1}, pairs                 # each shown exactly once
+        assert {"dashboard", "server-1"} <= set(out["nodes"]), pairs
+        assert len(out["groups"]) >= previous_groups, pairs     # folds only as it grows
+        previous_groups = len(out["groups"])
+    assert previous_groups
+
+
+def test_many_workers_fold_into_one_group_and_their_clients_beside_it(module_page):
+    out = layout(module_page, lab(50), room=PROJECTOR_1280)
+    nodes = out["nodes"]
+    workers = out["groups"]["group:server-1:worker"]
+    assert (workers["parentPid"], workers["role"]) == (SERVER, "worker")
+    assert workers["states"] == {"running": workers["count"]}
+    # The first pairs stand out as far as the room allows, then the group.
+    kept = 50 - workers["count"]
+    assert kept >= 2, kept
+    assert workers["members"] == [f"server-1/worker-{i}" for i in range(kept + 1, 51)]
+    for i in range(1, kept + 1):
+        worker, client = nodes[f"server-1/worker-{i}"], nodes[f"client-{i}"]
+        assert worker["y"] == client["y"] < workers["y"]
+        assert [300 + i, 400 + i] in out["tcp"]
+    clients = out["groups"]["group:server-1:worker>client"]
+    assert (clients["parentPid"], clients["role"]) == (DASH, "client")
+    assert clients["members"] == [f"client-{i}" for i in range(kept + 1, 51)]
+    assert clients["expandId"] == "group:server-1:worker"        # one click opens both
+    assert clients["y"] == workers["y"] and clients["x"] > workers["x"]
+    assert ["group:server-1:worker>client", "group:server-1:worker"] in out["tcp"]
+    assert out["tcpCounts"][out["tcp"].index(
+        ["group:server-1:worker>client", "group:server-1:worker"])] == workers["count"]
+    assert fits(out, PROJECTOR_1280) and out["geometry"]["legible"]
+    # the room is used: one more pair standing out would not fit legibly
+    assert out["geometry"]["treeH"] * out["geometry"]["minScale"] > 600 - 2 * (
+        out["geometry"]["H"] + out["geometry"]["rowGap"]) * out["geometry"]["minScale"]
+    # reading order: row by row, left to right
+    assert out["order"][:4] == ["dashboard", "server-1", "server-1/worker-1", "client-1"]
+    assert out["order"][-2:] == ["group:server-1:worker", "group:server-1:worker>client"]
+
+
+def test_zombies_orphans_the_selected_and_the_recent_stay_out_of_groups(module_page):
+    live = lab(50) + [proc("gone/worker-99", 599, 999, "worker")]
+    by_uid = {p["uid"]: p for p in live}
+    by_uid["server-1/worker-37"]["state"] = "zombie"
+    changes = {"server-1/worker-39": {"state": "running", "kind": "new", "at": 1000},
+               "client-42": {"state": "running", "kind": "new", "at": 1000}}
+    out = layout(module_page, live, room=PROJECTOR_1280, selectedUid="client-30",
+                 changes=changes, now=2500)
+    nodes = out["nodes"]
+    special = ("server-1/worker-37", "gone/worker-99", "client-30", "server-1/worker-30",
+               "server-1/worker-39", "client-42")
+    for uid in special:
+        assert uid in nodes, uid
+    group = out["groups"]["group:server-1:worker"]
+    assert not set(special) & set(group["members"])
+    assert nodes["server-1/worker-39"]["recent"] == "new"
+    assert nodes["server-1/worker-37"]["recent"] is None
+    singles = [u for u in nodes if u.startswith("server-1/worker-")]
+    assert group["count"] + len(singles) == 50
+    assert set(shown(out).values()) == {1}
+    assert fits(out, PROJECTOR_1280) and out["geometry"]["legible"]
+    # the selected client and its worker keep their TCP link
+    assert [301 + 29, 401 + 29] in out["tcp"]
+    # three seconds later the new ones are folded like the others
+    later = layout(module_page, live, room=PROJECTOR_1280, selectedUid="client-30",
+                   changes=changes, now=4100)
+    assert "server-1/worker-39" not in later["nodes"] and later["recentUntil"] is None
+    assert out["recentUntil"] == 4000
+
+
+def test_zombies_fold_too_when_nothing_else_can(module_page):
+    # A parent with a hundred zombie children (htop's fold): they fit only folded.
+    live = lab(0) + [proc(f"server-1/worker-{i}", 400 + i, SERVER, "worker", state="zombie")
+                     for i in range(1, 101)]
+    out = layout(module_page, live, room=PROJECTOR_1280)
+    group = out["groups"]["group:server-1:worker"]
+    assert group["count"] >= 90 and group["states"] == {"zombie": group["count"]}
+    assert set(shown(out).values()) == {1} and len(shown(out)) == 102
+    assert fits(out, PROJECTOR_1280) and out["geometry"]["legible"]
+
+
+def test_the_legible_minimum_decides_what_folds(module_page):
+    live = lab(12)
+    near = layout(module_page, live, room=PROJECTOR_1920, minLabelPx=13)
+    assert not near["groups"] and near["geometry"]["legible"]
+    far = layout(module_page, live, room=PROJECTOR_1920, minLabelPx=20)    # a presenter view
+    assert far["groups"] and far["geometry"]["scale"] * 22 >= 20 - 1e-6
+    # A width that cannot be met by folding (columns do not fold): as large as
+    # the width allows, rows still folded to fit that.
+    phone = {"width": 390, "height": 600, "fontSize": 18}
+    out = layout(module_page, lab(30), room=phone, minLabelPx=13)
+    assert fits(out, phone) and not out["geometry"]["legible"]
+    assert out["geometry"]["scale"] == pytest.approx(390 / out["geometry"]["treeW"])
+
+
+def test_an_opened_group_shows_each_member_and_a_handle_folds_it(module_page):
+    live = lab(30)
+    folded = layout(module_page, live, room=PROJECTOR_1280)
+    assert "group:server-1:worker" in folded["groups"] and not folded["toggles"]
+    opened = layout(module_page, live, room=PROJECTOR_1280, expanded=["group:server-1:worker"])
+    assert "group:server-1:worker" not in opened["groups"]
+    assert all(f"server-1/worker-{i}" in opened["nodes"] for i in range(1, 31))
+    assert ["group:server-1:worker", "server-1", 30] in opened["toggles"]
+    assert fits(opened, PROJECTOR_1280)              # smaller than legible, but all of it
+    assert [301, 401] in opened["tcp"]
+
+
+def test_what_is_recent_new_processes_and_exited_ones_for_three_seconds(module_page):
+    out = module_page.evaluate("""async (live) => {
+        const { trackChanges, recentAt } = await import('/static/js/tree-layout.js');
+        const kinds = (c, now) => Object.fromEntries(recentAt(c, now).recent);
+        const c0 = trackChanges(null, live, 0);                 // what was there: no news
+        const c1 = trackChanges(c0, [...live, {uid: 'client-9', state: 'running'}], 100);
+        const zombie = live.map((p) => p.uid === 'client-1' ? {...p, state: 'zombie'} : p);
+        const c2 = trackChanges(c1, [...zombie, {uid: 'client-9', state: 'running'}], 1000);
+        const c3 = trackChanges(c2, zombie, 1500);               // client-9 was reaped
+        return { at0: kinds(c0, 0), at1: kinds(c1, 100), at2: kinds(c2, 1000),
+                 at2later: kinds(c2, 3200), until2: recentAt(c2, 1000).until, at3: kinds(c3, 1500),
+                 gone: kinds(c2, 5000) };
+    }""", lab(1))
+    assert out["at0"] == {}
+    assert out["at1"] == {"client-9": "new"}
+    assert out["at2"] == {"client-9": "new", "client-1": "ended"}
+    assert out["at2later"] == {"client-1": "ended"} and out["until2"] == 3100
+    assert out["at3"] == {"client-1": "ended"}
+    assert out["gone"] == {}
 
 
 def test_nothing_live_lays_out_nothing(module_page):
     out = layout(module_page, [])
-    assert out["nodes"] == {} and out["links"] == [] and out["tcp"] == []
+    assert out["nodes"] == {} and out["groups"] == {} and out["links"] == [] and out["tcp"] == []
     assert out["geometry"]["scale"] == 1
 
 

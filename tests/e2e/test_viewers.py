@@ -23,12 +23,18 @@ def lecture():
         yield live
 
 
+# every data-action but the tree's fit button (a view action: it changes no process)
+LAB_ACTIONS = "[data-action]:not([data-action='fit'])"
+
+
 def test_viewer_sees_everything_and_controls_nothing(lecture, page):
     page.goto(lecture.url + "/")
     wait_connected(page)
     expect(page.locator("body")).to_have_attribute("data-access", "viewer")
     expect(page.locator("#viewer-badge")).to_be_visible()
-    expect(page.locator("[data-action]:visible")).to_have_count(0)   # no control at all
+    # no control of the lab at all; fitting the tree is the viewer's own view
+    expect(page.locator(f"{LAB_ACTIONS}:visible")).to_have_count(0)
+    expect(page.locator("[data-action='fit']")).to_be_visible()
     expect(page.locator("#truth-badge")).to_have_attribute("data-truth", "agree")
 
     client = lecture.api.spawn(1)[0]                   # the presenter acts (REST, token)
@@ -36,7 +42,7 @@ def test_viewer_sees_everything_and_controls_nothing(lecture, page):
     expect(nodes(page, "worker")).to_have_count(1)
     lecture.api.send(client, "hi 你好")
     expect(page.locator(f"[data-reply-for='{client}']")).to_contain_text("HI 你好")
-    expect(page.locator("input.message:visible, [data-action]:visible")).to_have_count(0)
+    expect(page.locator(f"input.message:visible, {LAB_ACTIONS}:visible")).to_have_count(0)
     node(page, client).click()                         # details, read-only
     expect(page.locator("#details")).to_have_attribute("data-pid", str(client))
     expect(page.locator("#details .os-truth")).to_have_attribute("data-status", "ok")
