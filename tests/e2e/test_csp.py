@@ -59,7 +59,7 @@ def test_the_dashboard_runs_without_csp_violations(live_app, page):
     # The listener works: a script the policy forbids (inline) is reported.
     page.evaluate("""() => { const s = document.createElement("script");
                              s.textContent = "window.__inline = 1"; document.body.append(s); }""")
-    page.wait_for_function("window.__cspViolations.length > 0")
+    page.wait_for_function("() => window.__cspViolations.length > 0")
     assert violations(page)[0]["directive"].startswith("script-src")
     assert page.evaluate("window.__inline") is None
     page.close()

@@ -121,9 +121,9 @@ def test_gap_in_seq_triggers_resync(dashboard, live_app):
         const s = window.forkscope.sync;
         s.receive([{seq: s.appliedSeq + 5, type: "served", pid: 1, by: 1, t: Date.now() / 1000}]);
     }""")
-    page.wait_for_function("window.forkscope.sync.resyncCount >= 1")
+    page.wait_for_function("() => window.forkscope.sync.resyncCount >= 1")
     seq = api.state()["seq"]
-    page.wait_for_function("seq => window.forkscope.appliedSeq >= seq", arg=seq)
+    page.wait_for_function("(seq) => window.forkscope.appliedSeq >= seq", arg=seq)
     assert_tree_matches(page, api)
     applied_at = page.evaluate("[...window.forkscope.appliedAt.keys()].length")
     assert 0 < applied_at <= 2000
