@@ -43,6 +43,10 @@ CLIENT_CLOSED = _type("client_closed")
 ERROR = _type("error")
 DEMO = _type("demo")
 
+PHASE = _type("phase")
+GATE_WAIT = _type("gate_wait")
+GATE_PASS = _type("gate_pass")
+
 
 def uid(name, parent_name):
     """A lab process's unique id: its multiprocessing name, prefixed by its
