@@ -118,6 +118,31 @@ class Reporter:
             if pending:
                 self.put(pending if len(pending) > 1 else pending[0])
 
+    def flush(self):
+        """Inside a batch: write what it holds now, and go on batching. A
+        process about to wait at a gate must not keep back what led there
+        (the server's ``accepted`` before it stops at ``accept``)."""
+        if self._batching() and self.pending:
+            pending, self.pending = self.pending, []
+            self.put(pending if len(pending) > 1 else pending[0])
+
+    @contextlib.contextmanager
+    def paused(self):
+        """Inside a batch: write what it holds now, then write each event as
+        it comes until the block ends. A process that waits at a gate inside
+        a batch (the server inside its accept) reports what happens meanwhile
+        — workers exiting, signalled, joined — as it happens."""
+        if not self._batching():
+            yield
+            return
+        self.flush()
+        pid = self.pending_pid
+        self.pending = self.pending_pid = None
+        try:
+            yield
+        finally:
+            self.pending, self.pending_pid = [], pid
+
     def put(self, item):
         """Write an event, or a list of events, as atomic frames. Events are
         plain data: ``pickle.dumps`` does (ForkingPickler would copy its reducer
