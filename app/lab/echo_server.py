@@ -77,6 +77,8 @@ class EchoServer:
         self.running = True
         self.watching = None   # the loop's PollSet
         self.listener = None
+        self.peer = None       # the connection being accepted
+        self.start_gate = self.before_start  # made once, not per connection
 
     def serve(self):
         me = multiprocessing.current_process()
@@ -148,6 +150,10 @@ class EchoServer:
         if answering:
             self.lines.expire()
 
+    def before_start(self):
+        """Between ``created`` and ``p.start()``: the Process object exists."""
+        self.gates.reach(stepping.START, peer=self.peer)
+
     def wait_at_gate(self, timeout):
         """``Stepper``'s wait: the loop, without accepting, for *timeout* s."""
         self.watching.pause(self.listener)
@@ -181,9 +187,9 @@ class EchoServer:
                              start_method=self.lab["start_method"],
                              daemon=self.lab["daemon_workers"])
         self.forkserver.ensure_running()
+        self.peer = addr  # for the start gate, between created and started
         self.workers.start(worker, role="worker", peer=list(addr),
-                           style=self.lab["worker_style"],
-                           before_start=lambda: self.gates.reach(stepping.START, peer=addr))
+                           style=self.lab["worker_style"], before_start=self.start_gate)
         self.lines.add(worker.pid, ours, theirs)
         conn.close()  # the worker has its own copy now
 

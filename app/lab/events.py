@@ -151,11 +151,16 @@ class Reporter:
             written = queue_write_atomic(self.queue, data)
             assert written, "frames() makes every frame fit one atomic write"
 
-    def hello(self, role, name, daemon):
-        """The tutorial's ``print(os.getppid(), os.getpid())``, made visible."""
+    def hello(self, role, name, daemon, at=None):
+        """The tutorial's ``print(os.getppid(), os.getpid())``, made visible.
+        *at*: the first point it reaches, as a ``phase`` in the same write."""
         parent = multiprocessing.parent_process()
-        self(HELLO, pid=os.getpid(), ppid=os.getppid(), role=role, name=name,
-             daemon=daemon, uid=uid(name, parent.name if parent else None))
+        fields = {"pid": os.getpid(), "ppid": os.getppid(), "role": role, "name": name,
+                  "daemon": daemon, "uid": uid(name, parent.name if parent else None)}
+        if at is None:
+            self(HELLO, **fields)
+        else:
+            self.put([make(HELLO, **fields), make(PHASE, at=at)])
 
 
 MAX_DATA = ATOMIC_FRAME - FRAME_HEADER  # pickled bytes one atomic frame carries

@@ -119,21 +119,43 @@ class Stepper:
     or None. *before_wait* / *after_wait* run around a wait (the worker
     reports the rounds it served, and its idle clock stops meanwhile)."""
 
-    def __init__(self, control, report, wait=None, before_wait=None, after_wait=None):
+    def __init__(self, control, report, wait=None, holder=None):
+        """*holder*, if any, has ``hold()`` and ``go_on()``, called around a
+        wait (the worker's ``Served``: it reports the rounds it served first,
+        and its idle clock stops meanwhile). Run mode calls nothing but
+        ``reach``: in a forked worker each function called for the first time
+        is a copy-on-write page fault (no closures, no context managers)."""
         # without a control (a unit test's talk()) the word is a list: always run
         self.word = control.array if control is not None else [0]
         self.report = report
-        self.wait = wait or (lambda timeout: STOPPED)
-        self.before_wait = before_wait
-        self.after_wait = after_wait
+        self.wait = wait
+        self.holder = holder
         self.at = None          # the latest point reached
         self.reported = None    # the latest point the dashboard was told of
         self.last = 0.0         # monotonic time of the last phase report
         self.gate = None        # the gate it waits at now
         self.since = None       # that wait's gate_wait t (a release must name it)
         self.released = False
-        global current
-        current = self
+
+    def begin(self, point, **hello):
+        """Report the process's ``hello``, then reach its first *point*: in
+        run mode both go in one write (``Reporter.hello(at=...)``)."""
+        if not self.word[0] & MODE_MASK:
+            self.at = self.reported = point
+            self.report.hello(at=point, **hello)
+            return None
+        self.report.hello(**hello)
+        return self.reach(point)
+
+    def end(self, type_, **fields):
+        """Report *type_* (the worker's ``conn_closed``), then reach ``exit``:
+        in run mode both go in one write."""
+        if not self.word[0] & MODE_MASK:
+            self.at = self.reported = EXIT
+            self.report.put([events.make(type_, **fields), events.make(events.PHASE, at=EXIT)])
+            return None
+        self.report(type_, **fields)
+        return self.reach(EXIT)
 
     # -- at a point --------------------------------------------------------------
     def reach(self, point, peer=None):
@@ -161,9 +183,11 @@ class Stepper:
         return self._hold(point, bit, peer)
 
     def _hold(self, gate, bit, peer):
+        global current
+        current = self        # the worker's release op finds it here
         self.reported = gate  # gate_wait sets P's "at" too: no phase of its own
-        if self.before_wait is not None:
-            self.before_wait()
+        if self.holder is not None:
+            self.holder.hold()
         # what led here goes out first (the server's accept batch), and what
         # happens while it waits goes out as it happens
         with self.report.paused():
@@ -178,8 +202,8 @@ class Stepper:
                 self.gate = self.since = None
             self.report(events.GATE_PASS, gate=gate, how=how)
         self.last = time.monotonic()
-        if self.after_wait is not None:
-            self.after_wait()
+        if self.holder is not None:
+            self.holder.go_on()
         return how
 
     def _wait_until_passed(self, bit, began):
@@ -194,7 +218,7 @@ class Stepper:
                 if left <= 0:
                     return "slow"
                 timeout = min(left, RECHECK)
-            got = self.wait(timeout)
+            got = STOPPED if self.wait is None else self.wait(timeout)
             if self.released or got == RELEASED:
                 return "step"
             if got == STOPPED:

@@ -41,6 +41,7 @@ class Served:
         self.last = 0.0   # when the last report went out
         self.active = time.monotonic()  # when the last message came
         self.holding = False  # waiting at a gate: not idle, whatever the clock says
+        self.watchdog = None  # a chatty connection's Watchdog, once started
 
     def add(self, data):
         """Count one round; True if this made a report pending (the first
@@ -92,6 +93,8 @@ class Served:
         with self.lock:
             self.holding = False
             self.active = time.monotonic()
+        if self.watchdog is not None:
+            self.watchdog.wake.set()  # new due times
 
     def _flush(self):
         if self.count:
@@ -181,24 +184,14 @@ def talk(conn, addr, report, idle_timeout=None, commands=None, step=None):
     released over *commands*.
     """
     me = multiprocessing.current_process()
-    channel = None
+    global _spawned_channel
     if commands is not None and not wakeup.handed_down(commands):  # forked: armed
-        channel = wakeup.SignalledChannel(commands, WORKER_OPS)
-        channel.start()
-    gates = stepping.Stepper(step, report, wait=wait_on_channel(channel))
-    served = Served(report, gates)
+        _spawned_channel = wakeup.SignalledChannel(commands, WORKER_OPS)
+        _spawned_channel.start()
+    gates = stepping.Stepper(step, report, wait=wait_on_channel)
+    served = gates.holder = Served(report, gates)
     watchdog = None
-
-    def go_on():
-        served.go_on()
-        if watchdog is not None:
-            watchdog.wake.set()  # its idle clock starts again: new due times
-
-    gates.before_wait, gates.after_wait = served.hold, go_on
-    with report.batched():  # hello and the first point: one write
-        report.hello(role="worker", name=me.name, daemon=me.daemon)
-        gates.reach(stepping.RECV)
-        gates.flush_phase()
+    gates.begin(stepping.RECV, role="worker", name=me.name, daemon=me.daemon)
     timeout = RecvTimeout(conn)
     idle = False
     rounds = 0
@@ -225,7 +218,7 @@ def talk(conn, addr, report, idle_timeout=None, commands=None, step=None):
             watchdog.wake.set()  # a report is pending: it must go out in time
         if rounds == 2 and watchdog is None:
             timeout.set(None)
-            watchdog = Watchdog(conn, served, idle_timeout)
+            watchdog = served.watchdog = Watchdog(conn, served, idle_timeout)
             watchdog.start()
         gates.reach(stepping.RECV)  # back to the top of the loop
     if watchdog is not None:
@@ -236,32 +229,30 @@ def talk(conn, addr, report, idle_timeout=None, commands=None, step=None):
         report(events.IDLE_TIMEOUT, seconds=idle_timeout)
     gates.reach(stepping.CLOSE)
     conn.close()
-    with report.batched():  # run mode: its last point goes out with conn_closed
-        report(events.CONN_CLOSED, peer=list(addr))
-        gates.reach(stepping.EXIT)
-        gates.flush_phase()
+    gates.end(events.CONN_CLOSED, peer=list(addr))  # run mode: one write with "exit"
 
 
-def wait_on_channel(channel):
+_spawned_channel = None   # a spawned or forkserver worker's SignalledChannel
+
+
+def wait_on_channel(timeout):
     """A worker's ``wait(timeout)`` at a gate: its main thread reads its own
     channel (the signal handler stands aside) and serves what comes — ping,
     wake, the release it waits for. A forked worker's channel object is made
     only now (``wakeup.inherited_channel``): run mode never touches it."""
-    def wait(timeout):
-        ch = channel if channel is not None else wakeup.inherited_channel()
-        if ch is None or ch.closed:
-            return stepping.STOPPED  # its parent is gone: nobody can release it
-        with ch.hold() as conn:
-            try:
-                if conn.poll(timeout) and serve_one(conn, WORKER_OPS) is None:
-                    ch.stop()
-                    return stepping.STOPPED
-            except (EOFError, OSError):
+    ch = _spawned_channel if _spawned_channel is not None else wakeup.inherited_channel()
+    if ch is None or ch.closed:
+        return stepping.STOPPED  # its parent is gone: nobody can release it
+    with ch.hold() as conn:
+        try:
+            if conn.poll(timeout) and serve_one(conn, WORKER_OPS) is None:
                 ch.stop()
                 return stepping.STOPPED
-        ch.answer_pending()  # a request that came as the wait ended: no signal left
-        return None
-    return wait
+        except (EOFError, OSError):
+            ch.stop()
+            return stepping.STOPPED
+    ch.answer_pending()  # a request that came as the wait ended: no signal left
+    return None
 
 
 class Talk(LabProcess):

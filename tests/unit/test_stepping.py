@@ -18,9 +18,10 @@ class Report:
     def __call__(self, type_, **fields):
         self.events.append((type_, fields))
 
-    def put(self, event):
-        self(event["type"], **{k: v for k, v in event.items()
-                               if k not in ("type", "t", "by", "pid")})
+    def put(self, item):
+        for event in item if isinstance(item, list) else [item]:
+            self(event["type"], **{k: v for k, v in event.items()
+                                   if k not in ("type", "t", "by", "pid")})
 
     def flush(self):
         pass

@@ -23,8 +23,10 @@ class Report:
             self.events.append(dict(fields, type=type_, at=time.monotonic()))
             self.cond.notify_all()
 
-    def hello(self, **fields):
+    def hello(self, at=None, **fields):
         self("hello", **fields)
+        if at is not None:
+            self("phase", point=at)
 
     def batched(self):  # events.Reporter's: here each event is recorded as it comes
         return contextlib.nullcontext()
@@ -32,8 +34,9 @@ class Report:
     def flush(self):
         pass
 
-    def put(self, event):
-        self(event["type"], **{k: v for k, v in event.items() if k != "type"})
+    def put(self, item):
+        for event in item if isinstance(item, list) else [item]:
+            self(event["type"], **{k: v for k, v in event.items() if k != "type"})
 
     def wait_for(self, type_, timeout=5):
         self.wait_until(lambda: self.of(type_), timeout)
