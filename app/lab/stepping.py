@@ -41,12 +41,17 @@ the word at once; a wait re-reads it every ``RECHECK`` seconds anyway, so a
 lost wake delays a release, it never loses one.
 
 **Cost in run mode** (what the benchmarks compare with the tutorial's
-server): per point, one attribute load, one index into the shared array and
-one bit test, then an attribute store — about 0.1 µs, a few per connection
-and two per round trip, against a set-up of ~3,000 µs and a round trip of
-~80 µs. No event is added to a one-message connection's set-up (the
-worker's first ``phase`` travels in the write of its ``hello``, its last in
-that of ``conn_closed``), and no system call (docs/performance.md).
+server): per point, an attribute load, one index into the shared array, a bit
+test and an attribute store; a one-message connection's set-up writes no
+extra event and makes no extra system call (the worker's first ``phase``
+travels in the write of its ``hello``, its last in that of ``conn_closed``).
+Round trips do not move (A/B, 20,000 on one connection: 68.1 → 66.8 µs,
+median of 4). A set-up costs +3–7 % CPU (``bench/setup_cost.py``, fork,
+medians of 4–6 runs of 1,000: 3,030–3,120 → 3,235–3,260 µs): a forked worker
+writes to every page of a shared Python object it touches — here the new
+code it runs — and each write is a copy-on-write fault (+27 per worker:
+551 → 578–588). Closures, context managers and module globals written per
+worker were removed for that (the first version: +50 faults).
 """
 
 import ctypes
