@@ -181,6 +181,21 @@ def _daemon_demo():
             *exit_and_reap("helper-1", 500, DASH)]
 
 
+def _stepped_through_a_connection():
+    """Step mode: the server stops at start holding a connection (no worker yet),
+    is released, the worker reaches recv and stops at send; terminated there it
+    is a zombie and waits no more."""
+    peer = ["127.0.0.1", 50000]
+    return [*_created_started_hello(),
+            ev("phase", pid=SERVER, at="accepting", t=1.1),
+            ev("gate_wait", pid=SERVER, gate="start", peer=peer, t=1.2),
+            ev("gate_pass", pid=SERVER, gate="start", how="step", t=1.3),
+            *lifecycle("worker-1", 400, SERVER, peer=peer),
+            ev("phase", pid=400, at="recv", t=1.4),
+            ev("gate_wait", pid=400, gate="send", t=1.5),
+            ev("exited", pid=400, uid="worker-1", exitcode=-15, by=SERVER, t=1.6)]
+
+
 #: name -> the events, in the order the registry receives them.
 SCENARIOS = {
     "dashboard_only": [],
@@ -201,6 +216,7 @@ SCENARIOS = {
     "client_closed_on_request": _client_closed_on_request(),
     "server_killed_its_worker_orphaned": _server_killed_its_worker_orphaned(),
     "daemon_demo": _daemon_demo(),
+    "stepped_through_a_connection": _stepped_through_a_connection(),
 }
 
 

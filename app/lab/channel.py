@@ -13,15 +13,27 @@ class Channel:
 
     def __init__(self, conn, on_events=None):
         self.conn = conn
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()        # one call at a time
+        self.send_lock = threading.Lock()   # one writer at a time: call or notify
         self.ids = itertools.count(1)
         self.on_events = on_events or (lambda evs: None)
+
+    def notify(self, msg):
+        """Send *msg* with no reply awaited, even while a call is waiting for
+        its own (a client inside ``send``, held at a gate, waits for exactly
+        this ``release``). Raises ``LabError`` if the process has gone."""
+        try:
+            with self.send_lock:
+                self.conn.send(msg)
+        except OSError:
+            raise LabError(409, "gone", "the process is no longer running") from None
 
     def call(self, msg, timeout):
         with self.lock:
             msg = dict(msg, id=next(self.ids))
             try:
-                self.conn.send(msg)
+                with self.send_lock:
+                    self.conn.send(msg)
                 while self.conn.poll(timeout):
                     reply = self.conn.recv()
                     if "events" in reply:

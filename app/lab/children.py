@@ -76,13 +76,16 @@ class Children:
         self.exited = set()      # pids whose exit was reported (zombies)
 
     # -- starting -------------------------------------------------------------
-    def start(self, proc, role, **info):
+    def start(self, proc, role, before_start=None, **info):
         """``proc.start()``, reported: created, started, and any sibling that
-        this very ``start()`` reaped."""
+        this very ``start()`` reaped. *before_start()* runs between the two
+        (the server's ``start`` gate: the object exists, no pid yet)."""
         with self.lock:
             method = getattr(proc, "start_method", "fork")
             self.report(events.CREATED, pid=None, uid=uid_of(proc), role=role,
                         name=proc.name, daemon=proc.daemon, start_method=method, **info)
+            if before_start is not None:
+                before_start()
             t0 = time.perf_counter()
             with self.watching_implicit_reaps(f"start() of {proc.name}"):
                 proc.start()

@@ -6,6 +6,14 @@ goes out as UTF-8; the reply is read until as many bytes came back as were sent
 — ``bytes.upper()`` keeps the length — because one ``recv()`` may return only
 part of it. Which worker served it is not in the protocol: the dashboard knows
 it by matching this socket's address with the worker's peer address.
+
+Gates (``app.lab.stepping``): before ``c.send`` (``send``), between it and
+``c.recv`` (``recv``), and before it exits (``exit``) the client may stop, in
+step or slow mode, inside the dashboard's ``send`` request; its wait reads
+its channel (``release`` and ``wake`` come as notifications: the dashboard's
+``send`` call holds the channel's turn) and watches its parent. While the lab
+steps, a reply may take as long as the teacher likes: the client keeps
+waiting for it past ``REPLY_TIMEOUT``.
 """
 
 import multiprocessing
@@ -14,16 +22,22 @@ import time
 from multiprocessing.connection import wait
 
 from app.lab import commands as cmd
-from app.lab import events
+from app.lab import events, stepping
 from app.lab.commands import Ops, ok, refused, serve_one
 
 REPLY_TIMEOUT = 10.0
 
 
-def read_exactly(sock, n):
+def read_exactly(sock, n, patient=lambda: False):
+    """*n* bytes from *sock*; on its timeout, wait on while *patient()*."""
     chunks, got = [], 0
     while got < n:
-        chunk = sock.recv(min(65536, n - got))
+        try:
+            chunk = sock.recv(min(65536, n - got))
+        except TimeoutError:
+            if patient():
+                continue
+            raise
         if not chunk:
             raise ConnectionError("the server closed the connection")
         chunks.append(chunk)
@@ -36,14 +50,18 @@ class Client:
     any other op is refused with ``unknown_op`` — only ``send`` ever writes to
     the echo server."""
 
-    def __init__(self, server_address, queue, commands):
+    def __init__(self, server_address, queue, commands, step=None):
         self.server_address = tuple(server_address)
         self.report = events.Reporter(queue)
         self.commands = commands
         self.sock = None
         self.connected = False
         self.done = False
-        self.ops = Ops({cmd.SEND: self.op_send, cmd.CLOSE: self.op_close})
+        self.dashboard = multiprocessing.parent_process().sentinel
+        self.orphaned = False
+        self.gates = stepping.Stepper(step, self.report, wait=self.wait_at_gate)
+        self.ops = Ops({cmd.SEND: self.op_send, cmd.CLOSE: self.op_close,
+                        cmd.RELEASE: self.op_release, cmd.WAKE: stepping.ignore})
 
     def run(self):
         me = multiprocessing.current_process()
@@ -53,19 +71,41 @@ class Client:
         self.report(events.CONNECTED, local=list(local),
                     server=list(self.server_address))
         self.commands.send({"connected": list(local)})
-        dashboard = multiprocessing.parent_process().sentinel
+        dashboard = self.dashboard
         self.connected = True
         while not self.done:
+            self.gates.reach(stepping.INPUT)   # msg = input('>>: ')
             watched = [self.commands, dashboard] + ([self.sock] if self.connected else [])
-            ready = wait(watched)
+            ready = wait(watched, self.gates.due())
             if dashboard in ready:
                 return
             if self.sock in ready and self.connected:
                 self.connected = self.peer_closed()
             if self.commands in ready and serve_one(self.commands, self.ops) is None:
                 return  # the dashboard closed its end
+        self.gates.reach(stepping.EXIT)
+        self.gates.flush_phase()
+
+    def wait_at_gate(self, timeout):
+        """``Stepper``'s wait: the channel (release, wake, ping) and the dashboard."""
+        if self.orphaned:
+            return stepping.STOPPED
+        ready = wait([self.commands, self.dashboard], timeout)
+        if self.dashboard in ready:
+            self.orphaned = True
+            return stepping.STOPPED
+        if self.commands in ready and serve_one(self.commands, self.ops) is None:
+            self.orphaned = True
+            return stepping.STOPPED
+        return None
+
+    def op_release(self, request):
+        """A notification: pass the gate it names, if we wait there; no reply."""
+        self.gates.release(request)
 
     def op_send(self, request):
+        if self.gates.gate is not None:  # only a confused caller: the dashboard waits
+            return refused(cmd.BUSY, "the client is waiting at a gate")
         if not self.connected:
             return refused("disconnected", "the server closed this connection")
         reply = self.send(request.get("text", ""))
@@ -74,6 +114,8 @@ class Client:
         return reply
 
     def op_close(self, _request):
+        if self.gates.gate is not None:
+            return refused(cmd.BUSY, "the client is waiting at a gate")
         self.sock.close()
         self.report(events.CLIENT_CLOSED)
         self.done = True  # after this reply is sent
@@ -91,10 +133,12 @@ class Client:
 
     def send(self, text):
         data = text.encode("utf-8")
-        t0 = time.perf_counter()
         try:
+            self.gates.reach(stepping.SEND)      # c.send(msg.encode('utf-8'))
+            t0 = time.perf_counter()             # the round trip starts with the send
             self.sock.sendall(data)
-            reply = read_exactly(self.sock, len(data))
+            self.gates.reach(stepping.RECV)      # data = c.recv(1024)
+            reply = read_exactly(self.sock, len(data), self.patient)
         except (OSError, ConnectionError) as exc:
             self.report(events.DISCONNECTED, error=str(exc))
             return {"ok": False, "error": str(exc), "code": "disconnected"}
@@ -105,10 +149,16 @@ class Client:
         return {"ok": True, "reply": reply_text, "rtt_ms": round(rtt_ms, 3)}
 
 
-def run_client(server_address, queue, commands):
-    """Target of a client Process."""
+    def patient(self):
+        """Wait on for a reply past REPLY_TIMEOUT? While the lab steps (its
+        worker may be held at a gate) and the dashboard lives."""
+        return self.gates.stepping() and not wait([self.dashboard], 0)
+
+
+def run_client(server_address, queue, commands, step=None):
+    """Target of a client Process; *step*: the lab's ``stepping.StepControl``."""
     try:
-        Client(server_address, queue, commands).run()
+        Client(server_address, queue, commands, step).run()
     except OSError as exc:
         events.Reporter(queue)(events.ERROR, error=f"client: {exc}")
         try:

@@ -16,14 +16,18 @@ from app.lab.forking import LabProcess
 
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
+# while the lab steps a reply waits for the teacher (the worker may be held at
+# a gate): the dashboard waits this long for it, not REPLY_TIMEOUT
+STEPPED_REPLY_TIMEOUT = 600.0
 
 
 class ClientPool:
-    def __init__(self, queue, children, lock, wake):
+    def __init__(self, queue, children, lock, wake, step=None):
         self.queue = queue
         self.children = children
         self.lock = lock
         self.wake = wake
+        self.step = step  # the lab's stepping.StepControl, handed to each client
         self.channels = {}              # pid -> Channel
         self.numbers = itertools.count(1)
 
@@ -39,7 +43,7 @@ class ClientPool:
                 ours, theirs = Pipe()
                 name = f"client-{next(self.numbers)}"
                 proc = LabProcess(target=run_client, name=name, fds=(theirs, self.queue),
-                                  args=(echo_address, self.queue, theirs))
+                                  args=(echo_address, self.queue, theirs, self.step))
                 self.children.start(proc, role="client")
                 theirs.close()
                 self.channels[proc.pid] = Channel(ours)
@@ -61,8 +65,21 @@ class ClientPool:
     def call(self, pid, request, timeout=STOP_TIMEOUT):
         return self.channel(pid).call(request, timeout)
 
-    def send_text(self, pid, text):
-        return self.call(pid, {"op": commands.SEND, "text": text}, REPLY_TIMEOUT + 2)
+    def send_text(self, pid, text, stepping=False):
+        """*stepping*: the lab is in step or slow mode, the reply may take long."""
+        timeout = STEPPED_REPLY_TIMEOUT if stepping else REPLY_TIMEOUT + 2
+        return self.call(pid, {"op": commands.SEND, "text": text}, timeout)
+
+    def notify(self, pid, msg):
+        """A notification to client *pid* (``release``, ``wake``): no reply."""
+        self.channel(pid).notify(msg)
+
+    def notify_all(self, msg):
+        for pid in list(self.channels):
+            try:
+                self.channels[pid].notify(msg)
+            except (LabError, KeyError):
+                pass  # it has exited (or was reaped meanwhile): nothing to wake
 
     def close(self, pid):
         return self.call(pid, {"op": commands.CLOSE})

@@ -9,7 +9,11 @@ channel, one end of a ``multiprocessing.Pipe``; its parent holds the other end
 * the **reply** carries the same ``id``: ``{"id": n, "ok": True, ...}``, or
   ``{"id": n, "ok": False, "code": CODE, "error": "English text"}``;
 * an op the process does not have gets ``code: "unknown_op"`` — it is never
-  guessed at (a client once sent any op but ``close`` to the server as text).
+  guessed at (a client once sent any op but ``close`` to the server as text);
+* a **notification** is a request with no reply: ``release`` and ``wake`` sent
+  to a worker or a client (its handler returns None). The client may be in
+  the middle of the dashboard's ``send`` call, waiting at a gate for exactly
+  that release: it cannot wait for its turn on the channel.
 
 The requesting side is ``app.lab.channel.Channel`` (ids, timeouts); the serving
 side is ``Ops`` — the process's op table — and ``serve_one``, which reads one
@@ -34,6 +38,10 @@ JOIN = "join"            # server: p.join("timeout") one of its workers
 RELAY = "relay"          # server: pass "request" to worker "pid", its reply back
 SEND = "send"            # client: send "text" to the echo server, return the reply
 CLOSE = "close"          # client: close the socket and exit
+RELEASE = "release"      # any: pass the gate named by "gate" and "since" (server: or
+                         # worker "pid"'s); to a worker or client a notification
+WAKE = "wake"            # any: the step settings changed, re-read them (server:
+                         # and tell every worker); to a worker or client a notification
 
 # -- error codes: why a request was refused ------------------------------------------------
 UNKNOWN_OP = "unknown_op"    # this process has no such op

@@ -16,12 +16,20 @@ kept between passes: ``app.lab.pollset``):
 
 So the server learns of an exit the moment it happens and leaves the zombie for
 the teacher to ``join()``.
+
+Gates (``app.lab.stepping``): after ``accept()`` returned and before the
+``Process`` is made (``accept``), and once it exists but before ``p.start()``
+(``start``), the server may stop, in step or slow mode. Its wait is the same
+loop without the listening socket (``pass_once``): it still answers its
+channel — terminate, kill, join and relay to other workers, stop — and sees
+its workers exit; it returns when a ``release`` for this wait came, the
+delay passed, the mode changed, or it was told to stop.
 """
 
 import multiprocessing
 import socket
 
-from app.lab import events
+from app.lab import events, stepping
 from app.lab.children import Children
 from app.lab.commands import serve_one
 from app.lab.daemon_exit import DaemonExit
@@ -49,7 +57,7 @@ class EchoServer:
     forkserver (``forkserver_helper``), daemonic workers at exit
     (``daemon_exit``)."""
 
-    def __init__(self, host, port, queue, commands, lab, limits):
+    def __init__(self, host, port, queue, commands, lab, limits, step=None):
         self.host, self.port = host, port
         self.max_workers = limits["max_workers"]
         self.idle_timeout = limits["idle_timeout"]
@@ -62,9 +70,15 @@ class EchoServer:
         self.workers = Children(self.report, on_reaped=self.lines.close)
         self.forkserver = ForkserverHelper(self.report,
                                            used=lab["start_method"] == "forkserver")
+        self.step = step if step is not None else stepping.StepControl()
+        self.gates = stepping.Stepper(self.step, self.report, wait=self.wait_at_gate)
         self.ops = server_ops(self)
         self.count = 0
         self.running = True
+        self.watching = None   # the loop's PollSet
+        self.listener = None
+        self.peer = None       # the connection being accepted
+        self.start_gate = self.before_start  # made once, not per connection
 
     def serve(self):
         me = multiprocessing.current_process()
@@ -81,6 +95,8 @@ class EchoServer:
             self.commands.send({"ready": list(address)})
             self.loop(listener)
         self.stop_workers()
+        self.gates.reach(stepping.EXIT)  # stopping: a gate here passes at once ("stop")
+        self.gates.flush_phase()
         return 0
 
     def stop_workers(self):
@@ -100,28 +116,52 @@ class EchoServer:
 
     def loop(self, listener):
         dashboard = multiprocessing.parent_process().sentinel
-        watching = PollSet([listener, self.commands, dashboard])
+        self.dashboard = dashboard
+        self.listener = listener
+        self.watching = PollSet([listener, self.commands, dashboard])
         while self.running:
-            watched = self.workers.sentinels()
-            answering = self.lines.awaited()  # empty unless a relay is in flight
-            ready = watching.wait([*watched, *answering], self.lines.timeout())
+            self.gates.reach(stepping.ACCEPTING)   # conn, addr = s.accept()
+            self.pass_once(listener, self.gates.due())
+
+    def pass_once(self, listener, timeout=None):
+        """One pass: wait (at most *timeout* seconds) for anything to be ready,
+        handle it. *listener* None: not accepting (waiting at a gate)."""
+        watched = self.workers.sentinels()
+        answering = self.lines.awaited()  # empty unless a relay is in flight
+        relays = self.lines.timeout()
+        if relays is not None:
+            timeout = relays if timeout is None else min(timeout, relays)
+        ready = self.watching.wait([*watched, *answering], timeout)
+        for obj in ready:
+            if obj is listener and listener is not None:
+                with self.report.batched():  # accepted, created, started: one write
+                    self.accept(listener)
+            elif obj is self.commands:
+                if serve_one(self.commands, self.ops) is None:
+                    self.running = False  # the dashboard closed its end
+            elif obj == self.dashboard:
+                self.running = False
+            elif obj in answering:
+                self.lines.readable(answering[obj])
+        with self.report.batched():  # workers that exited together
             for obj in ready:
-                if obj is listener:
-                    with self.report.batched():  # accepted, created, started: one write
-                        self.accept(listener)
-                elif obj is self.commands:
-                    if serve_one(self.commands, self.ops) is None:
-                        self.running = False  # the dashboard closed its end
-                elif obj == dashboard:
-                    self.running = False
-                elif obj in answering:
-                    self.lines.readable(answering[obj])
-            with self.report.batched():  # workers that exited together
-                for obj in ready:
-                    if obj in watched:
-                        self.workers.observe_exit(watched[obj])  # a pid
-            if answering:
-                self.lines.expire()
+                if obj in watched:
+                    self.workers.observe_exit(watched[obj])  # a pid
+        if answering:
+            self.lines.expire()
+
+    def before_start(self):
+        """Between ``created`` and ``p.start()``: the Process object exists."""
+        self.gates.reach(stepping.START, peer=self.peer)
+
+    def wait_at_gate(self, timeout):
+        """``Stepper``'s wait: the loop, without accepting, for *timeout* s."""
+        self.watching.pause(self.listener)
+        try:
+            self.pass_once(None, timeout)
+        finally:
+            self.watching.resume(self.listener)
+        return None if self.running else stepping.STOPPED
 
     def accept(self, listener):
         conn, addr = listener.accept()
@@ -136,21 +176,28 @@ class EchoServer:
             return
         self.count += 1
         self.report(events.ACCEPTED, peer=list(addr))
+        self.gates.reach(stepping.ACCEPT, peer=addr)  # p = Process(target=talk, ...)
+        if not self.running:  # told to stop while it waited: no worker for it
+            conn.close()
+            return
         ours, theirs = self.lines.pair()  # the worker's command channel
         worker = make_worker(self.lab["worker_style"], conn, addr, self.report,
-                             idle_timeout=self.idle_timeout, commands=theirs,
+                             idle_timeout=self.idle_timeout, commands=theirs, step=self.step,
                              name=f"worker-{self.count}", fds=(conn, self.queue, theirs),
                              start_method=self.lab["start_method"],
                              daemon=self.lab["daemon_workers"])
         self.forkserver.ensure_running()
+        self.peer = addr  # for the start gate, between created and started
         self.workers.start(worker, role="worker", peer=list(addr),
-                           style=self.lab["worker_style"])
+                           style=self.lab["worker_style"], before_start=self.start_gate)
         self.lines.add(worker.pid, ours, theirs)
         conn.close()  # the worker has its own copy now
 
 
-def run_server(host, port, queue, commands, lab, limits):
+def run_server(host, port, queue, commands, lab, limits, step=None):
     """Target of the echo server Process (started with spawn: a new interpreter
-    has Python's default signal handlers, which the lab's processes must not)."""
+    has Python's default signal handlers, which the lab's processes must not).
+    *step*: the dashboard's ``stepping.StepControl`` (None: a private one, run
+    mode — how ``bench/setup_cost.py`` starts a server of any version)."""
     reset_child_signals()
-    raise SystemExit(EchoServer(host, port, queue, commands, lab, limits).serve())
+    raise SystemExit(EchoServer(host, port, queue, commands, lab, limits, step).serve())

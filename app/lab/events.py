@@ -43,6 +43,10 @@ CLIENT_CLOSED = _type("client_closed")
 ERROR = _type("error")
 DEMO = _type("demo")
 
+PHASE = _type("phase")
+GATE_WAIT = _type("gate_wait")
+GATE_PASS = _type("gate_pass")
+
 
 def uid(name, parent_name):
     """A lab process's unique id: its multiprocessing name, prefixed by its
@@ -114,6 +118,31 @@ class Reporter:
             if pending:
                 self.put(pending if len(pending) > 1 else pending[0])
 
+    def flush(self):
+        """Inside a batch: write what it holds now, and go on batching. A
+        process about to wait at a gate must not keep back what led there
+        (the server's ``accepted`` before it stops at ``accept``)."""
+        if self._batching() and self.pending:
+            pending, self.pending = self.pending, []
+            self.put(pending if len(pending) > 1 else pending[0])
+
+    @contextlib.contextmanager
+    def paused(self):
+        """Inside a batch: write what it holds now, then write each event as
+        it comes until the block ends. A process that waits at a gate inside
+        a batch (the server inside its accept) reports what happens meanwhile
+        — workers exiting, signalled, joined — as it happens."""
+        if not self._batching():
+            yield
+            return
+        self.flush()
+        pid = self.pending_pid
+        self.pending = self.pending_pid = None
+        try:
+            yield
+        finally:
+            self.pending, self.pending_pid = [], pid
+
     def put(self, item):
         """Write an event, or a list of events, as atomic frames. Events are
         plain data: ``pickle.dumps`` does (ForkingPickler would copy its reducer
@@ -122,11 +151,16 @@ class Reporter:
             written = queue_write_atomic(self.queue, data)
             assert written, "frames() makes every frame fit one atomic write"
 
-    def hello(self, role, name, daemon):
-        """The tutorial's ``print(os.getppid(), os.getpid())``, made visible."""
+    def hello(self, role, name, daemon, at=None):
+        """The tutorial's ``print(os.getppid(), os.getpid())``, made visible.
+        *at*: the first point it reaches, as a ``phase`` in the same write."""
         parent = multiprocessing.parent_process()
-        self(HELLO, pid=os.getpid(), ppid=os.getppid(), role=role, name=name,
-             daemon=daemon, uid=uid(name, parent.name if parent else None))
+        fields = {"pid": os.getpid(), "ppid": os.getppid(), "role": role, "name": name,
+                  "daemon": daemon, "uid": uid(name, parent.name if parent else None)}
+        if at is None:
+            self(HELLO, **fields)
+        else:
+            self.put([make(HELLO, **fields), make(PHASE, at=at)])
 
 
 MAX_DATA = ATOMIC_FRAME - FRAME_HEADER  # pickled bytes one atomic frame carries

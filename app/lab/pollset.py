@@ -26,6 +26,15 @@ class PollSet:
         for fd in self.fixed:
             self.poll.register(fd, select.POLLIN)
 
+    def pause(self, obj):
+        """Stop watching fixed *obj* for input (the server's listening socket
+        while it waits at a gate: a queued connection would wake every pass).
+        ``select.poll`` keeps its set in user space: no system call."""
+        self.poll.modify(fd_of(obj), 0)
+
+    def resume(self, obj):
+        self.poll.modify(fd_of(obj), select.POLLIN)
+
     def wait(self, sentinels, timeout=None):
         """Block until something is ready, or *timeout* seconds (None: no
         limit); *sentinels* are the descriptors watched for now — the children

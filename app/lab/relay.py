@@ -96,6 +96,24 @@ class WorkerLines:
         waiting[inner["id"]] = (request.get("id"), time.monotonic() + RELAY_TIMEOUT)
         return None
 
+    def notify(self, pid, message):
+        """Send *message* to worker *pid* with no reply awaited (``release``,
+        ``wake``: the worker answers neither). False if it has no channel."""
+        conn = self._conn(pid)
+        if conn is None:
+            return False
+        try:
+            conn.send(message)
+        except OSError:
+            return False  # it has exited: its exit is on its way
+        return True
+
+    def broadcast(self, message):
+        """*message* to every worker (``wake``: a forked worker makes its
+        channel object only now, in its signal handler)."""
+        for pid in list(self.lines):
+            self.notify(pid, message)
+
     # -- the loop's side ------------------------------------------------------------
     def awaited(self):
         """fd -> pid of the channels an answer is due on (none, most of the time)."""

@@ -21,10 +21,12 @@ STOP_TIMEOUT = 5.0
 
 
 class ServerHandle:
-    def __init__(self, settings, queue, children, lock, wake):
+    def __init__(self, settings, queue, children, lock, wake, step=None):
         """*children*: the dashboard's ``Children`` (it starts and reaps the
-        server); *wake()*: tells the exit watcher a new sentinel is there."""
+        server); *wake()*: tells the exit watcher a new sentinel is there;
+        *step*: the lab's ``stepping.StepControl``, handed to each server."""
         self.settings = settings
+        self.step = step
         self.queue = queue
         self.children = children
         self.lock = lock
@@ -53,7 +55,8 @@ class ServerHandle:
                               args=(self.settings.echo_host, port,
                                     self.queue, theirs, self.settings.lab.to_json(),
                                     {"max_workers": self.settings.max_workers,
-                                     "idle_timeout": self.settings.idle_timeout}))
+                                     "idle_timeout": self.settings.idle_timeout},
+                                    self.step))
             self.children.start(proc, role="server", lab=self.settings.lab.to_json())
             theirs.close()
             self.wake()

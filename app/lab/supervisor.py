@@ -9,7 +9,8 @@ jobs, each in its own place:
 * ``ClientPool`` (``client_pool.py``) — client processes and their channels;
 * ``ExitWatcher`` (``watcher.py``) — sees exits, adopts orphans;
 * ``Children`` / ``Orphans`` — a parent's view of its own / adopted children;
-* ``DaemonDemo`` (``demos.py``) — the daemonic-process demonstration.
+* ``DaemonDemo`` (``demos.py``) — the daemonic-process demonstration;
+* ``StepControl`` (``stepping.py``) — the step mode every lab process reads.
 
 ``Lab`` wires them and routes an action on any lab process to the one that
 may do it: its parent (``_at_parent``).
@@ -32,6 +33,7 @@ from app.lab.demos import DaemonDemo
 from app.lab.mp_internals import resource_tracker_pid
 from app.lab.orphans import Orphans, become_subreaper
 from app.lab.server_handle import STOP_TIMEOUT, ServerHandle
+from app.lab.stepping import StepControl
 from app.lab.watcher import ExitWatcher
 
 PING_TIMEOUT = 3.0   # the server gives up on a worker after relay.RELAY_TIMEOUT (2 s)
@@ -49,8 +51,9 @@ class Lab:
         self.orphans = Orphans(self.report, self.lock)
         self.watcher = ExitWatcher(self.children, self.orphans, self.lock, lab_process_info)
         wake = self.watcher.wake
-        self.server = ServerHandle(settings, queue, self.children, self.lock, wake)
-        self.clients = ClientPool(queue, self.children, self.lock, wake)
+        self.step = StepControl()  # shared memory: made before any lab process
+        self.server = ServerHandle(settings, queue, self.children, self.lock, wake, self.step)
+        self.clients = ClientPool(queue, self.children, self.lock, wake, self.step)
         self.demo = DaemonDemo(queue, self.children, self.lock, wake)
 
     # -- lifecycle ------------------------------------------------------------
@@ -122,7 +125,7 @@ class Lab:
         return self.clients.channel(pid)
 
     def send_text(self, pid, text):
-        return self.clients.send_text(pid, text)
+        return self.clients.send_text(pid, text, stepping=self.step.get()["mode"] != "run")
 
     def close_client(self, pid):
         return self.clients.close(pid)
@@ -179,6 +182,48 @@ class Lab:
                            pid=pid)
         return self.server.call({"op": commands.RELAY, "pid": pid, "request": request},
                                 timeout)
+
+    # -- stepping: gates in the lab's processes (app.lab.stepping) ------------------
+    def step_settings(self):
+        """``{"mode", "delay_ms", "gates"}`` as the lab processes read them."""
+        return self.step.get()
+
+    def set_step(self, mode, delay_ms, gates):
+        """Write the shared word, then wake every process that may wait: the
+        server (it tells its workers) and each client. The word comes first:
+        a process that reads it after this wakes no one needs to; one that
+        read it before and waits finds the wake in its channel."""
+        with self.lock:  # no client is started between the write and the wakes
+            self.step.set(mode, delay_ms, gates)
+            if self.server.running():
+                try:
+                    self.server.call({"op": commands.WAKE}, PING_TIMEOUT)
+                except LabError:
+                    pass  # exited or stuck: its workers re-read the word within RECHECK
+            self.clients.notify_all({"op": commands.WAKE})
+        return self.step.get()
+
+    def release(self, pid, gate, since):
+        """Let *pid* pass the gate it waits at, if it still waits at *gate*
+        since *since* (a stale release must not pass the next gate). Routed
+        like ``request``; to a client and a worker it is a notification: the
+        caller watches the registry for the ``gate_pass``."""
+        msg = {"op": commands.RELEASE, "gate": gate, "since": since}
+        with self.lock:
+            ours = self.children.get(pid) is not None
+            adopted = pid in self.orphans
+        if ours and pid == self.server.pid:
+            reply = self.server.call(msg, PING_TIMEOUT)
+        elif ours and pid in self.clients:
+            self.clients.notify(pid, msg)
+            return
+        elif ours or adopted:
+            raise LabError(409, "no_channel", "this process has no command channel we hold",
+                           pid=pid)
+        else:
+            reply = self.server.call(dict(msg, pid=pid), PING_TIMEOUT)
+        if not reply.get("ok"):
+            raise LabError(409, reply.get("code", "refused"), reply["error"])
 
     def ping(self, pid):
         """``ping``, answered by *pid* itself: ``{"ok", "pid", "ppid"}``."""

@@ -36,9 +36,10 @@ an idle connection's close by at most the time it had already waited; and the
 handler never reports an event or takes a lock the interrupted code may hold
 (``Served.lock``, the event queue's lock): it could deadlock on its own thread.
 
-Gates (a worker held at a point of the tutorial's code until released) need
-only ``hold()``: the main thread then serves the channel itself, blocking in
-``serve_one`` until a release op says go, with the handler out of its way.
+Gates (a worker held at a point of the tutorial's code until released,
+``app.lab.stepping``) use ``hold()``: the main thread then serves the channel
+itself, blocking on it until a ``release`` op says go, with the handler out
+of its way; afterwards ``answer_pending()`` serves what came in between.
 """
 
 import fcntl
@@ -93,7 +94,8 @@ class SignalledChannel:
         self.answer_pending()  # a request that came before O_ASYNC raised no signal
 
     def on_signal(self, signum, frame):
-        if not self.busy and not self.closed:            self.answer_pending()
+        if not self.busy and not self.closed:
+            self.answer_pending()
 
     def answer_pending(self):
         """Serve every request waiting on the channel. A request that comes
@@ -173,10 +175,16 @@ def handed_down(conn):
     return _handed_down is not None and _handed_down[0] == conn
 
 
-def _on_inherited_signal(signum, frame):
+def inherited_channel():
+    """In a forked worker: its channel's ``SignalledChannel``, made on first
+    use (a gate's wait, or the first signal); None if it was handed none."""
     global _channel
-    if _channel is None:
-        if _handed_down is None:
-            return
+    if _channel is None and _handed_down is not None:
         _channel = SignalledChannel(*_handed_down)
-    _channel.on_signal(signum, frame)
+    return _channel
+
+
+def _on_inherited_signal(signum, frame):
+    channel = inherited_channel()
+    if channel is not None:
+        channel.on_signal(signum, frame)

@@ -7,13 +7,16 @@ import struct
 import threading
 import time
 
-from app.lab import events, wakeup
-from app.lab.commands import Ops
+from app.lab import events, stepping, wakeup
+from app.lab.commands import RELEASE, WAKE, Ops, serve_one
 from app.lab.forking import LabProcess
 
 PREVIEW_CHARS = 200
 COALESCE = 0.1  # seconds: at most one ``served`` event per worker this often
-WORKER_OPS = Ops({})  # ping only, for now; gates will add theirs
+# ping; release and wake are notifications (no reply). One table for every
+# forked worker, armed by the server before the fork: release finds this
+# process's Stepper itself (stepping.current)
+WORKER_OPS = Ops({RELEASE: stepping.release_current, WAKE: stepping.ignore})
 
 
 class Served:
@@ -21,15 +24,24 @@ class Served:
     most one event per COALESCE seconds carrying the rounds since (``count``,
     ``bytes``, the last text). A chatty connection would otherwise send one
     event per ``recv()`` through the queue, the registry and every viewer.
-    Thread-safe: a chatty connection's ``Watchdog`` thread flushes too."""
+    Thread-safe: a chatty connection's ``Watchdog`` thread flushes too.
 
-    def __init__(self, report):
+    It also sends the worker's run-mode ``phase`` (*step*, its
+    ``stepping.Stepper``) on the same timer, once the rounds have settled: a
+    flush with rounds to report sends them alone, and the next one, a window
+    later with no new round, sends the point the worker rests at (``recv``).
+    While the worker waits at a gate (*holding*) its idle clock stops."""
+
+    def __init__(self, report, step=None):
         self.report = report
+        self.step = step if step is not None else stepping.Stepper(None, report)
         self.lock = threading.Lock()
         self.count = self.bytes = 0
         self.data = b""   # the last message; decoded for the preview only when sent
         self.last = 0.0   # when the last report went out
         self.active = time.monotonic()  # when the last message came
+        self.holding = False  # waiting at a gate: not idle, whatever the clock says
+        self.watchdog = None  # a chatty connection's Watchdog, once started
 
     def add(self, data):
         """Count one round; True if this made a report pending (the first
@@ -46,7 +58,7 @@ class Served:
 
     @property
     def pending(self):
-        return self.count > 0
+        return self.count > 0 or self.step.pending()
 
     def flush(self):
         with self.lock:
@@ -58,20 +70,39 @@ class Served:
         came for *idle_timeout* seconds; None seconds: nothing is due."""
         with self.lock:
             now = time.monotonic()
-            if self.count and now - self.last >= COALESCE:
+            if self.pending and now - self.last >= COALESCE:
                 self._flush()
-            if idle_timeout and now - self.active >= idle_timeout:
+            counting = idle_timeout and not self.holding
+            if counting and now - self.active >= idle_timeout:
                 return True, None
-            due = [self.active + idle_timeout] if idle_timeout else []
-            if self.count:
+            due = [self.active + idle_timeout] if counting else []
+            if self.pending:
                 due.append(self.last + COALESCE)
             return False, (max(0.0, min(due) - now) if due else None)
+
+    def hold(self):
+        """The worker stops at a gate: report what it served first; its idle
+        clock stops (--idle-timeout closes only a connection nobody holds)."""
+        with self.lock:
+            self.holding = True
+            if self.count:
+                self._flush()
+
+    def go_on(self):
+        """It passed the gate: idle from now on, not from before the wait."""
+        with self.lock:
+            self.holding = False
+            self.active = time.monotonic()
+        if self.watchdog is not None:
+            self.watchdog.wake.set()  # new due times
 
     def _flush(self):
         if self.count:
             text = self.data[:PREVIEW_CHARS * 4].decode("utf-8", "replace")[:PREVIEW_CHARS]
             self.report(events.SERVED, count=self.count, bytes=self.bytes, text=text)
             self.count = self.bytes = 0
+        else:
+            self.step.flush_phase()  # settled: where it rests now
         self.last = time.monotonic()
 
 
@@ -133,7 +164,7 @@ class Watchdog(threading.Thread):
         self.join()
 
 
-def talk(conn, addr, report, idle_timeout=None, commands=None):
+def talk(conn, addr, report, idle_timeout=None, commands=None, step=None):
     """通信循环 — recv(1024), send back data.upper(), until the peer closes.
 
     Byte-exact: ``bytes.upper()`` changes only ASCII letters, so
@@ -146,14 +177,22 @@ def talk(conn, addr, report, idle_timeout=None, commands=None):
     *commands*, the worker's end of its channel to the server, is answered
     from a signal while ``recv()`` blocks (``app.lab.wakeup``): no thread, no
     extra system call per round.
+
+    *step*, the lab's ``stepping.StepControl``: before each line the lecture
+    points at (``recv``, ``send``, ``close``, ``exit``) the worker calls
+    ``gates.reach``; in step or slow mode it may stop there, for real, until
+    released over *commands*.
     """
     me = multiprocessing.current_process()
-    report.hello(role="worker", name=me.name, daemon=me.daemon)
+    global _spawned_channel
     if commands is not None and not wakeup.handed_down(commands):  # forked: armed
-        wakeup.SignalledChannel(commands, WORKER_OPS).start()
-    served = Served(report)
-    timeout = RecvTimeout(conn)
+        _spawned_channel = wakeup.SignalledChannel(commands, WORKER_OPS)
+        _spawned_channel.start()
+    gates = stepping.Stepper(step, report, wait=wait_on_channel)
+    served = gates.holder = Served(report, gates)
     watchdog = None
+    gates.begin(stepping.RECV, role="worker", name=me.name, daemon=me.daemon)
+    timeout = RecvTimeout(conn)
     idle = False
     rounds = 0
     while True:
@@ -164,6 +203,7 @@ def talk(conn, addr, report, idle_timeout=None, commands=None):
             data = conn.recv(1024)
             if not data:
                 break
+            gates.reach(stepping.SEND)
             conn.sendall(data.upper())
         except BlockingIOError:  # SO_RCVTIMEO passed: EAGAIN
             if served.pending:
@@ -178,35 +218,63 @@ def talk(conn, addr, report, idle_timeout=None, commands=None):
             watchdog.wake.set()  # a report is pending: it must go out in time
         if rounds == 2 and watchdog is None:
             timeout.set(None)
-            watchdog = Watchdog(conn, served, idle_timeout)
+            watchdog = served.watchdog = Watchdog(conn, served, idle_timeout)
             watchdog.start()
+        gates.reach(stepping.RECV)  # back to the top of the loop
     if watchdog is not None:
         watchdog.stop()
         idle = watchdog.idle
     served.flush()
     if idle:
         report(events.IDLE_TIMEOUT, seconds=idle_timeout)
+    gates.reach(stepping.CLOSE)
     conn.close()
-    report(events.CONN_CLOSED, peer=list(addr))
+    gates.end(events.CONN_CLOSED, peer=list(addr))  # run mode: one write with "exit"
+
+
+_spawned_channel = None   # a spawned or forkserver worker's SignalledChannel
+
+
+def wait_on_channel(timeout):
+    """A worker's ``wait(timeout)`` at a gate: its main thread reads its own
+    channel (the signal handler stands aside) and serves what comes — ping,
+    wake, the release it waits for. A forked worker's channel object is made
+    only now (``wakeup.inherited_channel``): run mode never touches it."""
+    ch = _spawned_channel if _spawned_channel is not None else wakeup.inherited_channel()
+    if ch is None or ch.closed:
+        return stepping.STOPPED  # its parent is gone: nobody can release it
+    with ch.hold() as conn:
+        try:
+            if conn.poll(timeout) and serve_one(conn, WORKER_OPS) is None:
+                ch.stop()
+                return stepping.STOPPED
+        except (EOFError, OSError):
+            ch.stop()
+            return stepping.STOPPED
+    ch.answer_pending()  # a request that came as the wait ended: no signal left
+    return None
 
 
 class Talk(LabProcess):
     """方式二: a ``Process`` subclass whose ``run()`` is the task."""
 
-    def __init__(self, conn, addr, report, idle_timeout=None, commands=None, **kwargs):
+    def __init__(self, conn, addr, report, idle_timeout=None, commands=None, step=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.conn, self.addr, self.report = conn, addr, report
-        self.idle_timeout, self.commands = idle_timeout, commands
+        self.idle_timeout, self.commands, self.step = idle_timeout, commands, step
 
     def run(self):
-        talk(self.conn, self.addr, self.report, self.idle_timeout, self.commands)
+        talk(self.conn, self.addr, self.report, self.idle_timeout, self.commands, self.step)
 
 
-def make_worker(style, conn, addr, report, idle_timeout=None, commands=None, **kwargs):
+def make_worker(style, conn, addr, report, idle_timeout=None, commands=None, step=None,
+                **kwargs):
     """方式一 ``Process(target=talk, args=(conn, addr))`` or 方式二 ``Talk(...)``.
     A forked worker keeps only the descriptors in ``fds``: *commands* must be
-    among them (spawn and forkserver pickle it, by multiprocessing's reduction)."""
+    among them (spawn and forkserver pickle it, by multiprocessing's reduction;
+    *step*'s shared memory too — a forked worker keeps it as a mapping)."""
     if style == "subclass":
-        return Talk(conn, addr, report, idle_timeout, commands, **kwargs)
-    return LabProcess(target=talk, args=(conn, addr, report, idle_timeout, commands),
+        return Talk(conn, addr, report, idle_timeout, commands, step, **kwargs)
+    return LabProcess(target=talk, args=(conn, addr, report, idle_timeout, commands, step),
                       **kwargs)

@@ -120,7 +120,20 @@ class Registry:
     def _on_exited(self, event):
         proc = self._find(event)
         self._move(proc, State.ZOMBIE, event)
-        proc.update(exitcode=event["exitcode"], exited_t=event["t"])
+        # a process killed while it waited at a gate waits no more
+        proc.update(exitcode=event["exitcode"], exited_t=event["t"], gate=None,
+                    gate_since=None, gate_peer=None)
+
+    def _on_phase(self, event):
+        self._find(event)["at"] = event["at"]
+
+    def _on_gate_wait(self, event):
+        """Stopped at a gate: it is also the point it has reached."""
+        self._find(event).update(gate=event["gate"], at=event["gate"],
+                                 gate_since=event["t"], gate_peer=event.get("peer"))
+
+    def _on_gate_pass(self, event):
+        self._find(event).update(gate=None, gate_since=None, gate_peer=None)
 
     def _on_reaped(self, event):
         proc = self._find(event)

@@ -104,9 +104,60 @@ PROCESS = {
     "echoes": _field(0, "client: messages echoed"),
     "start_method": _field(None, "how it was started: fork, spawn or forkserver"),
     "style": _field(None, "worker: target or subclass (the tutorial's two ways)"),
+    "at": _field(None, "the point of the tutorial's code it last reached (POINTS): "
+                       "where the code view puts its marker"),
+    "gate": _field(None, "the gate it is stopped at now, waiting to be released "
+                         "(step or slow mode), or null"),
+    "gate_since": _field(None, "time.time() when it began waiting at that gate"),
+    "gate_peer": _field(None, "server at accept/start: the connection it holds "
+                              "[host, port] (no worker exists for it yet)"),
     "uid": _field(None, "unique per dashboard run: the multiprocessing name, prefixed "
                         "by its parent's unless that is the dashboard"),
 }
+
+
+# -- points of the tutorial's code -------------------------------------------------
+
+def _point(gate, doc):
+    return {"gate": gate, "doc": doc}
+
+
+#: The points of the tutorial's code each role passes, in the order it passes
+#: them. A ``phase`` event says a process reached one (the code view's marker);
+#: a point with ``gate`` true is also where the teacher can stop it for real
+#: (step mode: until released; slow mode: for delay_ms). A point names what the
+#: process is *about to* do. ``exit`` is every role's last point.
+POINTS = {
+    "server": {
+        "accepting": _point(False, "in conn,addr=s.accept(): waiting for a connection "
+                                   "(the 链接循环)"),
+        "accept": _point(True, "accept() returned conn, addr; before "
+                               "p=Process(target=talk,args=(conn,addr))"),
+        "start": _point(True, "the Process object exists (created, no pid); before p.start()"),
+    },
+    "worker": {
+        "recv": _point(True, "about to data=conn.recv(1024) (the 通信循环)"),
+        "send": _point(True, "got data; before conn.send(data.upper())"),
+        "close": _point(True, "the peer closed (recv returned b''); before conn.close()"),
+    },
+    "client": {
+        "input": _point(False, "waiting for the next message: the tutorial's "
+                               "msg=input('>>: ')"),
+        "send": _point(True, "before c.send(msg.encode('utf-8'))"),
+        "recv": _point(True, "sent; before data=c.recv(1024)"),
+    },
+    "any": {
+        "exit": _point(True, "its work is done; before it exits and becomes a zombie "
+                             "until its parent joins it"),
+    },
+}
+
+#: Every gate name, once (``send`` is the worker's and the client's).
+GATES = tuple(dict.fromkeys(name for points in POINTS.values()
+                            for name, point in points.items() if point["gate"]))
+#: How a teacher runs the lab: every gate passes at once; each gate holds until
+#: released; each gate holds for delay_ms, then passes by itself.
+STEP_MODES = ("run", "step", "slow")
 
 
 # -- events -----------------------------------------------------------------------
@@ -226,6 +277,19 @@ EVENTS = {
     "demo": _event(
         "helper", "ignored", "a demonstration's outcome (app.lab.demos)",
         demo=_req("which demonstration"), error=_opt("null: it did not fail")),
+    "phase": _event(
+        "any", "changes", "the process reached a point of the tutorial's code (POINTS); "
+        "in run mode coalesced like served",
+        at=_req("the point")),
+    "gate_wait": _event(
+        "any", "changes", "the process stopped at a gate and waits, for real, to be "
+        "released (step) or for delay_ms (slow)",
+        gate=_req("the gate (a point with gate true)"),
+        peer=_opt("server at accept/start: the connection it holds")),
+    "gate_pass": _event(
+        "any", "changes", "the process passed the gate it waited at",
+        gate=_req("the gate"),
+        how=_opt("step (released), slow (delay_ms passed), run (mode changed) or stop")),
 }
 
 
@@ -273,6 +337,9 @@ def document():
         "process": PROCESS,
         "envelope": ENVELOPE,
         "events": EVENTS,
+        "points": POINTS,
+        "gates": list(GATES),
+        "step_modes": list(STEP_MODES),
     }
 
 

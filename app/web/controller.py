@@ -15,6 +15,8 @@ import time
 from collections import deque
 
 from app.errors import LabError
+from app.lab.stepping import DELAY_MAX, DELAY_MIN
+from app.model import schema
 from app.model.states import State
 from app.settings import SPAWN_WINDOW, START_METHODS, WORKER_STYLES, LabSettings
 from app.web.truth import compare
@@ -240,6 +242,68 @@ class Controller:
             raise bad("daemon_workers must be true or false", reason="daemon_not_bool")
         return dict(self._new_server(self.lab.apply_lab_settings(LabSettings(**new))),
                     lab=new)
+
+    # -- stepping: gates in the lab's processes ------------------------------------
+    @staticmethod
+    def _waiting(registry):
+        """Processes stopped at a gate now, oldest wait first."""
+        found = [p for p in registry.procs.values()
+                 if p["gate"] is not None and p["state"] == State.RUNNING.value]
+        found.sort(key=lambda p: p["gate_since"])
+        return [{"pid": p["pid"], "uid": p["uid"], "role": p["role"], "gate": p["gate"],
+                 "since": p["gate_since"],
+                 **({"for": {"peer": p["gate_peer"]}} if p["gate_peer"] else {})}
+                for p in found]
+
+    def step_state(self):
+        return dict(self.lab.step_settings(), waiting=self.hub.read(self._waiting))
+
+    def set_step(self, body):
+        body = require_object(body)
+        mode = body.get("mode")
+        if mode not in schema.STEP_MODES:
+            raise bad(f"mode must be one of {list(schema.STEP_MODES)}", reason="step_mode")
+        current = self.lab.step_settings()
+        delay = body.get("delay_ms", current["delay_ms"])
+        if isinstance(delay, bool) or not isinstance(delay, int):
+            raise bad("delay_ms must be an integer (milliseconds)", reason="delay_not_int")
+        if not DELAY_MIN <= delay <= DELAY_MAX:
+            raise bad(f"delay_ms must be between {DELAY_MIN} and {DELAY_MAX}",
+                      reason="delay_range", min=DELAY_MIN, max=DELAY_MAX)
+        gates = body.get("gates", current["gates"])
+        if not isinstance(gates, list):
+            raise bad("gates must be a list of gate names", reason="gates_not_list")
+        for gate in gates:
+            if gate not in schema.GATES:
+                raise bad(f"unknown gate {gate!r}; the gates are {list(schema.GATES)}",
+                          reason="unknown_gate", gate=str(gate))
+        self.lab.set_step(mode, delay, gates)
+        if mode == "run":  # answer once every wait has ended: the page sees none left
+            self.hub.wait_for(lambda r: not self._waiting(r), SETTLE_TIMEOUT)
+        return self.step_state()
+
+    def step_next(self, body):
+        """Release one waiting process (*pid*'s, else the longest waiting);
+        answer once its ``gate_pass`` is in the registry."""
+        body = require_object(body)
+        pid = body.get("pid")
+        if pid is not None:
+            pid = require_pid(pid)
+        waiting = self.hub.read(self._waiting)
+        chosen = [w for w in waiting if pid is None or w["pid"] == pid][:1]
+        if not chosen:
+            raise LabError(409, "nothing_waiting",
+                           "no process waits at a gate" if pid is None else
+                           f"pid {pid} does not wait at a gate",
+                           **({} if pid is None else {"pid": pid}))
+        (wait,) = chosen
+        self.lab.release(wait["pid"], wait["gate"], wait["since"])
+        uid = wait["uid"]
+        if not self.hub.wait_for(lambda r: r.procs[uid]["gate_since"] != wait["since"],
+                                 SETTLE_TIMEOUT):
+            raise LabError(504, "no_answer", "the process did not pass its gate in time",
+                           pid=wait["pid"])
+        return {"released": {"pid": wait["pid"], "gate": wait["gate"]}}
 
     @staticmethod
     def _wrong_state(proc, action):

@@ -172,6 +172,21 @@ ACTIONS = {a.name: a for a in [
     Action("daemon_demo", "POST", "/demos/daemon-child",
            lambda fs, c, a: fs.controller.daemon_demo(),
            "a daemonic process tries to start a child", "DaemonDemo", errors=LAB),
+    # -- stepping: real processes paused at the tutorial's points (app/lab/stepping.py)
+    Action("step", "GET", "/step", lambda fs, c, a: fs.controller.step_state(),
+           "the step mode, the enabled gates and who waits at one", "StepState"),
+    Action("step_mode", "POST", "/step", lambda fs, c, a: fs.controller.set_step(a),
+           "run, step (each enabled gate holds until released) or slow (each holds "
+           "delay_ms)", "StepState",
+           fields={"mode": {"enum": list(schema.STEP_MODES)},
+                   "delay_ms": {"type": "integer", "minimum": 100, "maximum": 5000,
+                                "description": "slow mode: how long each gate holds"},
+                   "gates": {"type": "array", "items": {"enum": list(schema.GATES)},
+                             "description": "the enabled gates (default: all)"}},
+           required=("mode",), errors=LAB),
+    Action("step_next", "POST", "/step/next", lambda fs, c, a: fs.controller.step_next(a),
+           "release one waiting gate: pid's, else the one waiting longest", "Released",
+           fields={"pid": PID}, errors=LAB),
 ]}
 
 def dispatch(forkscope, name, payload, caller, path_args=None):

@@ -38,6 +38,8 @@ P_TYPES = {
     "said": NULLABLE_STR, "start_ms": {"type": ["number", "null"]},
     "started_t": {"type": ["number", "null"]}, "exited_t": {"type": ["number", "null"]},
     "served": {"type": "integer"}, "echoes": {"type": "integer"},
+    "at": NULLABLE_STR, "gate": {"enum": [*schema.GATES, None]},
+    "gate_since": {"type": ["number", "null"]}, "gate_peer": ADDRESS,
 }
 
 
@@ -91,6 +93,16 @@ SCHEMAS = {
     "Restarted": obj(["pid", "echo"], pid={"type": "integer"}, echo=ECHO),
     "LabApplied": obj(["lab", "pid", "echo"], lab=ref("Lab"), pid={"type": "integer"},
                       echo=ECHO),
+    "StepState": obj(["mode", "delay_ms", "gates", "waiting"],
+                     mode={"enum": list(schema.STEP_MODES)}, delay_ms={"type": "integer"},
+                     gates={"type": "array", "items": {"enum": list(schema.GATES)}},
+                     waiting={"type": "array", "items": obj(
+                         ["pid", "uid", "role", "gate", "since"], pid={"type": "integer"},
+                         uid={"type": "string"}, role={"type": "string"},
+                         gate={"enum": list(schema.GATES)}, since={"type": "number"},
+                         **{"for": obj(["peer"], peer=ADDRESS)})}),
+    "Released": obj(["released"], released=obj(["pid", "gate"], pid={"type": "integer"},
+                                                gate={"enum": list(schema.GATES)})),
     "DaemonDemo": obj(["started", "error", "pid", "name"], started={"type": "boolean"},
                       error=NULLABLE_STR, pid={"type": "integer"}, name={"type": "string"}),
 }
@@ -101,7 +113,8 @@ STATUS_TEXT = {
          "Host header the dashboard does not serve (bad_host)",
     403: "only the presenter may (forbidden)",
     404: "not a live lab process (not_lab_process), or no such route",
-    409: "the state forbids it (wrong_state, join_would_block, server_down...)",
+    409: "the state forbids it (wrong_state, join_would_block, server_down, "
+         "nothing_waiting...)",
     413: "the text is too large (too_large)",
     415: "a control call must be application/json (bad_content_type)",
     429: "a cap (max_clients, max_processes, rate_limited; params.limit)",

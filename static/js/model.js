@@ -135,7 +135,25 @@ export class Model {
   on_exited(event) {
     const proc = this.find(event);
     this.move(proc, "zombie");
-    Object.assign(proc, { exitcode: event.exitcode, exited_t: event.t });
+    // a process killed while it waited at a gate waits no more
+    Object.assign(proc, {
+      exitcode: event.exitcode, exited_t: event.t, gate: null, gate_since: null, gate_peer: null,
+    });
+  }
+
+  on_phase(event) {
+    this.find(event).at = event.at;
+  }
+
+  /** Stopped at a gate: it is also the point it has reached. */
+  on_gate_wait(event) {
+    Object.assign(this.find(event), {
+      gate: event.gate, at: event.gate, gate_since: event.t, gate_peer: event.peer ?? null,
+    });
+  }
+
+  on_gate_pass(event) {
+    Object.assign(this.find(event), { gate: null, gate_since: null, gate_peer: null });
   }
 
   on_reaped(event) {

@@ -145,6 +145,22 @@ export const SCHEMA = {
       "default": null,
       "doc": "worker: target or subclass (the tutorial's two ways)"
     },
+    "at": {
+      "default": null,
+      "doc": "the point of the tutorial's code it last reached (POINTS): where the code view puts its marker"
+    },
+    "gate": {
+      "default": null,
+      "doc": "the gate it is stopped at now, waiting to be released (step or slow mode), or null"
+    },
+    "gate_since": {
+      "default": null,
+      "doc": "time.time() when it began waiting at that gate"
+    },
+    "gate_peer": {
+      "default": null,
+      "doc": "server at accept/start: the connection it holds [host, port] (no worker exists for it yet)"
+    },
     "uid": {
       "default": null,
       "doc": "unique per dashboard run: the multiprocessing name, prefixed by its parent's unless that is the dashboard"
@@ -579,6 +595,110 @@ export const SCHEMA = {
           "doc": "null: it did not fail"
         }
       }
+    },
+    "phase": {
+      "by": "any",
+      "registry": "changes",
+      "doc": "the process reached a point of the tutorial's code (POINTS); in run mode coalesced like served",
+      "fields": {
+        "at": {
+          "required": true,
+          "doc": "the point"
+        }
+      }
+    },
+    "gate_wait": {
+      "by": "any",
+      "registry": "changes",
+      "doc": "the process stopped at a gate and waits, for real, to be released (step) or for delay_ms (slow)",
+      "fields": {
+        "gate": {
+          "required": true,
+          "doc": "the gate (a point with gate true)"
+        },
+        "peer": {
+          "required": false,
+          "doc": "server at accept/start: the connection it holds"
+        }
+      }
+    },
+    "gate_pass": {
+      "by": "any",
+      "registry": "changes",
+      "doc": "the process passed the gate it waited at",
+      "fields": {
+        "gate": {
+          "required": true,
+          "doc": "the gate"
+        },
+        "how": {
+          "required": false,
+          "doc": "step (released), slow (delay_ms passed), run (mode changed) or stop"
+        }
+      }
     }
-  }
+  },
+  "points": {
+    "server": {
+      "accepting": {
+        "gate": false,
+        "doc": "in conn,addr=s.accept(): waiting for a connection (the 链接循环)"
+      },
+      "accept": {
+        "gate": true,
+        "doc": "accept() returned conn, addr; before p=Process(target=talk,args=(conn,addr))"
+      },
+      "start": {
+        "gate": true,
+        "doc": "the Process object exists (created, no pid); before p.start()"
+      }
+    },
+    "worker": {
+      "recv": {
+        "gate": true,
+        "doc": "about to data=conn.recv(1024) (the 通信循环)"
+      },
+      "send": {
+        "gate": true,
+        "doc": "got data; before conn.send(data.upper())"
+      },
+      "close": {
+        "gate": true,
+        "doc": "the peer closed (recv returned b''); before conn.close()"
+      }
+    },
+    "client": {
+      "input": {
+        "gate": false,
+        "doc": "waiting for the next message: the tutorial's msg=input('>>: ')"
+      },
+      "send": {
+        "gate": true,
+        "doc": "before c.send(msg.encode('utf-8'))"
+      },
+      "recv": {
+        "gate": true,
+        "doc": "sent; before data=c.recv(1024)"
+      }
+    },
+    "any": {
+      "exit": {
+        "gate": true,
+        "doc": "its work is done; before it exits and becomes a zombie until its parent joins it"
+      }
+    }
+  },
+  "gates": [
+    "accept",
+    "start",
+    "recv",
+    "send",
+    "close",
+    "exit"
+  ],
+  "step_modes": [
+    "run",
+    "step",
+    "slow"
+  ]
 };

@@ -1,5 +1,6 @@
 """The worker's talk() loop in one process: a socketpair, a thread, no fork."""
 
+import contextlib
 import socket
 import struct
 import threading
@@ -22,8 +23,20 @@ class Report:
             self.events.append(dict(fields, type=type_, at=time.monotonic()))
             self.cond.notify_all()
 
-    def hello(self, **fields):
+    def hello(self, at=None, **fields):
         self("hello", **fields)
+        if at is not None:
+            self("phase", point=at)
+
+    def batched(self):  # events.Reporter's: here each event is recorded as it comes
+        return contextlib.nullcontext()
+
+    def flush(self):
+        pass
+
+    def put(self, item):
+        for event in item if isinstance(item, list) else [item]:
+            self(event["type"], **{k: v for k, v in event.items() if k != "type"})
 
     def wait_for(self, type_, timeout=5):
         self.wait_until(lambda: self.of(type_), timeout)
@@ -35,6 +48,11 @@ class Report:
 
     def served(self):
         return sum(e["count"] for e in self.of("served"))
+
+    def types(self):
+        """The event types in order, without run mode's phases (they have their
+        own tests: tests/unit/test_stepping.py)."""
+        return [e["type"] for e in self.events if e["type"] != "phase"]
 
     def of(self, type_):
         return [e for e in self.events if e["type"] == type_]
@@ -77,7 +95,7 @@ def test_a_chatty_connection_blocks_without_a_kernel_timeout_and_still_reports(t
     assert report.of("served")[-1]["text"] == "four"
     ours.close()
     thread.join(5)
-    assert [e["type"] for e in report.events][-1] == "conn_closed"
+    assert report.types()[-1] == "conn_closed"
     assert not report.of("idle_timeout")
 
 
@@ -91,5 +109,5 @@ def test_an_idle_connection_is_closed_either_way(talking, rounds):
     assert idle["at"] - last >= 0.3 - 0.01
     thread.join(5)
     assert ours.recv(1024) == b""                   # the worker hung up
-    assert [e["type"] for e in report.events][-2:] == ["idle_timeout", "conn_closed"]
+    assert report.types()[-2:] == ["idle_timeout", "conn_closed"]
     assert report.served() == rounds
