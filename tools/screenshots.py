@@ -9,7 +9,11 @@ its worker — and shoots it in headless Chromium at 1920×1080 and 1280×720 wi
 the "reaped" tab open; then, at 1920×1080: the zombie worker's details (who must
 reap it, and how), a live worker's details at "what the OS says" (/proc: its
 status letter and the sockets it holds), the lab settings panel after the
-daemon demo ran, and the viewer-link dialog with its QR code.
+daemon demo ran, and the viewer-link dialog with its QR code. Then the views
+(issue 11): presenter view at 1280×720 with 30 live processes (14 clients and
+their workers), and a student's phone, 390×844 in Chinese, on the viewer link
+(the app runs with a presenter token, so that page is a viewer's) with a few
+clients and a zombie.
 
 The app runs on loopback, an address students' devices cannot reach, so the
 viewer-link shot shows ``--viewer-url`` instead (default: an RFC 5737
@@ -33,11 +37,14 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 SIZES = ((1920, 1080), (1280, 720))
 EXAMPLE_VIEWER_URL = "http://192.0.2.10:5000/"   # RFC 5737: for documentation
+# The presenter's token: the screenshots' own pages are the presenter's, the
+# phone's is a viewer's, as in a lecture hall.
+TOKEN = "screenshots"
 
 
 def start_app():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "--port", "0", "--echo-port", "0"], cwd=ROOT,
+        [sys.executable, "-m", "app", "--port", "0", "--echo-port", "0", "--token", TOKEN], cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     for line in proc.stdout:
         found = re.search(r"(http://\S+?)/?$", line.strip())
@@ -62,7 +69,8 @@ class Api:
 
     def post(self, path, body=None):
         # control calls must be JSON: an empty object when there is no body
-        r = requests.post(self.base + path, json={} if body is None else body, timeout=30)
+        r = requests.post(self.base + path, json={} if body is None else body, timeout=30,
+                          headers={"Authorization": f"Bearer {TOKEN}"})
         r.raise_for_status()
         return r.json()
 
@@ -159,6 +167,48 @@ def viewer_link_shot(page, out, viewer_url):
     page.unroute("**/api/whoami")
 
 
+def presenter_shot(browser, url, api, out, lang):
+    """Presenter view at 1280×720 with 30 live processes: what the back row reads."""
+    live = [p for p in api.state()["processes"] if p["state"] != "joined"]
+    clients = sum(1 for p in live if p["role"] == "client")
+    if clients < 14:
+        api.post("/api/clients", {"count": 14 - clients})
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale=lang)
+    try:
+        page = context.new_page()
+        page.goto(f"{url}/?token={TOKEN}&lang={lang}&view=present")
+        expect(page.locator("[data-connection='connected']")).to_be_visible()
+        expect(page.locator("body")).to_have_attribute("data-access", "presenter")
+        expect(page.locator("#tree g.node[data-role='client']")).to_have_count(14, timeout=15_000)
+        worker = page.locator("#tree g.node[data-role='worker'][data-state='running']").first
+        worker.click()                     # the bar shows what the keys t / k / j act on
+        settle(page)
+        shoot(page, out / "presenter-1280.png")
+    finally:
+        context.close()
+
+
+def phone_shot(browser, url, api, out):
+    """A student's phone on the viewer link, in Chinese: a few clients and a zombie."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.goto(f"{url}/")
+        expect(page.locator("[data-connection='connected']")).to_be_visible()
+        expect(page.locator("body")).to_have_attribute("data-access", "viewer")
+        expect(page.locator("body")).to_have_attribute("data-view", "phone")
+        zombie = page.locator("#tree g.node[data-state='zombie']").first
+        expect(zombie).to_be_visible()
+        zombie.tap()                       # its details under the tree: who must reap it
+        expect(page.locator("#details [data-explain='zombie-parent']")).to_be_visible()
+        page.evaluate("window.scrollTo(0, 0)")   # the first screen, as a student opens it
+        settle(page)
+        shoot(page, out / "phone-390.png")
+    finally:
+        context.close()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
@@ -179,7 +229,7 @@ def main(argv=None):
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                          args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": SIZES[0][0], "height": SIZES[0][1]})
-            page.goto(f"{url}/?lang={args.lang}")
+            page.goto(f"{url}/?token={TOKEN}&lang={args.lang}")
             expect(page.locator("[data-connection='connected']")).to_be_visible()
             zombie, live_worker = set_scene(page, api)
             page.locator(f"#tree g.node[data-pid='{zombie}']").click()
@@ -191,6 +241,8 @@ def main(argv=None):
             details_shots(page, out, zombie, live_worker)
             lab_shot(page, out)
             viewer_link_shot(page, out, args.viewer_url)
+            phone_shot(browser, url, api, out)
+            presenter_shot(browser, url, api, out, args.lang)
             browser.close()
     finally:
         stop_app(proc)

@@ -53,6 +53,28 @@ export class Controls {
     return ack;
   }
 
+  /** Spawn *count* clients: the spawn buttons and the "c" key. */
+  spawn(count) {
+    return this.run("spawn-client", { count }, `n${count}`);
+  }
+
+  /**
+   * terminate / kill / join the process *pid*: the details' buttons and the
+   * t / k / j keys. join takes the timeout typed beside its button, as the
+   * button does; without one it asks for a plain join(), which the server
+   * answers for a zombie and refuses for a running process (409
+   * join_would_block, shown in the results like any other refusal).
+   */
+  actOn(action, pid) {
+    const payload = { pid };
+    const timeout = this.processBox?.parts.timeout;
+    if (action === "join" && timeout && timeout.value.trim() !== ""
+        && Number(timeout.dataset.joinTimeoutFor) === pid) {
+      payload.timeout = Number(timeout.value);
+    }
+    return this.run(action, payload, pid);
+  }
+
   isPending(action, pid = null) {
     return this.pending.has(`${action}:${pid ?? ""}`);
   }
@@ -92,9 +114,7 @@ export class Controls {
   // -- the static buttons: spawn, restart ---------------------------------------------------
   bindStatic(root) {
     for (const button of root.querySelectorAll("[data-action='spawn-client']")) {
-      button.addEventListener("click", () => {
-        this.run("spawn-client", { count: Number(button.dataset.count) }, `n${button.dataset.count}`);
-      });
+      button.addEventListener("click", () => this.spawn(Number(button.dataset.count)));
     }
     for (const button of root.querySelectorAll("[data-action='restart-server']")) {
       button.addEventListener("click", () => this.run("restart-server", {}));
@@ -252,12 +272,7 @@ export class Controls {
     const timeoutLabel = h("label", { for: "join-timeout", class: "timeout-label" });
     const join = h("button", { type: "button", class: "primary", "data-action": "join" });
     const hint = h("p", { class: "hint", "aria-live": "polite" });
-    const act = (action, button) => {
-      const pid = Number(button.dataset.pid);
-      const payload = { pid };
-      if (action === "join" && timeout.value.trim() !== "") payload.timeout = Number(timeout.value);
-      this.run(action, payload, pid);
-    };
+    const act = (action, button) => this.actOn(action, Number(button.dataset.pid));
     terminate.addEventListener("click", () => act("terminate", terminate));
     kill.addEventListener("click", () => act("kill", kill));
     join.addEventListener("click", () => act("join", join));
@@ -267,6 +282,7 @@ export class Controls {
       h("div", { class: "button-row join-row" }, timeoutLabel, timeout, join),
       hint);
     Object.assign(box, { parts: { target, terminate, kill, timeout, timeoutLabel, join, hint } });
+    this.processBox = box;     // the one box (details.js): actOn() reads its timeout
     return box;
   }
 

@@ -2,7 +2,7 @@
 //
 // For benchmarks and tests the page records (docs/api.md, the testability contract)
 //   window.forkscope = { model, appliedSeq, appliedAt: Map(seq -> epoch ms), sync,
-//                        truth, truthMonitor }
+//                        truth, truthMonitor, tree, views }
 // (appliedAt keeps the most recent 2000 entries, from Sync's onApplied; truth
 // is the last /api/truth?detail=0). This module alone writes it.
 
@@ -17,6 +17,8 @@ import { renderFinished } from "./finished.js";
 import { Access } from "./access.js";
 import { LabPanel } from "./lab.js";
 import { TruthMonitor } from "./truth.js";
+import { Keys, registerKey } from "./keys.js";
+import { Views } from "./views.js";
 import { setAttr, setText } from "./dom.js";
 import { addr } from "./format.js";
 
@@ -111,6 +113,17 @@ forkscope.truthMonitor = truth;
 const controls = new Controls({ sync, model, onSelect: select, requestRender, onAcked: () => truth.poke() });
 const lab = new LabPanel({ controls, model, requestRender });
 const tree = new Tree($("#tree"), { onSelect: select });
+forkscope.tree = tree;
+// After the tree: a change of view re-fits it (tree.fit comes with the tree's
+// fit-to-panel work; until then the tree follows its panel's size by itself).
+const views = new Views({
+  onChange: (view) => {
+    if (view === "present") showTab("details");   // the bar shows the selected process
+    tree.fit?.();
+    requestRender();
+  },
+});
+forkscope.views = views;
 const details = new Details($("#details"), controls, model);
 const log = new Log({
   list: $("#log"), pidFilter: $("#log-pid"), typeFilter: $("#log-type"), count: $("#log-count"),
@@ -118,20 +131,28 @@ const log = new Log({
   onPick: (uid, pid) => select(uid && model.procs.has(uid) ? uid : model.get(pid)?.uid),
 });
 
-// -- short notices: the server refused a connection ("server busy" at --max-workers) ----------
+// -- short notices under the tree: the server refused a connection ("server busy" at
+// --max-workers); a key that could not act (a viewer's, or nothing selected) -----------------
 const NOTICE_MS = 8000;
 const notices = {
   el: $("#notice"),
   timer: 0,
   count: 0,
+  text: null,             // () => the notice in the current language
   add(events) {
     const refused = events.filter((e) => e.type === "refused");
     if (!refused.length) return;
     const last = refused.at(-1);
-    this.count = this.el.hidden ? refused.length : this.count + refused.length;
-    this.last = last;
+    this.count = this.el.hidden || this.el.dataset.notice !== "refused" ? refused.length
+      : this.count + refused.length;
+    this.show("refused", () => t(this.count > 1 ? "notice.refused_many" : "notice.refused", {
+      peer: addr(last.peer), limit: last.limit ?? "?", n: this.count,
+    }));
+  },
+  show(kind, text) {
+    this.text = text;
     this.el.hidden = false;
-    this.el.dataset.notice = "refused";
+    this.el.dataset.notice = kind;
     this.render();
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
@@ -140,10 +161,8 @@ const notices = {
     }, NOTICE_MS);
   },
   render() {
-    if (this.el.hidden || !this.last) return;
-    setText(this.el, t(this.count > 1 ? "notice.refused_many" : "notice.refused", {
-      peer: addr(this.last.peer), limit: this.last.limit ?? "?", n: this.count,
-    }));
+    if (this.el.hidden || !this.text) return;
+    setText(this.el, this.text());
   },
 };
 
@@ -165,11 +184,95 @@ for (const tab of document.querySelectorAll("[role='tab']")) {
     const next = ev.key === "ArrowRight" ? tabs[(i + 1) % tabs.length]
       : ev.key === "ArrowLeft" ? tabs[(i + tabs.length - 1) % tabs.length] : null;
     if (next) {
+      ev.preventDefault();     // the arrow was the tabs': the tree's arrow keys leave it be
       showTab(next.dataset.tab);
       next.focus();
     }
   });
 }
+
+// -- keys (keys.js): each acts through the same function as its button ----------------------
+function switchLang() {
+  setLang(LANGS[(LANGS.indexOf(currentLang()) + 1) % LANGS.length]);
+}
+
+/** The selected process's pid, or null after saying why there is none to act on. */
+function selectedPid() {
+  const proc = selectedUid ? model.procs.get(selectedUid) : null;
+  if (proc?.pid) return proc.pid;
+  notices.show("select-first", () => t("keys.select_first"));
+  return null;
+}
+
+function actOnSelected(action) {
+  const pid = selectedPid();
+  if (pid) controls.actOn(action, pid);
+}
+
+/**
+ * The uids the arrow keys walk, in reading order. The tree says
+ * (tree.visibleOrder(), with its groups); until it can, the drawn nodes read
+ * as an outline: a parent, then each of its children in turn, siblings top
+ * to bottom as drawn.
+ */
+function readingOrder() {
+  const given = tree.visibleOrder?.();
+  if (Array.isArray(given)) return given;
+  const drawn = [...document.querySelectorAll("#tree g.node[data-pid]")].map((el) => ({
+    uid: el.dataset.uid, pid: el.dataset.pid, ppid: el.dataset.ppid, top: el.getBoundingClientRect().top,
+  }));
+  const byPid = new Map(drawn.filter((n) => n.pid).map((n) => [n.pid, n]));
+  const children = new Map();
+  const roots = [];
+  for (const n of drawn) {
+    const up = byPid.get(n.ppid);
+    if (up && up !== n) {
+      if (!children.has(up.uid)) children.set(up.uid, []);
+      children.get(up.uid).push(n);
+    } else {
+      roots.push(n);
+    }
+  }
+  const order = [];
+  const seen = new Set();
+  const visit = (n) => {
+    if (seen.has(n.uid)) return;
+    seen.add(n.uid);
+    order.push(n.uid);
+    for (const c of (children.get(n.uid) ?? []).sort((a, b) => a.top - b.top)) visit(c);
+  };
+  for (const n of roots.sort((a, b) => a.top - b.top)) visit(n);
+  return order;
+}
+
+function moveSelection(step) {
+  const order = readingOrder();
+  if (!order.length) return false;
+  const i = order.indexOf(selectedUid);
+  const next = i < 0 ? order[step > 0 ? 0 : order.length - 1]
+    : order[Math.min(order.length - 1, Math.max(0, i + step))];
+  select(next);
+  document.querySelector(`#tree g.node[data-uid="${CSS.escape(next)}"]`)
+    ?.scrollIntoView({ block: "nearest", inline: "nearest" });
+  return true;
+}
+
+const keys = new Keys({
+  sheet: $("#keys-sheet"),
+  isPresenter: () => access.presenter,
+  onRefused: (entry) => notices.show("viewer-key", () => t("keys.viewer_refused", {
+    key: entry.display ?? entry.keys[0].toUpperCase() })),
+});
+registerKey("c", { label: "keys.spawn", presenterOnly: true, run: () => { controls.spawn(1); } });
+registerKey("t", { label: "keys.terminate", presenterOnly: true, run: () => actOnSelected("terminate") });
+registerKey("k", { label: "keys.kill", presenterOnly: true, run: () => actOnSelected("kill") });
+registerKey("j", { label: "keys.join", presenterOnly: true, run: () => actOnSelected("join") });
+registerKey(["ArrowDown", "ArrowRight"], { label: "keys.next", display: "↓ →", run: () => moveSelection(1) });
+registerKey(["ArrowUp", "ArrowLeft"], { label: "keys.previous", display: "↑ ←", run: () => moveSelection(-1) });
+registerKey("f", { label: "keys.fit", run: () => { tree.fit?.(); } });
+registerKey("l", { label: "keys.language", run: switchLang });
+registerKey("p", { label: "keys.present", run: () => views.togglePresent() });
+registerKey("?", { label: "keys.sheet", run: () => keys.toggleSheet() });
 
 // -- rendering ---------------------------------------------------------------------------------
 function renderStatus() {
@@ -228,19 +331,19 @@ function renderAll() {
 async function start() {
   await initI18n();
   log.languageChanged();   // its filter options were built before the catalogue loaded
-  const button = $("#lang-switch");
-  button.addEventListener("click", () => {
-    const next = LANGS[(LANGS.indexOf(currentLang()) + 1) % LANGS.length];
-    setLang(next);
-  });
+  $("#lang-switch").addEventListener("click", switchLang);
+  $("#present-switch").addEventListener("click", () => views.togglePresent());
+  $("#keys-button").addEventListener("click", () => keys.toggleSheet());
   onLangChange(() => {
     log.languageChanged();
     truth.languageChanged();
+    keys.languageChanged();
     requestRender();
   });
   controls.bindStatic(document);
   lab.bind();
   access.bind();
+  keys.bind();
   showTab("details");
   applyDom();
   requestRender();
