@@ -8,8 +8,9 @@
 // the right box.
 //
 // Testability contract: every node is <g class="node" data-uid data-pid
-// data-ppid data-role data-state data-orphan>; a node that is leaving loses
-// data-pid at once, while it fades out.
+// data-ppid data-role data-state data-orphan> (and data-gate=NAME while it
+// waits at a gate); a node that is leaving loses data-pid at once, while it
+// fades out.
 
 import { linkHorizontal, select, symbol, symbolCircle, symbolSquare, symbolTriangle }
   from "/static/vendor/d3.esm.min.js";
@@ -272,6 +273,8 @@ export class Tree {
       .attr("data-state", (d) => d.proc.state)
       .attr("data-orphan", (d) => String(d.orphan))
       .attr("data-daemon", (d) => String(Boolean(d.proc.daemon)))
+      // waiting at a gate (step / slow mode): format.js nodeStateExtra says "paused at …"
+      .attr("data-gate", (d) => d.proc.gate ?? null)
       .attr("class", (d) => `node role-${d.proc.role} state-${d.proc.state}`
         + `${d.orphan ? " orphan" : ""}${d.selected ? " selected" : ""}`)
       .attr("aria-pressed", (d) => String(d.selected))
@@ -406,9 +409,10 @@ function changedPath(key) {
 }
 
 /** Fields of a process that no node shows: counters that change with every
- *  message (served, echoes). Left out of a node's inputs, so that messages
+ *  message (served, echoes), and the point of the code it is at (the code
+ *  view shows it; in run mode it changes with every message too). Left out of a node's inputs, so that messages
  *  flowing do not refill (and repaint) the nodes of the clients and workers. */
-const NOT_DRAWN = new Set(["served", "echoes"]);
+const NOT_DRAWN = new Set(["served", "echoes", "at", "gate_since"]);
 
 function notDrawn(key, value) {
   return NOT_DRAWN.has(key) ? undefined : value;
