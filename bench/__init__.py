@@ -8,6 +8,8 @@ One module per benchmark, each with ``NAME``, ``TITLE`` and
     scale          250 client/worker pairs: dashboard RSS, CPU, latency, page fps
     viewers        100 Socket.IO viewers: every event to every viewer, fan-out latency
     start_methods  per-worker start cost for fork / spawn / forkserver
+    stepping       a Step click in the page -> the released process's next point applied
+                   (needs the lab's step mode)
 
 See docs/performance.md for the latest figures.
 """
@@ -15,7 +17,7 @@ See docs/performance.md for the latest figures.
 import importlib
 import os
 
-BENCHMARKS = ("latency", "echo", "scale", "viewers", "start_methods")
+BENCHMARKS = ("latency", "echo", "scale", "viewers", "start_methods", "stepping")
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 

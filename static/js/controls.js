@@ -5,7 +5,8 @@
 //
 // Testability contract: buttons carry data-action (spawn-client + data-count,
 // send-message, terminate, kill, join, close-client, restart-server, apply-lab,
-// daemon-demo) and, when they act on one process, data-pid; a client's reply
+// daemon-demo; step, continue, slow: stepper.js) and, when they act on one
+// process, data-pid; a client's reply
 // is in [data-reply-for="<client pid>"]. Every control is .presenter-only:
 // a viewer's page hides them (access.js).
 
@@ -18,6 +19,8 @@ const EVENT_OF_ACTION = {
   "spawn-client": "spawn_client", "send-message": "send_message", "close-client": "close_client",
   terminate: "terminate", kill: "kill", join: "join", "restart-server": "restart_server",
   "apply-lab": "lab_settings", "daemon-demo": "daemon_demo",
+  // step mode (stepper.js): POST /api/step and /api/step/next
+  "step-mode": "step_mode", "step-next": "step_next",
 };
 
 export class Controls {
@@ -362,6 +365,15 @@ function successText(action, payload, body, model) {
   if (action === "daemon-demo") {
     return () => (body.started ? t("result.demo_started", { name: body.name })
       : t("result.demo", { name: body.name ?? "?", error: body.error ?? "" }));
+  }
+  if (action === "step-mode") {
+    return () => t(`result.step_mode.${body.mode ?? payload.mode}`, { delay: body.delay_ms ?? payload.delay_ms ?? "?",
+      gates: (body.gates ?? payload.gates ?? []).join(", ") || t("value.none") });
+  }
+  if (action === "step-next") {
+    const released = body.released ?? {};
+    const name = model.get(released.pid)?.name ?? released.pid ?? "?";
+    return () => t("result.step_next", { name, pid: released.pid ?? "?", gate: released.gate ?? "?" });
   }
   const p = body; // close, terminate, kill, join: the process P itself
   const base = { name: p.name ?? payload.pid, pid: p.pid ?? payload.pid };

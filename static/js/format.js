@@ -123,8 +123,11 @@ function keyFor(prefix, event) {
   return `${prefix}.${event.type}`;
 }
 
-/** One line for the event log. */
+/** One line for the event log. The step events (phase, gate_wait, gate_pass)
+ * are told in the tutorial's words: which line of its code the process is at. */
 export function eventSummary(event, lookup) {
+  const step = stepSummary(event, lookup);
+  if (step !== null) return step;
   const key = keyFor("summary", event);
   return has(key) ? t(key, eventParams(event, lookup)) : t("summary.unknown", { type: event.type });
 }
@@ -185,6 +188,8 @@ export function nodeIds(proc) {
 export function nodeStateExtra(proc, lines) {
   const code = proc.exitcode;
   if (code !== null && code !== undefined) return t("node.exit", { code });
+  // stopped at a gate (step / slow mode): the one thing the room must see on it
+  if (proc.gate && proc.state === "running") return gateLabel(proc);
   if (proc.state === "zombie") return t("node.exit_unknown");
   if (lines < 4 && proc.role === "worker" && !proc.client_pid && proc.peer) {
     return t("node.external_short");
@@ -270,4 +275,45 @@ export function groupLabel(group) {
 /** The handle that folds an opened group again: "▾ fold the 40 workers" */
 export function groupCollapse(role, count) {
   return t("group.collapse", { n: count, role: rolesName(role) });
+}
+
+// -- the tutorial's code: points, gates and their narration (codeview.js, the log) ----
+
+/** A point of POINTS (app/model/schema.py) in words: what the process is about
+ * to do, quoting the tutorial's line ("before conn.send(data.upper())"). */
+export function pointText(role, point) {
+  for (const key of [`point.${role}.${point}`, `point.any.${point}`]) {
+    if (has(key)) return t(key);
+  }
+  return String(point ?? "?");
+}
+
+/** "paused at …" for a process waiting at a gate (its marker, its tree node); "" if it is not. */
+export function gateLabel(proc) {
+  return proc?.gate ? t("gate.paused", { gate: proc.gate }) : "";
+}
+
+/** Why *name* stands still at *gate*, told with the tutorial's code: the
+ * narration beside the code view and in the event log. *peer* is the
+ * connection a server holds at accept/start (no worker exists for it yet). */
+export function gateNarration({ role, name, pid, gate, peer }) {
+  const params = { name: name ?? pid ?? "?", pid: pid ?? "?", gate,
+    peer: formatAddress(peer) ?? t("value.none") };
+  for (const key of [`narrate.${role}.${gate}`, `narrate.any.${gate}`]) {
+    if (has(key)) return t(key, params);
+  }
+  return t("narrate.other", params);
+}
+
+function stepSummary(event, lookup) {
+  if (!["phase", "gate_wait", "gate_pass"].includes(event.type)) return null;
+  const proc = lookup ? lookup(event) : null;
+  const role = proc?.role ?? null;
+  const name = proc?.name ?? event.uid ?? event.pid;
+  if (event.type === "phase") return t("summary.phase", { name, at: event.at, point: pointText(role, event.at) });
+  if (event.type === "gate_wait") {
+    return gateNarration({ role, name, pid: event.pid, gate: event.gate, peer: event.peer });
+  }
+  const how = has(`gate_how.${event.how}`) ? t(`gate_how.${event.how}`) : (event.how ?? "");
+  return t("summary.gate_pass", { name, gate: event.gate, how });
 }

@@ -46,6 +46,7 @@ function normalise(key) {
 }
 
 const EDITABLE = "input, textarea, select, [contenteditable]:not([contenteditable='false'])";
+const PRESSABLE = "button, a[href], summary, [role='button'], [role='tab'], [role='checkbox']";
 
 /** Is *ev* meant for a field, the browser or an IME rather than for us? */
 function notForUs(ev) {
@@ -53,6 +54,8 @@ function notForUs(ev) {
   if (ev.isComposing || ev.keyCode === 229) return true;
   const target = ev.target;
   if (target instanceof Element && (target.closest(EDITABLE) || target.isContentEditable)) return true;
+  // Space presses the focused button, tab or disclosure: it is theirs, not ours.
+  if (ev.key === " " && target instanceof Element && target.closest(PRESSABLE)) return true;
   return false;
 }
 

@@ -19,6 +19,9 @@ import { LabPanel } from "./lab.js";
 import { TruthMonitor } from "./truth.js";
 import { Keys, registerKey } from "./keys.js";
 import { Views } from "./views.js";
+import { CodeView } from "./codeview.js";
+import { Stepper } from "./stepper.js";
+import { fetchCode } from "./source.js";
 import { setAttr, setText } from "./dom.js";
 import { addr } from "./format.js";
 
@@ -70,7 +73,8 @@ function requestRender() {
 function select(uid) {
   if (!uid || !model.procs.has(uid)) return;
   selectedUid = uid;
-  showTab("details");
+  // on the code tab a selection is a line to look at: the code view scrolls to it
+  if (currentTab() !== "code") showTab("details");
   requestRender();
 }
 
@@ -94,6 +98,7 @@ const sync = new Sync(model, {
   },
   onStatus: (s) => {
     status = s;
+    if (s === "connected") stepper.refresh();   // the mode may have changed while away
     requestRender();
   },
   onEvents: (events, { live }) => {
@@ -101,6 +106,7 @@ const sync = new Sync(model, {
     log.add(events);
     controls.noticeEvents(events);
     lab.noticeEvents(events);
+    stepper.noticeEvents(events);
     if (live) notices.add(events);
     requestRender();
   },
@@ -115,11 +121,25 @@ const lab = new LabPanel({ controls, model, requestRender });
 const tree = new Tree($("#tree"), { onSelect: select, fitButton: $("#tree-fit") });
 // the views' keys (f: fit; arrows: tree.visibleOrder()) and tests reach the tree here
 forkscope.tree = tree;
+const codeView = new CodeView($("#code-view"), { onSelect: select, loadCode: fetchCode });
+const stepper = new Stepper({ controls, sync, bar: $("#step-bar"), requestRender,
+  selected: () => (selectedUid ? model.procs.get(selectedUid) : null) });
+
+/** The code view's place: beside the tree in presenter view (shown there while
+ * stepping, CSS), else its tab (on a phone every tab's panel is shown, the
+ * code first, below the tree). */
+function placeCodeView(view) {
+  const home = view === "present" ? $("#code-present") : $("#panel-code");
+  const el = $("#code-view");
+  if (el.parentElement !== home) home.append(el);
+  codeView.shown();
+}
 // A change of view changes the panel and the legible minimum (--tree-min-label-px):
-// fit the tree again.
+// fit the tree again, and move the code view to its place.
 const views = new Views({
   onChange: (view) => {
     if (view === "present") showTab("details");   // the bar shows the selected process
+    placeCodeView(view);
     tree.fit();
     requestRender();
   },
@@ -175,6 +195,11 @@ function showTab(name) {
     tab.tabIndex = on ? 0 : -1;
     $(`#${tab.getAttribute("aria-controls")}`).hidden = !on;
   }
+  if (name === "code") codeView.shown();     // it scrolls to the selection once it has a box
+}
+
+function currentTab() {
+  return document.querySelector("[role='tab'][aria-selected='true']")?.dataset.tab ?? null;
 }
 
 for (const tab of document.querySelectorAll("[role='tab']")) {
@@ -244,6 +269,9 @@ registerKey("f", { label: "keys.fit", run: () => { tree.fit(); } });
 registerKey("l", { label: "keys.language", run: switchLang });
 registerKey("p", { label: "keys.present", run: () => views.togglePresent() });
 registerKey("?", { label: "keys.sheet", run: () => keys.toggleSheet() });
+registerKey("s", { label: "keys.step", presenterOnly: true, run: () => { stepper.step(); } });
+registerKey(" ", { label: "keys.continue", presenterOnly: true, display: "Space",
+  run: () => { stepper.toggle(); } });
 
 // -- rendering ---------------------------------------------------------------------------------
 function renderStatus() {
@@ -286,6 +314,7 @@ function renderAll() {
   controls.renderStatic();
   controls.renderResults(els.results);
   lab.render();
+  stepper.render();
   access.render();
   notices.render();
   setText(els.clientsCount, String(controls.renderClients(els.clients, els.clientsEmpty)));
@@ -295,6 +324,7 @@ function renderAll() {
     eventsVersion, lookup });
   setText(els.finishedCount, String(renderFinished(els.finished, els.finishedEmpty, model, selectedUid, select)));
   log.render();
+  codeView.render(model, selectedUid, stepper.state);
   renderCost = performance.now() - lastRender;
 }
 
@@ -313,6 +343,8 @@ async function start() {
   });
   controls.bindStatic(document);
   lab.bind();
+  stepper.bind();
+  placeCodeView(views.current);
   access.bind();
   keys.bind();
   showTab("details");

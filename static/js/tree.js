@@ -13,7 +13,8 @@
 // drawn as one group node; a click opens it.
 //
 // Testability contract (docs/api.md): every node is <g class="node" data-uid
-// data-pid data-ppid data-role data-state data-orphan data-recent?>; a node
+// data-pid data-ppid data-role data-state data-orphan data-recent? data-gate?>
+// (data-gate=NAME while it waits at a gate in step or slow mode); a node
 // that is leaving loses data-pid at once, while it fades out. A group is
 // <g class="group" data-group-id data-parent-pid data-role data-count
 // data-states>; an opened one that would fold has a handle <g
@@ -522,6 +523,8 @@ export class Tree {
       .attr("data-orphan", (d) => String(d.orphan))
       .attr("data-daemon", (d) => String(Boolean(d.proc.daemon)))
       .attr("data-recent", (d) => d.recent)
+      // waiting at a gate (step / slow mode): format.js nodeStateExtra says "paused at …"
+      .attr("data-gate", (d) => d.proc.gate ?? null)
       .attr("class", (d) => `node role-${d.proc.role} state-${d.proc.state}`
         + `${d.orphan ? " orphan" : ""}${d.selected ? " selected" : ""}`)
       .attr("aria-pressed", (d) => String(d.selected))
@@ -662,9 +665,10 @@ function changedPath(key) {
 }
 
 /** Fields of a process that no node shows: counters that change with every
- *  message (served, echoes). Left out of a node's inputs, so that messages
+ *  message (served, echoes), and the point of the code it is at (the code
+ *  view shows it; in run mode it changes with every message too). Left out of a node's inputs, so that messages
  *  flowing do not refill (and repaint) the nodes of the clients and workers. */
-const NOT_DRAWN = new Set(["served", "echoes"]);
+const NOT_DRAWN = new Set(["served", "echoes", "at", "gate_since"]);
 
 function notDrawn(key, value) {
   return NOT_DRAWN.has(key) ? undefined : value;
