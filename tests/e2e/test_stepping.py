@@ -2,10 +2,7 @@
 a stand-in for the dispatch), the keys s / space, presenter-only controls with
 markers for everyone, and — against the lab's real gates — one connection
 stepped through from accept to exit, the code view and the tree agreeing with
-/api/state at every step.
-
-test_step_through_one_connection needs the lab's half of issue 12 (GET/POST
-/api/step, step_next, gates in the lab processes: branch step)."""
+/api/state at every step."""
 
 import json
 import re
@@ -191,7 +188,7 @@ def test_keys_s_and_space_ask_for_step_mode(dashboard):
     expect(sheet.locator("li[data-key=' ']")).to_be_visible()
 
 
-# -- against the lab's gates (needs branch step merged) -----------------------------------------
+# -- against the lab's real gates -------------------------------------------------------------------
 
 def waiting_in_api(api):
     return {p["pid"]: p["gate"] for p in api.state()["processes"]
@@ -232,7 +229,7 @@ def expect_marker(page, pid, role, point, gate):
 def test_step_through_one_connection(dashboard, live_app):
     page, api = dashboard, live_app.api
     r = api.get("/api/step")
-    assert r.status_code == 200, f"GET /api/step {r.status_code}: needs the lab's half (branch step)"
+    assert r.status_code == 200, f"GET /api/step {r.status_code}"
     open_tab(page, "code")
     step = page.locator("[data-action='step']")
     step.click()                                         # run -> step mode
