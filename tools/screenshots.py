@@ -13,7 +13,8 @@ daemon demo ran, and the viewer-link dialog with its QR code. Then the views
 (issue 11): presenter view at 1280×720 with 30 live processes (14 clients and
 their workers), and a student's phone, 390×844 in Chinese, on the viewer link
 (the app runs with a presenter token, so that page is a viewer's) with a few
-clients and a zombie.
+clients and a zombie; the code view while stepping (issue 12) in both
+languages; and a projector, 1280×720, with 50 clients, the tree fitted.
 
 The app runs on loopback, an address students' devices cannot reach, so the
 viewer-link shot shows ``--viewer-url`` instead (default: an RFC 5737
@@ -28,6 +29,8 @@ import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import requests
@@ -167,6 +170,73 @@ def viewer_link_shot(page, out, viewer_url):
     page.unroute("**/api/whoami")
 
 
+SHOWN = """([role, n]) => {
+    const single = document.querySelectorAll(`#tree g.node[data-role='${role}'][data-pid]`).length;
+    const grouped = [...document.querySelectorAll(`#tree g.group[data-role='${role}']`)]
+        .reduce((sum, g) => sum + Number(g.dataset.count), 0);
+    return single + grouped >= n;
+}"""
+
+
+def wait_shown(page, role, n):
+    """Until the tree shows *n* processes of *role*: as nodes, or counted in a group."""
+    page.wait_for_function(SHOWN, arg=[role, n], timeout=30_000)
+
+
+def projector_shot(browser, url, api, out, lang):
+    """A projector at 1280×720 with 50 clients (over 100 live processes): the
+    whole tree fits, the many siblings folded into groups."""
+    live = [p for p in api.state()["processes"] if p["state"] != "joined"]
+    missing = 50 - sum(1 for p in live if p["role"] == "client")
+    while missing > 0:
+        api.post("/api/clients", {"count": min(20, missing)})
+        missing -= min(20, missing)
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale=lang)
+    try:
+        page = context.new_page()
+        page.goto(f"{url}/?token={TOKEN}&lang={lang}")
+        expect(page.locator("[data-connection='connected']")).to_be_visible()
+        wait_shown(page, "client", 50)
+        settle(page)
+        shoot(page, out / "projector-1280-50clients.png")
+    finally:
+        context.close()
+
+
+def code_view_shots(browser, url, api, out):
+    """The code view while stepping, in both languages: the server in accept(),
+    a worker in recv(), and its client stopped at the send gate — three real
+    processes on three lines of the tutorial's code."""
+    api.post("/api/step", {"mode": "step", "gates": ["send"]})
+    client = api.post("/api/clients", {"count": 1})["pids"][0]
+    sender = threading.Thread(target=api.post, args=(f"/api/clients/{client}/messages",
+                                                     {"text": "hello 你好"}), daemon=True)
+    sender.start()   # answers only once the round trip is done: after the release below
+    try:
+        deadline = time.monotonic() + 15
+        while not any(w["pid"] == client for w in requests.get(
+                url + "/api/step", timeout=10).json()["waiting"]):
+            if time.monotonic() > deadline:
+                raise SystemExit("the client did not stop at its send gate")
+            time.sleep(0.05)
+        for lang in ("zh-CN", "en"):
+            context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale=lang)
+            try:
+                page = context.new_page()
+                page.goto(f"{url}/?token={TOKEN}&lang={lang}")
+                expect(page.locator("[data-connection='connected']")).to_be_visible()
+                page.locator(f"#tree g.node[data-pid='{client}']").click()
+                page.locator("[role='tab'][data-tab='code']").click()
+                expect(page.locator(f"[data-marker-pid='{client}']")).to_be_visible()
+                settle(page)
+                shoot(page, out / f"code-view-{'zh' if lang == 'zh-CN' else 'en'}.png")
+            finally:
+                context.close()
+    finally:
+        api.post("/api/step", {"mode": "run"})
+        sender.join(15)
+
+
 def presenter_shot(browser, url, api, out, lang):
     """Presenter view at 1280×720 with 30 live processes: what the back row reads."""
     live = [p for p in api.state()["processes"] if p["state"] != "joined"]
@@ -179,7 +249,7 @@ def presenter_shot(browser, url, api, out, lang):
         page.goto(f"{url}/?token={TOKEN}&lang={lang}&view=present")
         expect(page.locator("[data-connection='connected']")).to_be_visible()
         expect(page.locator("body")).to_have_attribute("data-access", "presenter")
-        expect(page.locator("#tree g.node[data-role='client']")).to_have_count(14, timeout=15_000)
+        wait_shown(page, "client", max(clients, 14))
         worker = page.locator("#tree g.node[data-role='worker'][data-state='running']").first
         worker.click()                     # the bar shows what the keys t / k / j act on
         settle(page)
@@ -242,7 +312,9 @@ def main(argv=None):
             lab_shot(page, out)
             viewer_link_shot(page, out, args.viewer_url)
             phone_shot(browser, url, api, out)
+            code_view_shots(browser, url, api, out)
             presenter_shot(browser, url, api, out, args.lang)
+            projector_shot(browser, url, api, out, args.lang)
             browser.close()
     finally:
         stop_app(proc)
