@@ -272,6 +272,11 @@ export function groupLabel(group) {
     role: rolesName(group.role), states: groupStates(group) });
 }
 
+/** A group's last line: how to open it. */
+export function groupExpand() {
+  return t("group.expand");
+}
+
 /** The handle that folds an opened group again: "▾ fold the 40 workers" */
 export function groupCollapse(role, count) {
   return t("group.collapse", { n: count, role: rolesName(role) });

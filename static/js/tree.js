@@ -22,8 +22,8 @@
 
 import { linkHorizontal, select, symbol, symbolCircle, symbolSquare, symbolTriangle, zoom,
   zoomIdentity, zoomTransform } from "/static/vendor/d3.esm.min.js";
-import { currentLang, t } from "./i18n.js";
-import { connectionLine, groupCollapse, groupLabel, groupStates, groupTitle, nodeHeading, nodeIds,
+import { applyDom, currentLang } from "./i18n.js";
+import { connectionLine, groupCollapse, groupExpand, groupLabel, groupStates, groupTitle, nodeHeading, nodeIds,
   nodeStateExtra, nodeTag, nodeTitle, stateName } from "./format.js";
 import { parentOf, reapHint } from "./explain.js";
 import { DEFAULT_MIN_LABEL_PX, layoutTree, recentAt, trackChanges } from "./tree-layout.js";
@@ -127,11 +127,9 @@ export class Tree {
     // the button at the words for its state.
     const label = button.querySelector(".fit-label") ?? button;
     label.dataset.i18n = paused ? "tree.fit_paused" : "tree.fit";
-    label.textContent = t(label.dataset.i18n);
     button.dataset.i18nAriaLabel = label.dataset.i18n;
-    button.setAttribute("aria-label", label.textContent);
     button.dataset.i18nTitle = paused ? "tree.fit_paused_title" : "tree.fit_title";
-    button.title = t(button.dataset.i18nTitle);
+    applyDom(button.parentElement);
   }
 
   update(model, selectedUid) {
@@ -444,7 +442,7 @@ export class Tree {
     sel.select("text.l2").attr("x", textX).attr("y", bandH + pad * 0.4 + lh * 0.78)
       .each(function (d) { jobs.push({ el: this, max: nodeW - textX - pad, text: groupStates(d) }); });
     sel.select("text.l3").attr("x", textX).attr("y", bandH + pad * 0.4 + lh * 1.78)
-      .each(function () { jobs.push({ el: this, max: nodeW - textX - pad, text: t("group.expand") }); });
+      .each(function () { jobs.push({ el: this, max: nodeW - textX - pad, text: groupExpand() }); });
     fitAll(jobs);
     sel.select("title").text((d) => groupLabel(d));
   }

@@ -37,6 +37,8 @@ def test_the_dashboard_runs_without_csp_violations(live_app, page):
 
     spawn_from_page(page, 1)                   # an ack over the socket, d3 drawing
     expect(nodes(page, "client")).to_have_count(1)
+    # drawn from `created` on, with no pid until it runs
+    expect(nodes(page, "client").first).to_have_attribute("data-state", "running")
     client = int(nodes(page, "client").first.get_attribute("data-pid"))
     page.locator(f"input[data-message-for='{client}']").fill("csp")
     page.locator(f"[data-action='send-message'][data-pid='{client}']").click()
