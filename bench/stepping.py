@@ -42,6 +42,7 @@ ROUND = """async () => {
         return { error: `waiting: ${waiting.map((p) => `${p.name}@${p.gate}`).join(', ') || 'none'}` };
     }
     const proc = waiting[0];
+    const gate = proc.gate;    // proc is the model's live object: the next event changes it
     const after = fs.appliedSeq;
     const t0 = performance.timeOrigin + performance.now();
     button.click();
@@ -49,12 +50,12 @@ ROUND = """async () => {
         const next = fs.sync.eventsList().find((e) => e.seq > after && e.pid === proc.pid
             && (e.type === 'phase' || e.type === 'gate_wait'));
         if (next && fs.appliedAt.has(next.seq)) {
-            return { pid: proc.pid, name: proc.name, gate: proc.gate, type: next.type,
+            return { pid: proc.pid, name: proc.name, gate, type: next.type,
                      at: next.at ?? next.gate, ms: fs.appliedAt.get(next.seq) - t0 };
         }
         await sleep(2);
     }
-    return { error: `${proc.name}: no next point within 4 s of releasing ${proc.gate}` };
+    return { error: `${proc.name}: no next point within 4 s of releasing ${gate}` };
 }"""
 
 
@@ -88,7 +89,7 @@ def run(quick=False, browser=True):
 
 def measure(app, page, rounds):
     page.locator("[data-action='step']").click()          # run -> step mode
-    page.wait_for_function("document.body.dataset.stepMode === 'step'", timeout=10_000)
+    page.wait_for_function("() => document.body.dataset.stepMode === 'step'", timeout=10_000)
     results = []
     with socket.create_connection(app.echo, timeout=10) as sock:
         while len(results) < rounds:
