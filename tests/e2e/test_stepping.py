@@ -331,8 +331,6 @@ CLICK_AND_FOLLOW = """async () => {
 }"""
 
 
-@pytest.mark.xfail(strict=True, reason="a click while the previous step_next is unanswered is "
-                   "dropped by Controls.run, and the button looks enabled until the next frame")
 def test_every_step_click_on_an_enabled_button_is_honoured(dashboard, live_app):
     """The bench's scenario (bench/stepping.py): a click made as soon as the
     page has applied the released process's next point — possibly before the
