@@ -88,7 +88,7 @@ export class Stepper {
   }
 
   async next() {
-    const ack = await this.controls.run("step-next", releaseTarget(this.selected()));
+    const ack = await this.started(this.controls.run("step-next", releaseTarget(this.selected())));
     this.refresh();
     return ack;
   }
@@ -96,7 +96,7 @@ export class Stepper {
   async setMode(mode) {
     const payload = { mode };
     if (mode === "slow") payload.delay_ms = clampDelay(this.delay.value, this.state?.delay_ms);
-    const ack = await this.controls.run("step-mode", payload, mode);
+    const ack = await this.started(this.controls.run("step-mode", payload, mode));
     if (ack?.ok && ack.body && typeof ack.body === "object") this.adopt(ack.body);
     this.refresh();
     return ack;
@@ -104,10 +104,23 @@ export class Stepper {
 
   async setGates() {
     const gates = this.toggles.filter((box) => box.checked).map((box) => box.dataset.gateToggle);
-    const ack = await this.controls.run("step-mode", { mode: this.state?.mode ?? "run", gates }, "gates");
+    const ack = await this.started(this.controls.run("step-mode", { mode: this.state?.mode ?? "run", gates },
+      "gates"));
     if (ack?.ok && ack.body && typeof ack.body === "object") this.adopt(ack.body);
     this.refresh();
     return ack;
+  }
+
+  /**
+   * An action just asked for (*asked*, controls.run's promise: it is pending
+   * from the call on): the buttons are disabled now, not at the next frame.
+   * The released process's next point often arrives before step_next's
+   * answer; a click in the frame between, on a button that still looked
+   * enabled, was dropped by controls.run (already pending) with nothing shown.
+   */
+  started(asked) {
+    this.render();
+    return asked;
   }
 
   /** New events: a gate event may mean the mode changed elsewhere; read it again. */

@@ -301,3 +301,58 @@ def test_a_phone_has_the_code_below_the_tree(live_app, browser):
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         context.close()
+
+
+# One click on Step as soon as the page shows exactly one process waiting and
+# the button enabled (a teacher clicking as fast as the page lets them), then
+# that process's next point applied by the page within 1 s. Returns
+# {pid, gate} or {error}.
+CLICK_AND_FOLLOW = """async () => {
+    const fs = window.forkscope;
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    const button = document.querySelector("[data-action='step']");
+    let waiting = [];
+    for (const until = performance.now() + 5000; performance.now() < until; await sleep(2)) {
+        waiting = fs.model.live().filter((p) => p.gate);
+        if (waiting.length === 1 && !button.disabled) break;
+    }
+    if (waiting.length !== 1 || button.disabled) {
+        return { error: `not ready: ${waiting.map((p) => `${p.name}@${p.gate}`)}` };
+    }
+    const { pid, gate } = waiting[0];
+    const after = fs.appliedSeq;
+    button.click();
+    for (const until = performance.now() + 1000; performance.now() < until; await sleep(2)) {
+        const next = fs.sync.eventsList().find((e) => e.seq > after && e.pid === pid
+            && (e.type === 'phase' || e.type === 'gate_wait'));
+        if (next && fs.appliedAt.has(next.seq)) return { pid, gate };
+    }
+    return { error: `pid ${pid}: the click on Step did not release ${gate} within 1 s` };
+}"""
+
+
+def test_every_step_click_on_an_enabled_button_is_honoured(dashboard, live_app):
+    """The bench's scenario (bench/stepping.py): a click made as soon as the
+    page has applied the released process's next point — possibly before the
+    previous step_next's answer came back — must release, not be dropped."""
+    page, api = dashboard, live_app.api
+    page.locator("[data-action='step']").click()          # run -> step mode
+    expect(page.locator("body")).to_have_attribute("data-step-mode", "step")
+    gates = []
+    with socket.create_connection(live_app.echo_address, timeout=10) as sock:
+        try:
+            for _ in range(2 + 2 * 40):                   # accept, start, 40 x recv/send
+                here = [w["gate"] for w in api.get("/api/step").json()["waiting"]]
+                if here == ["recv"]:
+                    sock.sendall(b"step probe")           # recv() has something to return
+                result = page.evaluate(CLICK_AND_FOLLOW)
+                assert "error" not in result, (len(gates), result)
+                gates.append(result["gate"])
+                if result["gate"] == "send":
+                    got = b""
+                    while len(got) < len(b"STEP PROBE"):
+                        got += sock.recv(1024)
+                    assert got == b"STEP PROBE"
+        finally:
+            api.post("/api/step", {"mode": "run"})
+    assert gates == ["accept", "start"] + ["recv", "send"] * 40

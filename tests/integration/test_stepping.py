@@ -249,3 +249,43 @@ def test_stopping_the_dashboard_with_five_waiting_processes_leaves_nothing():
     assert "every lab process was reaped" in out
     assert "Traceback" not in err
     assert [pid for pid in lab if psutil.pid_exists(pid)] == []
+
+
+def test_one_connection_stepped_through_forty_rounds_every_release_honoured(api, live_app):
+    """The bench's scenario over REST (issue: after a few rounds a release at
+    ``recv`` was not honoured): every gate on, one raw connection, 40 rounds of
+    recv / send. Each ``step/next`` must see its gate_pass in the registry
+    within 1 s, the worker must be at its next gate within 1 s, and every reply
+    must arrive."""
+    set_step(api, "step", list(schema.GATES))
+    released = []
+
+    def step(expected_role, expected_gate):
+        (wait,) = wait_until(lambda: waiting(api), timeout=1.0,
+                             message=f"{expected_role} at {expected_gate}")
+        assert (wait["role"], wait["gate"]) == (expected_role, expected_gate), wait
+        t0 = time.monotonic()
+        r = api.post("/api/step/next", {})
+        took = time.monotonic() - t0
+        assert r.status_code == 200, (len(released), wait, r.text)
+        assert r.json()["released"] == {"pid": wait["pid"], "gate": expected_gate}
+        assert took < 1.0, (len(released), wait, took)
+        released.append((wait["pid"], expected_gate, took))
+        return wait
+
+    with socket.create_connection(live_app.echo_address, timeout=5) as raw:
+        step("server", "accept")
+        step("server", "start")
+        for i in range(40):
+            message = f"step probe {i}".encode()
+            raw.sendall(message)                 # recv() has something to return
+            step("worker", "recv")
+            step("worker", "send")
+            got = b""
+            while len(got) < len(message):
+                chunk = raw.recv(1024)
+                assert chunk, f"round {i}: the connection closed"
+                got += chunk
+            assert got == message.upper(), (i, got)
+    assert len(released) == 2 + 80
+    print(f"\n82 releases, slowest {max(t for _, _, t in released) * 1000:.1f} ms")
