@@ -29,11 +29,17 @@ class PollSet:
     def pause(self, obj):
         """Stop watching fixed *obj* for input (the server's listening socket
         while it waits at a gate: a queued connection would wake every pass).
-        ``select.poll`` keeps its set in user space: no system call."""
-        self.poll.modify(fd_of(obj), 0)
+        ``select.poll`` keeps its set in user space: no system call. A
+        closed *obj* (the server's exit gate, after the listener closed) has
+        nothing left to watch."""
+        fd = fd_of(obj)
+        if fd in self.fixed:
+            self.poll.modify(fd, 0)
 
     def resume(self, obj):
-        self.poll.modify(fd_of(obj), select.POLLIN)
+        fd = fd_of(obj)
+        if fd in self.fixed:
+            self.poll.modify(fd, select.POLLIN)
 
     def wait(self, sentinels, timeout=None):
         """Block until something is ready, or *timeout* seconds (None: no

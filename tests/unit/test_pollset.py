@@ -57,3 +57,14 @@ def test_a_timeout_returns_nothing_ready():
             s.close()
         os.close(r)
         os.close(w)
+
+
+def test_pausing_a_closed_socket_is_nothing_to_do():
+    """The server's exit gate waits after its listening socket is closed."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    watching = PollSet([listener])
+    listener.close()
+    watching.pause(listener)      # ValueError: negative file descriptor, before
+    watching.resume(listener)
