@@ -27,23 +27,6 @@
 // orphans and what just exited, in that order, only when nothing else is
 // left to fold.
 //
-// A panel too narrow for those columns at the legible minimum (a phone held
-// upright: 390 px is ~24 em, the columns ~59) gets an outline instead, one
-// box per row, indented 1.2 em per depth, children below their parent in
-// reading order:
-//
-//   dashboard
-//     server-1
-//       worker-1
-//         client-1      (right below the worker it talks to; its parent link
-//       worker-2         runs to the dashboard down a lane on the right)
-//         client-2
-//     resource_tracker
-//
-// The same items and the same folding: the outline only places them again.
-// Its height does not depend on the width, so folding fits it at the legible
-// minimum, and a short tree is drawn larger, up to what the width allows.
-//
 // Every layout decision (order, grouping, scale, what is recent) lives here;
 // tree.js only draws.
 
@@ -168,9 +151,7 @@ function metrics(fs, lines) {
   return { fs, lh, pad, lines, H: pad * 2.6 + lh * lines, nodeW: fs * NODE_EM, gap: fs * 1.2,
     // wider before the client column: the TCP links there are the story
     tcpGap: fs * 2.4,
-    rowGap: fs * 0.45, margin: fs * 0.4, lane: fs * 1.1,
-    // the outline's step per depth: room for the parent's elbow left of the child
-    indent: fs * 1.2 };
+    rowGap: fs * 0.45, margin: fs * 0.4, lane: fs * 1.1 };
 }
 
 /** The left edge of column *col*. */
@@ -179,17 +160,11 @@ function colX(arr, m, col) {
   return m.margin + col * (m.nodeW + m.gap) + wide;
 }
 
-/** The tree's size in tree units, the bus's lane and spine, for an arrangement.
- *  An outline's treeW is its narrowest (boxes NODE_EM wide): it widens to the panel. */
+/** The tree's size in tree units, the bus's lane and spine, for an arrangement. */
 function extent(arr, m) {
   const cols = arr.cols;
-  const rows = Math.max(1, arr.rows + (arr.toggleRows ?? 0));
+  const rows = Math.max(1, arr.rows);
   const bottom = m.margin + rows * (m.H + m.rowGap) - m.rowGap;
-  if (arr.outline) {
-    const right = m.margin + (cols - 1) * m.indent + m.nodeW;
-    return { treeW: right + m.lane + m.margin, treeH: bottom + m.margin, busY: bottom,
-      spineX: right + m.lane * 0.55 };
-  }
   const right = colX(arr, m, cols) - m.gap;
   const bus = arr.clientCol !== null;
   return {
@@ -393,16 +368,12 @@ function arrange(ctx, fold) {
     item.depth = 1;
     item.col = clientCol;
     item.kids = [];
-    item.bus = true;          // its parent link runs round the outside to the dashboard
     let row = null;
     if (item.beside) row = item.beside.row;
     else if (item.kind === "node") {
       const w = byPid.get(item.n.proc.worker_pid);
       const wItem = w && itemOf.get(w.id);
-      if (wItem && wItem.kind === "node" && w.proc.role === "worker") {
-        row = wItem.row;
-        item.partnerOf = wItem;   // the outline puts it right below its worker
-      }
+      if (wItem && wItem.kind === "node" && w.proc.role === "worker") row = wItem.row;
     }
     if (row === null || taken.has(row)) later.push(item);
     else {
@@ -415,44 +386,13 @@ function arrange(ctx, fold) {
   // A group keeps its members in sibling order, so its title and counts are stable.
   for (const item of alive) if (item.kind === "group") item.members.sort(byOrd);
   const cols = clientCol === null ? maxCol + 1 : clientCol + 1;
-  return { items: alive, itemOf, rows: nextRow, cols, clientCol, rootItem, clientItems };
-}
-
-/** The outline of an arrangement: the same items, one per row in reading
- *  order, col = indent steps. A client comes right after the worker it talks
- *  to (a group of clients after its group of workers), one step deeper;
- *  clients with no worker to stand by come last, under the dashboard. */
-function outline(arr) {
-  const after = new Map();    // worker item -> the client items right below it
-  const loose = [];
-  for (const c of arr.clientItems) {
-    const w = c.beside ?? c.partnerOf;
-    if (!w) loose.push(c);
-    else if (after.has(w)) after.get(w).push(c);
-    else after.set(w, [c]);
-  }
-  let row = 0;
-  let maxCol = 0;
-  const put = (item, col) => {
-    item.row = row++;
-    item.col = col;
-    maxCol = Math.max(maxCol, col);
-  };
-  const visit = (item, col) => {
-    put(item, col);
-    for (const c of after.get(item) ?? []) put(c, col + 1);
-    for (const k of item.kids) visit(k, col + 1);
-  };
-  visit(arr.rootItem, 0);
-  for (const c of loose) put(c, 1);
-  return { ...arr, rows: row, cols: maxCol + 1, outline: true };
+  return { items: alive, itemOf, rows: nextRow, cols, clientCol };
 }
 
 /** Which sets to fold so the tree fits at the legible minimum (or as near as
  *  width allows): the largest family first, each level of pins in turn; then
- *  as many of each folded family's first members back out as the room holds.
- *  *arrange*: the columns (arrange) or the outline of them. */
-function chooseFolds(ctx, fits, expanded, maxRows, arrange) {
+ *  as many of each folded family's first members back out as the room holds. */
+function chooseFolds(ctx, fits, expanded, maxRows) {
   const fold = new Map();
   const wanted = new Set();   // expanded by the user, though they would have folded
   let arr = arrange(ctx, fold);
@@ -513,16 +453,13 @@ function chooseFolds(ctx, fits, expanded, maxRows, arrange) {
  * - toggles: opened groups that would fold, {id, parent, role, count, x, y}:
  *   drawn under their parent to fold them again;
  * - links: {source, target, kind: "tree"|"bus"}, one per node and group with
- *   a parent ("bus": a client's, round the outside to the dashboard; in the
- *   outline, down the lane right of the boxes);
+ *   a parent ("bus": a client's, round the outside to the dashboard);
  * - tcp: open client ⇄ worker connections, {client, worker, count}: two
  *   single nodes (count 1), or a node or group and a group (count: connections);
  * - orphans: the Set of uids drawn (or folded) as orphans;
  * - order: ids of nodes and groups in reading order (row by row, left to right);
  * - recentUntil: when the first highlight ends (same clock as *now*), or null;
- * - geometry: arrangement ("columns", or "outline" when the panel is too
- *   narrow for them at the legible minimum: x = margin + col × indent, every
- *   box nodeW wide), scale (fits the tree in the panel, ≤ 1.5), minScale (the
+ * - geometry: scale (fits the tree in the panel, ≤ 1.5), minScale (the
  *   legible minimum), legible (scale ≥ minScale), nodeW × H (a box), lines (3
  *   or 4 per box), fs, lh, pad, gap, tcpGap (before the clients), rowGap,
  *   treeW × treeH (tree units),
@@ -542,11 +479,6 @@ export function layoutTree({ live, selectedUid = null, width, height, fontSize,
 
   const ctx = prepare({ live, selectedUid, recent });
   const minScale = minLabelPx / fontSize;
-  // The outline when the columns, at full width, would draw the pids below
-  // the legible minimum (folding saves rows, never columns).
-  const narrow = width / extent(arrange(ctx, new Map()), metrics(fontSize, 4)).treeW
-    < minScale - 1e-9;
-  const arrangeAs = narrow ? (c, fold) => outline(arrange(c, fold)) : arrange;
   const scaleOf = (arr, m) => {
     const e = extent(arr, m);
     return { e, sW: width / e.treeW, sH: height / e.treeH };
@@ -562,29 +494,21 @@ export function layoutTree({ live, selectedUid = null, width, height, fontSize,
   // Four lines per box if the whole tree fits so; else three (the connection
   // line goes) before folding anything; four again if the folded tree fits so.
   let m = four;
-  let chosen = { fold: new Map(), arr: arrangeAs(ctx, new Map()), wanted: new Set() };
+  let chosen = { fold: new Map(), arr: arrange(ctx, new Map()), wanted: new Set() };
   if (!fitsWith(four)(chosen.arr)) {
     m = three;
     // the most rows the panel holds at the scale it must keep, three lines a box
     const keepScale = Math.min(minScale, scaleOf(chosen.arr, three).sW);
     const maxRows = Math.ceil(height / (keepScale * (three.H + three.rowGap)));
-    chosen = chooseFolds(ctx, fitsWith(three), expanded, maxRows, arrangeAs);
+    chosen = chooseFolds(ctx, fitsWith(three), expanded, maxRows);
     if (fitsWith(four)(chosen.arr)) m = four;
   }
   const { arr, wanted } = chosen;
-  // an outline's handles to fold opened groups again go in rows of their own, at the end
-  if (narrow) arr.toggleRows = wanted.size;
-  let { e, sW, sH } = scaleOf(arr, m);
+  const { e, sW, sH } = scaleOf(arr, m);
   const scale = Math.min(MAX_SCALE, sW, sH);
-  if (narrow) {
-    // the outline takes the panel's whole width: its boxes widen to it
-    const treeW = Math.max(e.treeW, width / scale);
-    m = { ...m, nodeW: m.nodeW + treeW - e.treeW };
-    e = extent(arr, m);
-  }
 
   const pos = (item) => {
-    item.x = narrow ? m.margin + item.col * m.indent : colX(arr, m, item.col);
+    item.x = colX(arr, m, item.col);
     item.y = m.margin + item.row * (m.H + m.rowGap);
   };
   const out = new Map();
@@ -618,7 +542,8 @@ export function layoutTree({ live, selectedUid = null, width, height, fontSize,
   const links = [];
   for (const item of arr.items) {
     if (!item.parent) continue;
-    links.push({ source: out.get(item.parent), target: out.get(item), kind: item.bus ? "bus" : "tree" });
+    links.push({ source: out.get(item.parent), target: out.get(item),
+      kind: item.col === arr.clientCol && item.parent.n.id === ctx.root.id ? "bus" : "tree" });
   }
 
   // Opened groups that would fold: a handle under their parent folds them again.
@@ -630,12 +555,8 @@ export function layoutTree({ live, selectedUid = null, width, height, fontSize,
     if (!parentItem) continue;
     const k = (under.get(parentItem) ?? 0) + 1;
     under.set(parentItem, k);
-    // under the parent in the columns (rows there are the deepest column's);
-    // in the outline every row is taken, so after the last one
-    const y = narrow ? m.margin + (arr.rows + toggles.length) * (m.H + m.rowGap)
-      : parentItem.y + k * (m.H + m.rowGap);
     toggles.push({ id, role: set.role, count: set.members.length, parent: out.get(parentItem),
-      x: parentItem.x, y });
+      x: parentItem.x, y: parentItem.y + k * (m.H + m.rowGap) });
   }
 
   const order = [...arr.items].sort((a, b) => (a.row - b.row) || (a.col - b.col))
@@ -643,8 +564,7 @@ export function layoutTree({ live, selectedUid = null, width, height, fontSize,
   return {
     nodes, groups, toggles, links, tcp: tcpLinks(ctx, arr, out), orphans, order,
     recentUntil: until,
-    geometry: { ...m, arrangement: narrow ? "outline" : "columns", scale, minScale,
-      legible: scale >= minScale - 1e-9, treeW: e.treeW,
+    geometry: { ...m, scale, minScale, legible: scale >= minScale - 1e-9, treeW: e.treeW,
       treeH: e.treeH, busY: e.busY, spineX: e.spineX, width, room: height,
       height: e.treeH * scale },
   };

@@ -220,17 +220,9 @@ export class Tree {
     // -- parent → child links -------------------------------------------------------
     // A client's link runs round the outside: down from the dashboard, along
     // below the last row, up the spine right of the clients and into its box.
-    // In the outline (a phone): an elbow down the parent's left, into the
-    // child's; a client's from the dashboard's right, down the lane right of
-    // every box, into its right side (the workers' elbows are on the left).
-    const outline = g.arrangement === "outline";
     const linkPath = (l) => {
       const s = l.source;
       const tgt = l.target;
-      if (outline && l.kind === "bus") {
-        return `M${s.x + g.nodeW},${s.y + g.H / 2}H${g.spineX}V${tgt.y + g.H / 2}H${tgt.x + g.nodeW}`;
-      }
-      if (outline) return `M${s.x + g.indent / 2},${s.y + g.H}V${tgt.y + g.H / 2}H${tgt.x}`;
       if (l.kind === "bus") {
         return `M${s.x + g.nodeW / 2},${s.y + g.H}V${g.busY}H${g.spineX}`
           + `V${tgt.y + g.H / 2}H${tgt.x + g.nodeW}`;
@@ -252,12 +244,6 @@ export class Tree {
 
     // -- worker ⇄ client TCP connections: the client stands right of its worker -------------
     const tcpPath = ({ client, worker }) => {
-      if (outline) {
-        // the client is right below its worker: a short stub across the gap between them
-        const x = Math.max(worker.x, client.x) + g.fs * 2;
-        const [top, bottom] = worker.y < client.y ? [worker, client] : [client, worker];
-        return `M${x},${top.y + g.H}V${bottom.y}`;
-      }
       const y0 = worker.y + g.H * 0.62;
       const y1 = client.y + g.H * 0.62;
       const x0 = worker.x + g.nodeW;

@@ -3,7 +3,6 @@ browser that runs it, without the app: processes, the room, the legible
 minimum and the clock in; nodes, groups and positions out."""
 
 import random
-from itertools import pairwise
 
 import pytest
 
@@ -323,72 +322,12 @@ def test_the_legible_minimum_decides_what_folds(module_page):
     assert not near["groups"] and near["geometry"]["legible"]
     far = layout(module_page, live, room=PROJECTOR_1920, minLabelPx=20)    # a presenter view
     assert far["groups"] and far["geometry"]["scale"] * 22 >= 20 - 1e-6
-    # A width the columns cannot meet (folding saves rows, never columns): the
-    # outline, legible, its rows folded to fit.
+    # A width that cannot be met by folding (columns do not fold): as large as
+    # the width allows, rows still folded to fit that.
     phone = {"width": 390, "height": 600, "fontSize": 18}
     out = layout(module_page, lab(30), room=phone, minLabelPx=13)
-    assert out["geometry"]["arrangement"] == "outline"
-    assert fits(out, phone) and out["geometry"]["legible"] and out["groups"]
+    assert fits(out, phone) and not out["geometry"]["legible"]
     assert out["geometry"]["scale"] == pytest.approx(390 / out["geometry"]["treeW"])
-    assert near["geometry"]["arrangement"] == far["geometry"]["arrangement"] == "columns"
-
-
-# -- the outline: a panel too narrow for the columns (a phone) ------------------------------
-
-PHONE = {"width": 390, "height": 490, "fontSize": 16}
-
-
-def rows_apart(out):
-    """No two boxes share a row or overlap: each row is one box."""
-    g = out["geometry"]
-    ys = sorted(y for _, _, y in boxes(out))
-    return all(b - a >= g["H"] - 1e-6 for a, b in pairwise(ys))
-
-
-def test_a_phone_gets_an_outline_one_box_per_row_in_reading_order(module_page):
-    out = layout(module_page, lab(2), room={**PHONE, "height": 2000}, minLabelPx=13)
-    g, nodes = out["geometry"], out["nodes"]
-    assert g["arrangement"] == "outline" and not out["groups"]
-    # reading order: each client right below the worker it talks to, one step in
-    assert out["order"] == ["dashboard", "server-1", "server-1/worker-1", "client-1",
-                            "server-1/worker-2", "client-2"]
-    assert [nodes[u]["y"] for u in out["order"]] == sorted(nodes[u]["y"] for u in out["order"])
-    assert rows_apart(out)
-    indent = g["indent"]
-    assert nodes["dashboard"]["x"] == pytest.approx(g["margin"])
-    assert nodes["server-1"]["x"] == pytest.approx(g["margin"] + indent)
-    assert nodes["server-1/worker-1"]["x"] == pytest.approx(g["margin"] + 2 * indent)
-    assert nodes["client-1"]["x"] == pytest.approx(g["margin"] + 3 * indent)
-    # parent links stay true: a client's runs to the dashboard (the lane on the right)
-    assert nodes["client-1"]["parent"] == "dashboard" and out["kinds"]["client-1"] == "bus"
-    assert out["kinds"]["server-1/worker-1"] == "tree"
-    assert [301, 401] in out["tcp"] and [302, 402] in out["tcp"]
-    # every box inside the panel's width, as drawn
-    for _, x, _ in boxes(out):
-        assert x >= 0 and (x + g["nodeW"]) * g["scale"] <= PHONE["width"] + 0.01
-    assert g["treeW"] * g["scale"] == pytest.approx(PHONE["width"])   # the whole width
-    assert g["nodeW"] >= 13 * 16 - 1e-6                                  # a box's text fits
-
-
-@pytest.mark.parametrize("pairs", [0, 1, 3, 8, 20, 50, 120])
-def test_the_outline_fits_a_phone_at_the_legible_minimum(module_page, pairs):
-    live = lab(pairs) + [proc("resource_tracker", 150, DASH, "helper")]
-    if pairs >= 2:
-        by_uid = {p["uid"]: p for p in live}
-        by_uid["server-1/worker-2"]["state"] = "zombie"
-    out = layout(module_page, live, room=PHONE, minLabelPx=13)
-    g = out["geometry"]
-    assert g["arrangement"] == "outline"
-    assert fits(out, PHONE), (pairs, g)
-    assert g["legible"] and g["scale"] * 16 >= 13 - 1e-6, (pairs, g["scale"])
-    seen = shown(out)
-    assert sorted(seen) == sorted(p["uid"] for p in live), pairs       # every process shown
-    assert set(seen.values()) == {1}, pairs                              # once
-    assert rows_apart(out), pairs
-    for _, x, _ in boxes(out):
-        assert (x + g["nodeW"]) * g["scale"] <= PHONE["width"] + 0.01, pairs
-    if pairs >= 2:
-        assert "server-1/worker-2" in out["nodes"]                       # the zombie stands out
 
 
 def test_an_opened_group_shows_each_member_and_a_handle_folds_it(module_page):
