@@ -35,22 +35,6 @@ if sys.version_info[:2] not in CHECKED_VERSIONS:  # pragma: no cover - the CI ru
 
 # -- queues.py: Queue -----------------------------------------------------------
 
-def queue_write_bytes(queue, data):
-    """Put already-pickled *data* on *queue* from this thread, as one item.
-
-    Mirrors ``Queue.put`` (queues.py, 3.11: ``self._sem.acquire()``) followed by
-    what its feeder thread does with the item (``_feed``: ``wacquire()``,
-    ``send_bytes(obj)``, ``wrelease()``), without starting that thread.
-    ``_wlock`` is None only on Windows."""
-    queue._sem.acquire()  # counts queued items: get() releases it
-    lock = queue._wlock
-    if lock is None:
-        queue._writer.send_bytes(data)
-        return
-    with lock:  # one writer at a time, across processes
-        queue._writer.send_bytes(data)
-
-
 # connection.py, 3.11 (``Connection._send_bytes``): a message is a 4-byte
 # big-endian length, then the bytes; the reader (``_recv_bytes``) expects that.
 FRAME_HEADER = 4

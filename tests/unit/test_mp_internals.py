@@ -35,17 +35,27 @@ def _exit_with(code):
     os._exit(code)
 
 
-def test_queue_write_bytes_is_one_item_readable_by_get(queue):
-    mpi.queue_write_bytes(queue, pickle.dumps({"type": "x"}))
+def test_queue_write_atomic_is_one_item_readable_by_get(queue):
+    assert mpi.queue_write_atomic(queue, pickle.dumps({"type": "x"}))
     assert queue.qsize() == 1            # the semaphore counted it, as put() does
     assert queue.get(timeout=5) == {"type": "x"}
     assert queue.qsize() == 0
 
 
+def test_queue_write_atomic_refuses_a_frame_larger_than_pipe_buf(queue):
+    """Larger than PIPE_BUF, a write could interleave with another process's:
+    nothing is written and the caller must split or cut it."""
+    big = b"x" * mpi.ATOMIC_FRAME
+    assert not mpi.queue_write_atomic(queue, big)
+    assert queue.qsize() == 0
+    assert mpi.queue_write_atomic(queue, pickle.dumps(b"x" * 100))
+    assert queue.get(timeout=5) == b"x" * 100
+
+
 def test_queue_writer_fd_is_the_write_end_of_the_queues_pipe(queue):
     fd = mpi.queue_writer_fd(queue)
     assert fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
-    mpi.queue_write_bytes(queue, pickle.dumps(1))
+    assert mpi.queue_write_atomic(queue, pickle.dumps(1))
     # the bytes are in *this* pipe: its read end (the queue's reader) has them
     assert os.fstat(fd).st_ino == os.fstat(queue._reader.fileno()).st_ino
     assert queue.get(timeout=5) == 1
