@@ -9,7 +9,7 @@ with every gate on. Its worker alternates between the gates ``recv`` and
 ``send`` it reads the reply. The server's ``accept`` and ``start`` count too.
 Each round, in the page: wait until exactly one process waits, time a real
 DOM click on the Step button, wait until the page has applied that process's
-next point. Needs the lab's step mode (``/api/step``, branch step).
+next point.
 """
 
 import socket
@@ -68,7 +68,7 @@ def run(quick=False, browser=True):
     with AppProcess() as app:
         status = app.http.get(app.url + "/api/step", timeout=30).status_code
         if status != 200:
-            raise RuntimeError(f"GET /api/step: {status} (needs the lab's step mode, branch step)")
+            raise RuntimeError(f"GET /api/step: {status}")
         with dashboard_page(app.url, query="truth=off") as page:
             try:
                 results = measure(app, page, rounds)
