@@ -47,6 +47,9 @@ PHASE = _type("phase")
 GATE_WAIT = _type("gate_wait")
 GATE_PASS = _type("gate_pass")
 
+FLOODED = _type("flooded")
+LESSON_STEP = _type("lesson_step")
+
 
 def uid(name, parent_name):
     """A lab process's unique id: its multiprocessing name, prefixed by its
