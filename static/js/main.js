@@ -24,6 +24,7 @@ import { Stepper } from "./stepper.js";
 import { fetchCode } from "./source.js";
 import { setAttr, setText } from "./dom.js";
 import { addr } from "./format.js";
+import { Lessons } from "./lessons.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -107,6 +108,7 @@ const sync = new Sync(model, {
     controls.noticeEvents(events);
     lab.noticeEvents(events);
     stepper.noticeEvents(events);
+    lessons.noticeEvents(events);
     if (live) notices.add(events);
     requestRender();
   },
@@ -125,6 +127,24 @@ const codeView = new CodeView($("#code-view"), { onSelect: select, loadCode: fet
 const stepper = new Stepper({ controls, sync, bar: $("#step-bar"), requestRender,
   selected: () => (selectedUid ? model.procs.get(selectedUid) : null) });
 
+// -- lessons (lessons.js): the panel is a tab in the full view; in presenter view and on
+// a phone, while a lesson is open, it has a place of its own beside / above the tree ------
+const lessons = new Lessons({ root: $("#lessons"), controls, sync, model, access, requestRender,
+  truthNow: () => forkscope.truth,
+  onActive: (id) => {
+    placeLessons(views.current);
+    if (id && views.current === "full") showTab("lessons");   // a viewer follows the presenter
+  } });
+forkscope.lessons = lessons;
+
+function placeLessons(view) {
+  const aside = lessons.lessonId && (view === "present" || view === "phone");
+  const home = aside ? $("#lessons-aside") : $("#panel-lessons");
+  const el = $("#lessons");
+  if (el.parentElement !== home) home.append(el);
+  if (view === "present") tree.fit();     // the tree's panel changed width
+}
+
 /** The code view's place: beside the tree in presenter view (shown there while
  * stepping, CSS), else its tab (on a phone every tab's panel is shown, the
  * code first, below the tree). */
@@ -140,6 +160,7 @@ const views = new Views({
   onChange: (view) => {
     if (view === "present") showTab("details");   // the bar shows the selected process
     placeCodeView(view);
+    placeLessons(view);
     tree.fit();
     requestRender();
   },
@@ -272,6 +293,10 @@ registerKey("?", { label: "keys.sheet", run: () => keys.toggleSheet() });
 registerKey("s", { label: "keys.step", presenterOnly: true, run: () => { stepper.step(); } });
 registerKey(" ", { label: "keys.continue", presenterOnly: true, display: "Space",
   run: () => { stepper.toggle(); } });
+// lessons: a clicker sends PageDown / PageUp. Not presenterOnly: on a viewer's page, or
+// with no lesson open, they do nothing (run returns false) and PageDown still scrolls.
+registerKey(["n", "PageDown"], { label: "keys.lesson_next", display: "N PgDn", run: () => lessons.next() });
+registerKey(["b", "PageUp"], { label: "keys.lesson_back", display: "B PgUp", run: () => lessons.back() });
 
 // -- rendering ---------------------------------------------------------------------------------
 function renderStatus() {
@@ -315,6 +340,7 @@ function renderAll() {
   controls.renderResults(els.results);
   lab.render();
   stepper.render();
+  lessons.render();
   access.render();
   notices.render();
   setText(els.clientsCount, String(controls.renderClients(els.clients, els.clientsEmpty)));
@@ -344,6 +370,7 @@ async function start() {
   controls.bindStatic(document);
   lab.bind();
   stepper.bind();
+  lessons.bind();
   placeCodeView(views.current);
   access.bind();
   keys.bind();

@@ -1,0 +1,510 @@
+// The Lessons panel: guided lessons on the real lab (app/lessons/*.json, from
+// GET /api/lessons), a script of narrated steps the presenter walks through.
+//
+// Each step shows its narration in large type, the Python it is about, and,
+// when it has one, the question the room answers first. The presenter's Next
+// (the button, n, PageDown — a clicker's key) does the next thing: a step
+// whose actions have not run runs them — through controls.run, the very
+// sync.call the buttons use, each action a dispatch action named in the
+// lesson with its references (@server, @client:1...) resolved against the
+// live model (lesson-refs.js) — else it moves to the next step. Back (b,
+// PageUp) shows the step before; the lab is real, nothing is undone.
+//
+// After a step's actions, its truth rule (lesson-truth.js) names the choice
+// that really happened, from the model, /proc (GET /api/truth) and the
+// actions' answers; the panel shows it beside the question, with the facts.
+//
+// Every page follows the presenter: each move is announced (lesson_step, a
+// dispatch action; the dashboard reports it as a lesson_step event), and a
+// viewer's panel shows that lesson, step and outcome, read-only.
+//
+// Testability contract (docs/api.md): #lessons[data-loaded] once the lessons
+// and the current step are known; #lessons[data-lesson][data-step]
+// [data-steps][data-phase=ready|asking|running|done|failed];
+// body[data-lesson] while one is open; buttons data-action=lesson-open
+// (+ data-lesson-id), lesson-next (data-next=run|step|end), lesson-back,
+// lesson-close; .lesson-narration; .lesson-code; .lesson-choice[data-choice-key]
+// [data-true] (+ [data-count] when votes are known); .lesson-result
+// [data-result=ok|error][data-action-name]; .lesson-fact[data-fact-key];
+// .lesson-show li[data-show-pid]; .lesson-meter [data-core][data-percent].
+
+import { currentLang, has, t } from "./i18n.js";
+import { h, setAttr, setText } from "./dom.js";
+import { ACTION_OF_EVENT } from "./controls.js";
+import { errorText, stateName } from "./format.js";
+import { byPid, fillArgs, isRef, LIST_REFS, resolve, resolveProcs } from "./lesson-refs.js";
+import { RULES } from "./lesson-truth.js";
+
+const CPU_POLL_MS = 500;
+const SETTLE_MS = 3000;          // how long a truth rule may wait for the model to catch up
+const SETTLE_POLL_MS = 50;
+
+/** A text of the lesson in the page's language (a lesson carries both). */
+export function say(text, params = {}) {
+  const template = text?.[currentLang()] ?? text?.en ?? "";
+  return template.replace(/\{(\w+)\}/g, (whole, name) => (params[name] ?? whole));
+}
+
+/** A fact ({key, params}) in the page's language: role names are translated. */
+export function factText(fact) {
+  const params = { ...fact.params };
+  if ("parent_role" in params) {
+    const role = params.parent_role;
+    const word = role === "init" ? t("lesson.init")
+      : has(`role.${role}`) ? t(`role.${role}`) : t("role.unknown");
+    params.parent = params.parent_name ? `${word} ${params.parent_name}` : word;
+  }
+  return t(fact.key, params);
+}
+
+/** A dispatch call as the page shows it: terminate(pid=1234). */
+export function callText(action, payload) {
+  const args = Object.entries(payload ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  return `${action}(${args.join(", ")})`;
+}
+
+export class Lessons {
+  constructor({ root, controls, sync, model, access, requestRender, truthNow, onActive = () => {} }) {
+    this.root = root;
+    this.controls = controls;
+    this.sync = sync;
+    this.model = model;
+    this.access = access;
+    this.requestRender = requestRender;
+    this.truthNow = truthNow;         // () => the last /api/truth?detail=0 answer (the badge's)
+    this.onActive = onActive;         // (lessonId | null) => the page places the panel
+    this.catalogue = null;
+    this.lessonId = null;
+    this.step = 0;
+    this.runs = new Map();            // "lesson:step" -> what this page ran there
+    this.followed = null;             // the last lesson_step heard: {lesson, step, phase, truth, outcome}
+    this.followedSeq = 0;
+    this.cpu = null;
+    this.cpuTimer = 0;
+    this.busy = false;
+    this.$ = (sel) => root.querySelector(sel);
+  }
+
+  get presenter() {
+    return this.access.presenter === true;
+  }
+
+  get lesson() {
+    return this.catalogue?.find((l) => l.id === this.lessonId) ?? null;
+  }
+
+  get current() {
+    return this.lesson?.steps[this.step] ?? null;
+  }
+
+  record(create = false) {
+    const key = `${this.lessonId}:${this.step}`;
+    if (create && !this.runs.has(key)) this.runs.set(key, { phase: this.current?.ask ? "asking" : "ready" });
+    return this.runs.get(key) ?? null;
+  }
+
+  // -- loading and following -----------------------------------------------------------
+  async bind() {
+    this.root.addEventListener("click", (ev) => {
+      const button = ev.target.closest("button[data-action]");
+      if (!button || button.disabled) return;
+      const action = button.dataset.action;
+      if (action === "lesson-open") this.open(button.dataset.lessonId);
+      else if (action === "lesson-next") this.next();
+      else if (action === "lesson-back") this.back();
+      else if (action === "lesson-close") this.close();
+    });
+    try {
+      const [all, current] = await Promise.all([
+        fetch("/api/lessons", { cache: "no-store" }).then((r) => r.json()),
+        fetch("/api/lessons/current", { cache: "no-store" }).then((r) => r.json()),
+      ]);
+      this.catalogue = all;
+      if (current?.lesson && !this.lessonId) this.follow(current, { initial: true });
+    } catch (error) {
+      console.warn("forkscope: could not load the lessons", error);
+      this.catalogue = this.catalogue ?? [];
+    }
+    this.requestRender();
+  }
+
+  /** New events: a lesson_step moves this page where the presenter is. */
+  noticeEvents(events) {
+    for (const e of events) {
+      if (e.type === "lesson_step" && e.seq > this.followedSeq) {
+        this.followedSeq = e.seq;
+        this.follow(e);
+      }
+    }
+  }
+
+  /** Go where the presenter is — unless this page is the presenter's: it moved
+   * there itself, and its own announcements, arriving late, must not pull it
+   * back a step (only a page opened mid-lesson starts where the lesson is). */
+  follow(news, { initial = false } = {}) {
+    this.followed = { lesson: news.lesson ?? null, step: news.step ?? 0, phase: news.phase ?? null,
+      truth: news.truth ?? null, outcome: news.outcome ?? null };
+    if (this.presenter && !initial) {
+      this.requestRender();
+      return;
+    }
+    const changed = news.lesson !== this.lessonId;
+    this.lessonId = news.lesson ?? null;
+    this.step = news.step ?? 0;
+    if (changed) this.onActive(this.lessonId);
+    this.requestRender();
+  }
+
+  // -- the presenter's moves -------------------------------------------------------------
+  open(id) {
+    if (!this.presenter || !this.catalogue?.some((l) => l.id === id)) return;
+    this.lessonId = id;
+    this.onActive(id);
+    this.goto(0);
+  }
+
+  close() {
+    if (!this.presenter) return;
+    this.lessonId = null;
+    this.step = 0;
+    this.onActive(null);
+    this.announce({ lesson: null, step: 0 });
+    this.requestRender();
+  }
+
+  /** n / PageDown / the Next button. False when there was nothing to do (the
+   * browser keeps the key: PageDown scrolls a page that is not in a lesson). */
+  next() {
+    if (!this.presenter || !this.lesson) return false;
+    if (this.busy) return true;
+    const step = this.current;
+    const rec = this.record(true);
+    if (step.do?.length && (rec.phase === "ready" || rec.phase === "asking")) {
+      this.run();
+    } else if (this.step < this.lesson.steps.length - 1) {
+      this.goto(this.step + 1);
+    }
+    return true;
+  }
+
+  back() {
+    if (!this.presenter || !this.lesson) return false;
+    if (this.busy) return true;
+    if (this.step > 0) this.goto(this.step - 1);
+    return true;
+  }
+
+  goto(step) {
+    this.step = step;
+    const rec = this.record(true);
+    this.announce(this.news(rec));
+    this.requestRender();
+    // a new step starts at its narration (the panel may have scrolled to the last outcome)
+    const scroller = this.root.closest(".lessons-aside, .tab-panel");
+    if (scroller && getComputedStyle(scroller).overflowY !== "visible") scroller.scrollTop = 0;
+  }
+
+  news(rec) {
+    const news = { lesson: this.lessonId, step: this.step, phase: rec.phase };
+    if (rec.phase === "done" || rec.phase === "failed") {
+      if (rec.truth !== undefined) news.truth = rec.truth;
+      if (rec.facts) news.outcome = rec.facts;
+    }
+    return news;
+  }
+
+  /** Tell the dashboard (and so every viewer) where the lesson is. */
+  async announce(news) {
+    if (!this.presenter) return;
+    const ack = await this.sync.call("lesson_step", news);
+    if (!ack?.ok) console.warn("forkscope: lesson_step refused", ack);
+  }
+
+  // -- running a step ---------------------------------------------------------------------
+  async run() {
+    const step = this.current;
+    const rec = this.record(true);
+    this.busy = true;
+    Object.assign(rec, { phase: "running", results: [], acks: [], truth: undefined, facts: null });
+    this.requestRender();
+    try {
+      // what the question is about, as it is BEFORE the action
+      rec.watch = step.truth?.watch ? resolve(step.truth.watch, this.model) : null;
+      if (step.meter === "cpu") rec.peak = [];
+      this.pollCpu(step);
+      for (const { action, args } of step.do) {
+        const { payload, missing } = fillArgs(args, this.model);
+        const call = callText(action, payload);
+        if (missing.length) {
+          rec.results.push({ ok: false, action, call, text: t("lesson.missing", { ref: missing.join(", ") }) });
+          break;
+        }
+        const ack = await this.controls.run(ACTION_OF_EVENT[action], payload, payload.pid ?? null);
+        if (!ack) {
+          rec.results.push({ ok: false, action, call, text: t("lesson.busy") });
+          break;
+        }
+        rec.acks.push({ action, ok: Boolean(ack.ok), body: ack.body ?? null });
+        const entry = this.controls.entryOf.get(ack);
+        rec.results.push({ ok: Boolean(ack.ok), action, call, code: ack.ok ? null : ack.code,
+          text: entry ? entry.text() : errorText(ack) });
+        this.requestRender();
+        if (!ack.ok) break;
+      }
+      const failed = rec.results.some((r) => !r.ok);
+      if (step.truth && !failed) Object.assign(rec, await this.verdict(step, rec));
+      rec.phase = failed ? "failed" : "done";
+    } catch (error) {
+      console.error(error);
+      rec.results.push({ ok: false, action: "?", call: "", text: String(error) });
+      rec.phase = "failed";
+    } finally {
+      this.busy = false;
+    }
+    this.announce(this.news(rec));
+    this.requestRender();
+    // the outcome into view once drawn: on a projector the narration was read already
+    requestAnimationFrame(() => {
+      const outcome = [".lesson-ask", ".lesson-results"].map((sel) => this.$(sel)).find((el) => !el.hidden);
+      outcome?.scrollIntoView({ block: "start" });
+    });
+  }
+
+  /** The truth rule's verdict once the model has caught up: {truth, facts}. */
+  async verdict(step, rec) {
+    const rule = RULES[step.truth.rule];
+    const ctx = { watch: rec.watch, acks: rec.acks, model: this.model,
+      dashboardPid: this.model.dashboard()?.pid ?? null, os: () => null,
+      cpu: this.cpu ? { cores: this.cpu.cores, peak: rec.peak ?? [], lab: rec.labPeak ?? null } : null };
+    const deadline = performance.now() + SETTLE_MS;
+    while (!rule.ready(ctx) && performance.now() < deadline) {
+      await new Promise((resolveTimer) => setTimeout(resolveTimer, SETTLE_POLL_MS));
+    }
+    ctx.os = osView(await fetchJson("/api/truth?detail=0"));
+    const { truth, facts } = rule.judge(ctx);
+    return { truth, facts };
+  }
+
+  // -- the CPU meter (lesson ⑥): GET /api/cpu while the step shows it ---------------------
+  pollCpu(step = this.current) {
+    if (step?.meter !== "cpu" || this.cpuTimer) return;
+    const tick = async () => {
+      this.cpuTimer = 0;
+      if (this.current?.meter !== "cpu") return;
+      const reading = await fetchJson("/api/cpu");
+      if (reading) {
+        this.cpu = reading;
+        const rec = this.record();
+        if (rec?.phase === "running" && rec.peak) {
+          reading.percent.forEach((p, i) => { rec.peak[i] = Math.max(rec.peak[i] ?? 0, p); });
+          rec.labPeak = Math.max(rec.labPeak ?? 0, labShare(reading));
+        }
+        this.requestRender();
+      }
+      if (this.current?.meter === "cpu" && !this.cpuTimer) this.cpuTimer = setTimeout(tick, CPU_POLL_MS);
+    };
+    this.cpuTimer = setTimeout(tick, 0);
+  }
+
+  // -- rendering --------------------------------------------------------------------------
+  render() {
+    if (!this.catalogue) return;
+    setAttr(this.root, "data-loaded", "true");
+    const lesson = this.lesson;
+    setAttr(document.body, "data-lesson", lesson ? lesson.id : null);
+    setAttr(this.root, "data-lesson", lesson ? lesson.id : null);
+    this.$(".lessons-list").hidden = Boolean(lesson);
+    this.$(".lesson-current").hidden = !lesson;
+    if (!lesson) {
+      setAttr(this.root, "data-step", null);
+      setAttr(this.root, "data-steps", null);
+      setAttr(this.root, "data-phase", null);
+      this.renderList();
+      return;
+    }
+    const step = this.current;
+    const rec = this.record() ?? this.fromFollowed();
+    const phase = rec?.phase ?? (step.ask ? "asking" : "ready");
+    setAttr(this.root, "data-step", this.step);
+    setAttr(this.root, "data-steps", lesson.steps.length);
+    setAttr(this.root, "data-phase", phase);
+    if (step.meter === "cpu") this.pollCpu(step);
+
+    setText(this.$(".lesson-title"), say(lesson.title));
+    setText(this.$(".lesson-progress"), t("lesson.progress", { k: this.step + 1, n: lesson.steps.length }));
+    setText(this.$(".lesson-narration"), say(step.narration, { cores: this.cpu?.cores ?? "?" }));
+    const code = this.$(".lesson-code");
+    code.hidden = !step.code;
+    setText(code.firstElementChild, step.code ?? "");
+    this.renderAsk(step, rec, phase);
+    this.renderResults(rec);
+    this.renderFacts(rec);
+    this.renderShow(step);
+    this.renderMeter(step);
+    this.renderNav(step, rec, phase);
+  }
+
+  /** What a page that did not run the step knows of it: the presenter's announcement. */
+  fromFollowed() {
+    const f = this.followed;
+    if (!f || f.lesson !== this.lessonId || f.step !== this.step) return null;
+    return { phase: f.phase, truth: f.truth ?? undefined, facts: f.outcome };
+  }
+
+  renderList() {
+    const list = this.$(".lessons-list ol");
+    setText(this.$(".lessons-intro"), t(this.presenter ? "lessons.intro" : "lessons.waiting"));
+    list.replaceChildren(...this.catalogue.map((lesson) => h("li", {},
+      h("button", { type: "button", class: "lesson-open", "data-action": "lesson-open",
+        "data-lesson-id": lesson.id, disabled: !this.presenter || !this.sync.connected,
+        text: say(lesson.title) }),
+      h("span", { class: "lesson-count", text: t("lessons.steps", { n: lesson.steps.length }) }))));
+  }
+
+  renderAsk(step, rec, phase) {
+    const box = this.$(".lesson-ask");
+    box.hidden = !step.ask;
+    if (!step.ask) return;
+    setText(this.$(".lesson-question"), say(step.ask.question));
+    const known = phase === "done" && rec && rec.truth !== undefined;
+    const counts = rec?.counts ?? null;
+    this.$(".lesson-choices").replaceChildren(...step.ask.choices.map((choice, i) => {
+      const isTrue = known && rec.truth === choice.key;
+      return h("li", { class: `lesson-choice${isTrue ? " true" : ""}`, "data-choice-key": choice.key,
+        "data-true": known ? String(isTrue) : null, "data-count": counts ? String(counts[i] ?? 0) : null },
+      h("span", { class: "choice-letter", text: String.fromCharCode(65 + i) }),
+      h("span", { class: "choice-text", text: say(choice.text) }),
+      counts ? h("span", { class: "choice-count", text: t("lesson.votes", { n: counts[i] ?? 0 }) }) : null,
+      isTrue ? h("span", { class: "choice-mark", text: t("lesson.happened") }) : null);
+    }));
+    const none = this.$(".lesson-none");
+    none.hidden = !(known && !step.ask.choices.some((c) => c.key === rec.truth));
+    setText(none, t("lesson.none_true", { truth: rec?.truth ?? "—" }));
+  }
+
+  renderResults(rec) {
+    const list = this.$(".lesson-results");
+    const results = rec?.results ?? [];
+    list.hidden = !results.length && rec?.phase !== "running";
+    const items = results.map((r) => h("li", { class: `lesson-result ${r.ok ? "ok" : "error"}`,
+      "data-result": r.ok ? "ok" : "error", "data-action-name": r.action },
+    h("span", { class: "result-mark", "aria-hidden": "true", text: r.ok ? "✔" : "✖" }),
+    h("code", { class: "lesson-call", text: r.call }),
+    h("span", { class: "lesson-result-text", text: r.text })));
+    if (rec?.phase === "running") items.push(h("li", { class: "lesson-running", text: t("lesson.running") }));
+    list.replaceChildren(...items);
+  }
+
+  renderFacts(rec) {
+    const facts = rec?.facts ?? [];
+    const list = this.$(".lesson-facts");
+    list.hidden = !facts.length;
+    list.replaceChildren(...facts.map((fact) => h("li", { class: "lesson-fact", "data-fact-key": fact.key,
+      text: factText(fact) })));
+  }
+
+  renderShow(step) {
+    const list = this.$(".lesson-show");
+    const procs = [];
+    for (const ref of step.show ?? []) {
+      if (!isRef(ref)) continue;
+      const found = resolveProcs(ref, this.model);
+      for (const p of (LIST_REFS.has(ref) ? found : [found])) if (p && !procs.includes(p)) procs.push(p);
+    }
+    list.hidden = !procs.length;
+    const truth = this.truthNow();
+    const rows = new Map((truth?.processes ?? []).map((row) => [row.pid, row.os]));
+    list.replaceChildren(...procs.map((p) => h("li", { "data-show-pid": p.pid, class: `state-${p.state}` },
+      h("b", { class: "show-name", text: p.name }), " ",
+      h("span", { class: "show-detail", text: showDetail(p, rows.get(p.pid), this.model) }))));
+  }
+
+  renderMeter(step) {
+    const box = this.$(".lesson-meter");
+    box.hidden = step.meter !== "cpu" || !this.cpu;
+    if (box.hidden) return;
+    setText(this.$(".lesson-meter-title"), t("lesson.meter", { cores: this.cpu.cores }));
+    const busy = (this.cpu.processes ?? []).filter((p) => (p.percent ?? 0) >= 5).length;
+    setText(this.$(".lesson-meter-busy"), t("lesson.meter_busy", { n: busy,
+      share: Math.round(labShare(this.cpu)) }));
+    const cores = this.$(".lesson-cores");
+    cores.replaceChildren(...this.cpu.percent.map((p, i) => {
+      const bar = h("span", { class: "core-bar" });
+      bar.style.width = `${Math.max(0, Math.min(100, p))}%`;      // the CSSOM: allowed by the CSP
+      return h("div", { class: "core", "data-core": i, "data-percent": String(Math.round(p)) },
+        h("span", { class: "core-label", text: t("lesson.core", { i, p: Math.round(p) }) }),
+        h("span", { class: "core-track" }, bar));
+    }));
+  }
+
+  renderNav(step, rec, phase) {
+    const next = this.$("[data-action='lesson-next']");
+    const back = this.$("[data-action='lesson-back']");
+    const online = this.sync.connected;
+    const last = this.step >= this.lesson.steps.length - 1;
+    const toRun = Boolean(step.do?.length) && (phase === "ready" || phase === "asking");
+    const kind = toRun ? "run" : last ? "end" : "step";
+    setAttr(next, "data-next", kind);
+    setText(next, t(toRun ? (step.ask ? "lesson.run_ask" : "lesson.run") : last ? "lesson.end" : "lesson.next"));
+    next.disabled = !online || this.busy || kind === "end";
+    back.disabled = !online || this.busy || this.step === 0;
+    setText(back, t("lesson.back"));
+    setText(this.$("[data-action='lesson-close']"), t("lesson.close"));
+    const hint = this.$(".lesson-hint");
+    setText(hint, toRun ? t("lesson.hint_run", { calls: step.do.map((d) => d.action).join(" → ") }) : "");
+    setText(this.$(".lesson-follow"), t("lesson.following"));
+    const status = this.$(".lesson-status");
+    setText(status, phase === "failed" ? t("lesson.failed") : "");
+    status.hidden = phase !== "failed";
+  }
+
+  languageChanged() {
+    this.requestRender();
+  }
+}
+
+/** How much CPU the lab's processes used together, in % of one core (200: two
+ * cores' worth at once — parallel, which one core could not give). */
+function labShare(reading) {
+  return (reading?.processes ?? []).reduce((sum, p) => sum + (p.percent ?? 0), 0);
+}
+
+/** One process of a step's `show`, in words: pid, parent, state, and what /proc says. */
+function showDetail(p, seen, model) {
+  const parent = byPid(model, p.ppid);
+  const parts = [t("lesson.show.pid", { pid: p.pid, ppid: p.ppid ?? "?",
+    parent: parent ? (parent.role === "dashboard" ? t("role.dashboard") : parent.name) : "?" }),
+  stateName(p.state)];
+  if (p.exitcode !== null && p.exitcode !== undefined) parts.push(t("lesson.show.exit", { exitcode: p.exitcode }));
+  if (p.orphaned) parts.push(t("lesson.show.orphan", { old_ppid: p.old_ppid ?? "?" }));
+  if (p.daemon) parts.push("daemon=True");
+  if (p.style) parts.push(t(`lesson.show.style.${p.style}`));
+  if (p.role === "worker") parts.push(t("lesson.show.served", { n: p.served }));
+  if (p.role === "client") parts.push(t("lesson.show.echoes", { n: p.echoes }));
+  if (p.state !== "joined") {
+    parts.push(seen ? t("lesson.show.proc", { letter: seen.letter, ppid: seen.ppid }) : t("lesson.show.proc_none"));
+  }
+  return parts.join(" · ");
+}
+
+/** os(pid) for a truth rule, from /api/truth?detail=0: a row's os view; no row
+ * (the model has reaped it) is /proc's "no such process" unless /proc still
+ * shows it as a zombie (a difference the answer names). */
+function osView(truth) {
+  const rows = new Map((truth?.processes ?? []).map((row) => [row.pid, row.os]));
+  const zombies = new Set((truth?.differences ?? []).filter((d) => d.field === "zombie" && d.os === "zombie")
+    .map((d) => d.pid));
+  return (pid) => {
+    if (rows.has(pid)) return rows.get(pid);
+    return zombies.has(pid) ? { pid, ppid: null, status: "zombie", letter: "Z" } : null;
+  };
+}
+
+async function fetchJson(url) {
+  try {
+    const response = await fetch(url, { cache: "no-store" });
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
+}
