@@ -471,6 +471,10 @@ def test_phone_reads_every_pid_of_a_lecture_lab_and_sees_a_zombie_appear(lecture
         worker = api.process(clients[1])["worker_pid"]
         node(presenter, worker).click()
         presenter.locator(f"[data-action='terminate'][data-pid='{worker}']").click()
+        # Her page has the answer once the lab saw the exit (on a busy machine
+        # that alone can take a while); from then on the phone has a second.
+        done = presenter.locator("#results li[data-result-action='terminate']").first
+        expect(done).to_have_attribute("data-result", "ok", timeout=10_000)
         zombie = page.locator(f"#tree g.node[data-pid='{worker}']")
         expect(zombie).to_have_attribute("data-state", "zombie", timeout=1000)
         expect(page.locator("#tree g.group")).to_have_count(0)      # nothing folded
