@@ -80,3 +80,20 @@ def step_with(lesson, key):
 def test_each_kind_of_mistake_is_caught(change, words):
     found = broken(change)
     assert any(words in problem for problem in found), found
+
+
+def test_every_catalogue_key_the_lesson_modules_use_is_in_both_languages():
+    import json
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    used = set()
+    for name in ("lessons.js", "lesson-truth.js", "lesson-refs.js"):
+        text = (root / "static" / "js" / name).read_text("utf-8")
+        used |= set(re.findall(r'"(lessons?\.[a-z_.]+)"', text))
+    used |= {f"lesson.show.style.{style}" for style in ("target", "subclass")}
+    assert {"lesson.progress", "lesson.fact.gone", "lessons.intro"} <= used   # the scan works
+    for lang in ("zh-CN", "en"):
+        messages = json.loads((root / "static" / "i18n" / f"{lang}.json").read_text("utf-8"))
+        missing = sorted(key for key in used if key not in messages)
+        assert not missing, f"{lang}: {missing}"
