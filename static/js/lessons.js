@@ -354,10 +354,12 @@ export class Lessons {
   renderList() {
     const list = this.$(".lessons-list ol");
     setText(this.$(".lessons-intro"), t(this.presenter ? "lessons.intro" : "lessons.waiting"));
-    list.replaceChildren(...this.catalogue.map((lesson) => h("li", {},
-      h("button", { type: "button", class: "lesson-open", "data-action": "lesson-open",
-        "data-lesson-id": lesson.id, disabled: !this.presenter || !this.sync.connected,
-        text: say(lesson.title) }),
+    // a viewer's page has no control: the titles, and which lesson is the presenter's
+    list.replaceChildren(...this.catalogue.map((lesson) => h("li", { "data-lesson-id": lesson.id },
+      this.presenter
+        ? h("button", { type: "button", class: "lesson-open", "data-action": "lesson-open",
+          "data-lesson-id": lesson.id, disabled: !this.sync.connected, text: say(lesson.title) })
+        : h("span", { class: "lesson-name", text: say(lesson.title) }),
       h("span", { class: "lesson-count", text: t("lessons.steps", { n: lesson.steps.length }) }))));
   }
 
