@@ -57,7 +57,7 @@ class Forkscope:
 
     def start(self):
         if self.recorder is not None:  # before any event: part 1 starts at seq 0
-            self.hub.read(lambda r: self.recorder.start(r.snapshot()))
+            self.hub.read(self.recorder.start)
         self.hub.start()
         self.started = True
         self.lab.start()

@@ -5,7 +5,8 @@ out — so every rule is unit-tested without a dashboard.
 The file (docs/api.md, "Recording") is JSON Lines::
 
     line 1   {"format": "forkscope-session", "version": 1, "schema": ..., "started": ..., ...}
-    line 2   {"snapshot": <the body of GET /api/state at that moment, its seq included>}
+    line 2   {"snapshot": <the body of GET /api/state at that moment, its seq included>,
+              "joined": [uids of the reaped processes in the order they were reaped]}
     line 3…  one event a line, as the Socket.IO ``events`` stream sent it, seq +1 each
 
 A snapshot and the events after it are all a reader needs: rebuild the
@@ -69,6 +70,7 @@ class Session:
     snapshot: dict
     events: list
     warnings: list = field(default_factory=list)
+    joined: list | None = None   # line 2's reaping order, when it has one
 
     @property
     def last_seq(self):
@@ -159,6 +161,9 @@ def parse(data, max_bytes=MAX_BYTES, expect_schema=None):
             or not isinstance(snapshot.get("processes"), list)):
         raise SessionFileError("wrong_format", "line 2 is not {\"snapshot\": {seq, echo, "
                                "processes}}", line=2)
+    joined = snap.get("joined")
+    if not (isinstance(joined, list) and all(isinstance(u, str) for u in joined)):
+        joined = None  # optional: a reader falls back on the snapshot's order
     events = []
     expected = snapshot["seq"] + 1
     for number, raw in enumerate(lines[2:], start=3):
@@ -184,17 +189,17 @@ def parse(data, max_bytes=MAX_BYTES, expect_schema=None):
     warnings = []
     if expect_schema is not None and head.get("schema") != expect_schema:
         warnings.append("schema_mismatch")
-    return Session(head, snapshot, events, warnings)
+    return Session(head, snapshot, events, warnings, joined)
 
 
-def restore(snapshot, keep=10_000):
+def restore(snapshot, joined=None, keep=10_000):
     """A ``Registry`` holding exactly *snapshot*'s table at its seq: applying
     the events after it gives the table the dashboard had then.
 
     Which reaped processes the registry drops first (beyond ``JOINED_KEPT``)
-    follows reaping order, which a snapshot does not carry; they are taken in
-    the snapshot's (creation) order — the same unless more than
-    ``JOINED_KEPT`` processes were reaped out of creation order.
+    follows reaping order, which the snapshot alone does not carry: *joined*
+    (line 2's) gives it; without it the snapshot's (creation) order stands in,
+    the same unless processes were reaped out of creation order.
     """
     processes = snapshot["processes"]
     dashboard = next((p for p in processes if p.get("role") == "dashboard"), None)
@@ -205,14 +210,17 @@ def restore(snapshot, keep=10_000):
     registry.procs = {p["uid"]: dict(p) for p in processes}
     registry.by_pid = {p["pid"]: p["uid"] for p in processes
                        if p["pid"] is not None and p["state"] != State.JOINED.value}
-    registry.joined = deque(p["uid"] for p in processes
-                            if p["state"] == State.JOINED.value)
+    reaped = [p["uid"] for p in processes if p["state"] == State.JOINED.value]
+    if joined is not None:
+        rank = {uid: i for i, uid in enumerate(joined)}
+        reaped.sort(key=lambda uid: rank.get(uid, -1))
+    registry.joined = deque(reaped)
     return registry
 
 
 def replay(session, keep=10_000):
     """The registry after *session*'s snapshot and every one of its events."""
-    registry = restore(session.snapshot, keep=keep)
+    registry = restore(session.snapshot, session.joined, keep=keep)
     for event in session.events:
         registry.apply(event)
     return registry

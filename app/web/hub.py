@@ -51,7 +51,7 @@ class Hub:
                     recorder = self.recorder
                     if recorder is not None and recorder.rotation_due:
                         # the next file starts from the table as of the last batch
-                        recorder.rotate(self.registry.snapshot())
+                        recorder.rotate(self.registry)
                     events = [self.registry.apply(raw) for raw in batch]
                     self.socketio.emit("events", events)
                     if recorder is not None:  # one queue put; written on its own thread

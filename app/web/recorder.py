@@ -10,8 +10,9 @@ nothing the kernel had. So the event path pays one ``SimpleQueue.put`` per
 batch; serialising and writing happen beside it.
 
 A session is one dashboard run, named ``<local start time>_<dashboard pid>``;
-its files are ``<session>_part1.jsonl``, ``_part2`` ... When a part reaches
-``max_bytes`` the writer raises ``rotation_due``; the hub, at its next batch
+its files are ``<session>_part1.jsonl``, ``_part2`` ... When a part holds
+``max_bytes`` of events (after its header and snapshot) the writer raises
+``rotation_due``; the hub, at its next batch
 and before applying it, hands over the snapshot of that moment (``rotate``),
 and the next part starts with its own header and that snapshot, whose seq is
 the last one of the part before. Every part is a whole recording
@@ -42,12 +43,14 @@ _STOP = object()
 @dataclass
 class Part:
     """One file of the session: its path, the bytes written (whole lines only:
-    what a reader may take), the events in it, its header's ``started``."""
+    what a reader may take), the events in it, its header's ``started``, and
+    the bytes of its header and snapshot."""
     path: str
     number: int
     size: int = 0
     events: int = 0
     started: float = 0.0
+    head: int = 0
 
     @property
     def name(self):
@@ -55,8 +58,16 @@ class Part:
 
 
 class _Rotate:
-    def __init__(self, snapshot):
-        self.snapshot = snapshot
+    def __init__(self, line2):
+        self.line2 = line2
+
+
+def snapshot_line(registry):
+    """Line 2 of a part: the registry's snapshot (``GET /api/state``'s body) and
+    the order its reaped processes were reaped in (``joined``, oldest first),
+    which decides which ones a replay forgets first beyond ``JOINED_KEPT``.
+    Called under the hub's lock, between two batches."""
+    return {"snapshot": registry.snapshot(), "joined": list(registry.joined)}
 
 
 def _write_all(fd, data):
@@ -101,14 +112,14 @@ class Recorder:
         return self._thread is not None and self.error is None and not self._closed
 
     # -- the hub's side -----------------------------------------------------------
-    def start(self, snapshot):
-        """Open part 1 with *snapshot* (the registry's, under the hub's lock) and
+    def start(self, registry):
+        """Open part 1 with *registry*'s snapshot (under the hub's lock) and
         start writing. An ``OSError`` (no such directory, no right to write) is
         kept in ``error`` and logged; the dashboard runs on without a recording."""
         try:
             os.makedirs(self.directory, mode=0o700, exist_ok=True)
             self.session = self._new_session_name()
-            self._open_part(1, snapshot)
+            self._open_part(1, snapshot_line(registry))
         except OSError as exc:
             self._fail(exc)
             return False
@@ -121,12 +132,12 @@ class Recorder:
         if self._thread is not None:
             self._queue.put(events)
 
-    def rotate(self, snapshot):
-        """The snapshot the next part starts from: taken by the hub between two
-        batches, so its seq is the last seq already handed over."""
+    def rotate(self, registry):
+        """Start the next part from *registry* as it is now: called by the hub
+        between two batches, so the snapshot's seq is the last seq handed over."""
         self.rotation_due = False
         if self._thread is not None:
-            self._queue.put(_Rotate(snapshot))
+            self._queue.put(_Rotate(snapshot_line(registry)))
 
     def close(self, timeout=10):
         """Write what is queued, close the file. Called once the hub has stopped."""
@@ -152,7 +163,7 @@ class Recorder:
                 elif isinstance(item, _Rotate):
                     self._write(chunks, count)
                     chunks, count = [], 0
-                    self._next_part(item.snapshot)
+                    self._next_part(item.line2)
                 elif isinstance(item, threading.Event):
                     synced.append(item)
                 elif item is _STOP:
@@ -178,25 +189,27 @@ class Recorder:
             part = self.parts[-1]
             part.size += len(data)
             part.events += count
-            if part.size >= self.max_bytes:
+            # events only: a snapshot larger than the limit (hundreds of
+            # processes, a tiny --record-max-mb) must not make a file per batch
+            if part.size - part.head >= self.max_bytes:
                 self.rotation_due = True
 
-    def _next_part(self, snapshot):
+    def _next_part(self, line2):
         if self._fd is None:
             return
         self._close_fd()
         try:
-            self._open_part(self.parts[-1].number + 1, snapshot)
+            self._open_part(self.parts[-1].number + 1, line2)
         except OSError as exc:
             self._fail(exc)
 
-    def _open_part(self, number, snapshot):
+    def _open_part(self, number, line2):
         path = os.path.join(self.directory, f"{self.session}_part{number}.jsonl")
         started = self.clock()
         head = session_file.header(started=started, host=self.host, lab=self.describe(),
                                    session=self.session, part=number,
                                    dashboard_pid=self.pid)
-        data = session_file.line(head) + session_file.line({"snapshot": snapshot})
+        data = session_file.line(head) + session_file.line(line2)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         try:
             _write_all(fd, data)
@@ -205,7 +218,8 @@ class Recorder:
             raise
         self._fd = fd
         with self._lock:
-            self.parts.append(Part(path, number, size=len(data), started=started))
+            self.parts.append(Part(path, number, size=len(data), started=started,
+                                   head=len(data)))
 
     def _close_fd(self):
         if self._fd is not None:
@@ -241,7 +255,8 @@ class Recorder:
             self._queue.put(done)
             done.wait(timeout)
         with self._lock:
-            return [Part(p.path, p.number, p.size, p.events, p.started) for p in self.parts]
+            return [Part(p.path, p.number, p.size, p.events, p.started, p.head)
+                    for p in self.parts]
 
     def export(self):
         """The session from its start as one recording, in chunks of bytes:
