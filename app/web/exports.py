@@ -71,7 +71,7 @@ def recording(fs, name):
     directory = fs.settings.record
     path = os.path.join(directory, name) if directory else None
     if path is None or not os.path.isfile(path):
-        raise LabError(404, "not_found", f"no recording {name!r}", name=name)
+        raise LabError(404, "no_recording", f"no recording {name!r}", name=name)
     rec = fs.recorder
     part = rec.current(name) if rec is not None else None
     # the part being written: up to its last whole line

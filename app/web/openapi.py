@@ -121,7 +121,7 @@ STATUS_TEXT = {
     400: "malformed input (bad_input with params.reason, bad_json, unknown_field) or a "
          "Host header the dashboard does not serve (bad_host)",
     403: "only the presenter may (forbidden)",
-    404: "not a live lab process (not_lab_process), no such recording (not_found), "
+    404: "not a live lab process (not_lab_process), no such recording (no_recording), "
          "or no such route",
     409: "the state forbids it (wrong_state, join_would_block, server_down, "
          "nothing_waiting, not_recording...)",

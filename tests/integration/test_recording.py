@@ -156,7 +156,7 @@ def test_no_record_writes_nothing_and_says_so(tmp_path, monkeypatch):
     ("2026-11-29T20-31-05_4242_part1.jsonl%00", 400, "bad_input"),
     ("2026-11-29T20-31-05_4242_part1.jsonl%0A", 400, "bad_input"),
     ("2026-11-29T20-31-05_4242_part1.json", 400, "bad_input"),
-    ("2026-01-01T00-00-00_1_part1.jsonl", 404, "not_found"),
+    ("2026-01-01T00-00-00_1_part1.jsonl", 404, "no_recording"),
 ])
 def test_a_recording_is_asked_for_by_a_parts_name_only(recorded, name, status, code):
     live, directory = recorded
