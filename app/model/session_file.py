@@ -24,6 +24,7 @@ uses the same ones, and translates them): ``too_large``, ``not_jsonl``,
 
 import hashlib
 import json
+import math
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -95,10 +96,35 @@ def header(started, host, lab, session, part, dashboard_pid):
             "dashboard_pid": dashboard_pid}
 
 
+# One encoder for every line: json.dumps with arguments builds a new one per call.
+# No NaN: JavaScript's JSON.parse (the page's reader) refuses it.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def line(obj):
-    """One JSON Lines line (bytes, ending in ``\\n``). ``json.dumps`` escapes
-    ``\\n`` and ``\\r`` inside strings, so a line is always exactly one line."""
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    """One JSON Lines line (bytes, ending in ``\\n``). JSON escapes ``\\n`` and
+    ``\\r`` inside strings, so a line is always exactly one line. A value JSON
+    cannot hold (NaN, bytes, a set) is written as ``null`` or its ``str()``
+    rather than lose the line: a missing line would be a seq gap."""
+    try:
+        text = _ENCODER.encode(obj)
+    except (TypeError, ValueError):
+        text = _ENCODER.encode(_plain(obj))
+    return (text + "\n").encode("utf-8")
+
+
+def _plain(value):
+    """*value* with what JSON cannot hold made plain: non-finite floats null,
+    other objects their ``str()``."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 # -- reading ------------------------------------------------------------------------

@@ -109,7 +109,8 @@ class Recorder:
 
     @property
     def active(self):
-        return self._thread is not None and self.error is None and not self._closed
+        return (self._thread is not None and self._thread.is_alive()
+                and self.error is None and not self._closed)
 
     # -- the hub's side -----------------------------------------------------------
     def start(self, registry):
@@ -148,6 +149,14 @@ class Recorder:
 
     # -- the writer thread --------------------------------------------------------
     def _run(self):
+        try:
+            self._loop()
+        except Exception as exc:  # a bug here must not pass silently
+            log.exception("the recorder stopped")
+            self._fail(exc)
+            self._close_fd()
+
+    def _loop(self):
         while True:
             items = [self._queue.get()]
             while True:  # everything queued now goes out in one write

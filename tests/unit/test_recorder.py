@@ -6,6 +6,7 @@ a slow disk never holds up the event path."""
 import os
 import queue
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -190,3 +191,19 @@ def test_the_listing_counts_events_and_sorts_newest_session_first(make, tmp_path
                         "session": "2026-01-02T03-04-05_7", "part": 1,
                         "size": os.path.getsize(old.parts[0].path),
                         "started": old.parts[0].started, "events": 1, "current": False}
+
+
+def test_a_bug_in_the_writer_is_said_not_swallowed(make, monkeypatch):
+    """If the writer thread dies, the recorder says so (error, not active) and
+    a sync does not wait for a thread that is gone."""
+    hub, rec, sio = make()
+
+    def broken(chunks, count):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(rec, "_write", broken)
+    feed(hub, sio, all_events()[:10])
+    rec._thread.join(5)
+    assert not rec.active and rec.error == "RuntimeError: a bug"
+    started = time.monotonic()
+    rec.sync()
+    assert time.monotonic() - started < 1

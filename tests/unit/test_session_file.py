@@ -271,3 +271,15 @@ def test_part_file_names(name, ok):
     if isinstance(name, str):   # the OpenAPI pattern says the same (ECMA: \d is ASCII)
         assert bool(re.match(sf.NAME_PATTERN, name, re.ASCII)) == (ok is not None) or \
             name.endswith("\n")
+
+
+def test_a_value_json_cannot_hold_does_not_cost_the_line():
+    """NaN would be refused by the page's JSON.parse; bytes or a set would stop
+    json altogether. The line is written anyway (a lost line is a seq gap)."""
+    odd = {"seq": 1, "type": "echo", "rtt_ms": float("nan"), "reply": b"HI", "x": {1},
+           "peer": ("127.0.0.1", 5), "t": float("inf")}
+    text = sf.line(odd)
+    assert text.endswith(b"\n") and text.count(b"\n") == 1
+    assert json.loads(text) == {"seq": 1, "type": "echo", "rtt_ms": None, "reply": "b'HI'",
+                                "x": "{1}", "peer": ["127.0.0.1", 5], "t": None}
+    assert b"NaN" not in text and b"Infinity" not in text
