@@ -50,7 +50,9 @@ TOKEN = "screenshots"
 
 def start_app():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "--port", "0", "--echo-port", "0", "--token", TOKEN], cwd=ROOT,
+        # --no-record: staging screenshots is not a lecture worth keeping
+        [sys.executable, "-m", "app", "--port", "0", "--echo-port", "0", "--token", TOKEN,
+         "--no-record"], cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     for line in proc.stdout:
         found = re.search(r"(http://\S+?)/?$", line.strip())

@@ -14,6 +14,10 @@ does a new viewer's ``snapshot``: a viewer therefore gets its snapshot at some
 ``seq`` S and then exactly the events S+1, S+2, ... — never one twice, never a
 gap. Request threads wait on the same condition for the state an action leads
 to (``wait_for``), instead of sleeping; they are woken once per batch.
+
+The recorder (``app.web.recorder``) gets each batch right after the viewers,
+under the same lock: the file has the viewers' order, and its snapshots (at
+the start, at each rotation) are taken between batches like a viewer's.
 """
 
 import queue as queue_module
@@ -24,10 +28,11 @@ BATCH_MAX = 256   # events per message at most: bounds the lock hold and the fra
 
 
 class Hub:
-    def __init__(self, registry, queue, socketio):
+    def __init__(self, registry, queue, socketio, recorder=None):
         self.registry = registry
         self.queue = queue
         self.socketio = socketio
+        self.recorder = recorder   # app/web/recorder.py, or None: --no-record
         self.cond = threading.Condition()
         self._thread = threading.Thread(target=self._consume, name="hub", daemon=True)
 
@@ -43,8 +48,14 @@ class Hub:
             batch, stop = self._drain()
             if batch:
                 with self.cond:
+                    recorder = self.recorder
+                    if recorder is not None and recorder.rotation_due:
+                        # the next file starts from the table as of the last batch
+                        recorder.rotate(self.registry)
                     events = [self.registry.apply(raw) for raw in batch]
                     self.socketio.emit("events", events)
+                    if recorder is not None:  # one queue put; written on its own thread
+                        recorder.put(events)
                     self.cond.notify_all()
             if stop:
                 return
