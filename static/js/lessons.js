@@ -158,6 +158,8 @@ export class Lessons {
   // -- the presenter's moves -------------------------------------------------------------
   open(id) {
     if (!this.presenter || !this.catalogue?.some((l) => l.id === id)) return;
+    // a lesson opened again starts again: from its reset, nothing marked as run
+    for (const key of [...this.runs.keys()]) if (key.startsWith(`${id}:`)) this.runs.delete(key);
     this.lessonId = id;
     this.onActive(id);
     this.goto(0);

@@ -160,3 +160,22 @@ def test_a_lesson_runs_end_to_end(lesson_app, page, lesson_id, lang):
     assert_tree_matches(page, api)
     wait_until(lambda: model_vs_proc(api.state()) == [], message="the model equals /proc")
     assert errors == []
+
+
+def test_a_lesson_opened_again_starts_again_from_its_reset(lesson_app, page):
+    page.goto(f"{lesson_app.url}/?lang=en")
+    wait_connected(page)
+    expect(page.locator("#lessons")).to_have_attribute("data-loaded", "true")
+    page.locator("[role='tab'][data-tab='lessons']").click()
+    if page.locator("#lessons[data-lesson]").count():
+        page.locator("#lessons [data-action='lesson-close']").click()
+    page.locator("[data-action='lesson-open'][data-lesson-id='two-ways']").click()
+    page.keyboard.press("n")
+    wait_at(page, 0, phases=("done",))
+    page.locator("#lessons [data-action='lesson-close']").click()
+    expect(page.locator("body")).not_to_have_attribute("data-lesson", "two-ways")
+    assert lesson_app.api.get("/api/lessons/current").json()["lesson"] is None
+    page.locator("[data-action='lesson-open'][data-lesson-id='two-ways']").click()
+    wait_at(page, 0, phases=("ready",))
+    expect(page.locator("#lessons [data-action='lesson-next']")).to_have_attribute(
+        "data-next", "run")
