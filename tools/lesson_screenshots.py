@@ -19,7 +19,7 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshots import CHROMIUM, TOKEN, start_app, stop_app  # noqa: E402
+from screenshots import CHROMIUM, TOKEN, start_app, stop_app
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -29,7 +29,7 @@
 // .lesson-show li[data-show-pid]; .lesson-meter [data-core][data-percent].
 
 import { currentLang, has, t } from "./i18n.js";
-import { h, setAttr, setText } from "./dom.js";
+import { h, setAttr, setText, unchanged } from "./dom.js";
 import { ACTION_OF_EVENT } from "./controls.js";
 import { errorText, stateName } from "./format.js";
 import { byPid, fillArgs, isRef, LIST_REFS, resolve, resolveProcs } from "./lesson-refs.js";
@@ -353,8 +353,11 @@ export class Lessons {
     return { phase: f.phase, truth: f.truth ?? undefined, facts: f.outcome };
   }
 
+  // Each part is drawn again only when what it shows has changed: the page renders
+  // on every event, and a button drawn anew under a finger loses its click.
   renderList() {
     const list = this.$(".lessons-list ol");
+    if (unchanged(list, [currentLang(), this.presenter, this.sync.connected, this.catalogue])) return;
     setText(this.$(".lessons-intro"), t(this.presenter ? "lessons.intro" : "lessons.waiting"));
     // a viewer's page has no control: the titles, and which lesson is the presenter's
     list.replaceChildren(...this.catalogue.map((lesson) => h("li", { "data-lesson-id": lesson.id },
@@ -369,6 +372,7 @@ export class Lessons {
     const box = this.$(".lesson-ask");
     box.hidden = !step.ask;
     if (!step.ask) return;
+    if (unchanged(box, [currentLang(), step, phase, rec?.truth, rec?.counts])) return;
     setText(this.$(".lesson-question"), say(step.ask.question));
     const known = phase === "done" && rec && rec.truth !== undefined;
     const counts = rec?.counts ?? null;
@@ -389,6 +393,7 @@ export class Lessons {
   renderResults(rec) {
     const list = this.$(".lesson-results");
     const results = rec?.results ?? [];
+    if (unchanged(list, [currentLang(), rec, results.length, rec?.phase])) return;
     list.hidden = !results.length && rec?.phase !== "running";
     const items = results.map((r) => h("li", { class: `lesson-result ${r.ok ? "ok" : "error"}`,
       "data-result": r.ok ? "ok" : "error", "data-action-name": r.action },
@@ -402,6 +407,7 @@ export class Lessons {
   renderFacts(rec) {
     const facts = rec?.facts ?? [];
     const list = this.$(".lesson-facts");
+    if (unchanged(list, [currentLang(), facts])) return;
     list.hidden = !facts.length;
     list.replaceChildren(...facts.map((fact) => h("li", { class: "lesson-fact", "data-fact-key": fact.key,
       text: factText(fact) })));
@@ -409,6 +415,8 @@ export class Lessons {
 
   renderShow(step) {
     const list = this.$(".lesson-show");
+    const truth = this.truthNow();
+    if (unchanged(list, [currentLang(), step, this.model.seq, truth])) return;
     const procs = [];
     for (const ref of step.show ?? []) {
       if (!isRef(ref)) continue;
@@ -416,7 +424,6 @@ export class Lessons {
       for (const p of (LIST_REFS.has(ref) ? found : [found])) if (p && !procs.includes(p)) procs.push(p);
     }
     list.hidden = !procs.length;
-    const truth = this.truthNow();
     const rows = new Map((truth?.processes ?? []).map((row) => [row.pid, row.os]));
     list.replaceChildren(...procs.map((p) => h("li", { "data-show-pid": p.pid, class: `state-${p.state}` },
       h("b", { class: "show-name", text: p.name }), " ",
@@ -426,7 +433,7 @@ export class Lessons {
   renderMeter(step) {
     const box = this.$(".lesson-meter");
     box.hidden = step.meter !== "cpu" || !this.cpu;
-    if (box.hidden) return;
+    if (box.hidden || unchanged(box, [currentLang(), this.cpu])) return;
     setText(this.$(".lesson-meter-title"), t("lesson.meter", { cores: this.cpu.cores }));
     const busy = (this.cpu.processes ?? []).filter((p) => (p.percent ?? 0) >= 5).length;
     setText(this.$(".lesson-meter-busy"), t("lesson.meter_busy", { n: busy,
