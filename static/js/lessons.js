@@ -82,6 +82,9 @@ export class Lessons {
     this.cpu = null;
     this.cpuTimer = 0;
     this.busy = false;
+    // the room's votes (polls: app/web/polls.py): "lesson:step" -> {id, state, counts, mine, answer}
+    this.polls = new Map();
+    this.voting = null;               // the choice this page's vote is on its way for
     this.$ = (sel) => root.querySelector(sel);
   }
 
@@ -105,11 +108,15 @@ export class Lessons {
 
   // -- loading and following -----------------------------------------------------------
   async bind() {
+    // a poll as this connection may see it (on connect), and the presenter's live counts
+    this.sync.on?.("poll", (view) => this.pollSeen(view));
+    this.sync.on?.("poll_counts", ({ poll, counts }) => this.pollChanged(poll, { counts }));
     this.root.addEventListener("click", (ev) => {
       const button = ev.target.closest("button[data-action]");
       if (!button || button.disabled) return;
       const action = button.dataset.action;
-      if (action === "lesson-open") this.open(button.dataset.lessonId);
+      if (action === "lesson-vote") this.vote(Number(button.dataset.choice));
+      else if (action === "lesson-open") this.open(button.dataset.lessonId);
       else if (action === "lesson-next") this.next();
       else if (action === "lesson-back") this.back();
       else if (action === "lesson-close") this.close();
@@ -134,8 +141,72 @@ export class Lessons {
       if (e.type === "lesson_step" && e.seq > this.followedSeq) {
         this.followedSeq = e.seq;
         this.follow(e);
+      } else if (e.type === "poll_opened" && typeof e.lesson === "string") {
+        this.pollSeen({ id: e.poll, lesson: e.lesson, step: e.step, state: "open", counts: null,
+          mine: null, answer: null });
+      } else if (e.type === "poll_closed") {
+        this.pollChanged(e.poll, { state: "closed", counts: e.counts });
+      } else if (e.type === "poll_revealed") {
+        this.pollChanged(e.poll, { state: "revealed", answer: e.choice ?? null });
       }
     }
+  }
+
+  // -- the room's predictions: a step's question is a poll (app/web/polls.py) ------------
+  /** A lesson's poll, seen (poll_opened, or the `poll` message on connect). */
+  pollSeen(view) {
+    if (!view || typeof view.lesson !== "string" || !Number.isInteger(view.step)) return;
+    const key = `${view.lesson}:${view.step}`;
+    const known = this.polls.get(key);
+    if (known && known.id > view.id) return;          // an older poll of the same step
+    this.polls.set(key, { id: view.id, state: view.state ?? "open", counts: view.counts ?? null,
+      mine: view.mine ?? known?.mine ?? null, answer: view.answer ?? null });
+    this.requestRender();
+  }
+
+  pollChanged(id, change) {
+    for (const [key, poll] of this.polls) {
+      if (poll.id === id) this.polls.set(key, { ...poll, ...change });
+    }
+    this.requestRender();
+  }
+
+  /** Is poll *id* a lesson's (its question is drawn here, not on the poll card)? */
+  ownsPoll(id) {
+    return [...this.polls.values()].some((p) => p.id === id);
+  }
+
+  pollHere() {
+    return this.polls.get(`${this.lessonId}:${this.step}`) ?? null;
+  }
+
+  /** The presenter asks the room the step's question: a poll, labelled with the
+   * lesson and step (every page draws it from the lesson, in its own language). */
+  async askPoll(step, rec) {
+    if (rec.asked) return;
+    rec.asked = true;
+    const body = { question: say(step.ask.question), choices: step.ask.choices.map((c) => say(c.text)),
+      lesson: this.lessonId, step: this.step };
+    let ack = await this.sync.call("ask_poll", body);
+    if (!ack.ok && ack.code === "poll_open" && ack.params?.poll) {   // one left open: close it
+      await this.sync.call("close_poll", { poll: ack.params.poll });
+      ack = await this.sync.call("ask_poll", body);
+    }
+    if (ack.ok) rec.poll = ack.body.id;
+    else if (ack.code !== "unknown_event") console.warn("forkscope: the lesson's poll was refused", ack);
+  }
+
+  /** A viewer's vote (the only thing a viewer may do): the same event the poll card sends. */
+  async vote(choice) {
+    const poll = this.pollHere();
+    if (!poll || poll.state !== "open" || this.voting !== null) return;
+    this.voting = choice;
+    this.requestRender();
+    const ack = await this.sync.call("vote", { poll: poll.id, choice });
+    this.voting = null;
+    if (ack.ok) this.pollChanged(poll.id, { mine: ack.body.choice });
+    else console.warn("forkscope: the vote was refused", ack);
+    this.requestRender();
   }
 
   /** Go where the presenter is — unless this page is the presenter's: it moved
@@ -200,6 +271,7 @@ export class Lessons {
     this.step = step;
     const rec = this.record(true);
     this.announce(this.news(rec));
+    if (this.current.ask && rec.phase === "asking") this.askPoll(this.current, rec);
     this.requestRender();
     // a new step starts at its narration (the panel may have scrolled to the last outcome)
     const scroller = this.root.closest(".lessons-aside, .tab-panel");
@@ -230,6 +302,8 @@ export class Lessons {
     Object.assign(rec, { phase: "running", results: [], acks: [], truth: undefined, facts: null });
     this.requestRender();
     try {
+      // the vote ends before the action: the room predicted, now it watches
+      if (rec.poll) await this.sync.call("close_poll", { poll: rec.poll });
       // what the question is about, as it is BEFORE the action
       rec.watch = step.truth?.watch ? resolve(step.truth.watch, this.model) : null;
       if (step.meter === "cpu") rec.peak = [];
@@ -264,6 +338,10 @@ export class Lessons {
       this.busy = false;
     }
     this.announce(this.news(rec));
+    if (rec.poll && rec.phase === "done") {             // the choice that came true, or none
+      const index = step.ask.choices.findIndex((c) => c.key === rec.truth);
+      this.sync.call("reveal_poll", { poll: rec.poll, choice: index < 0 ? null : index });
+    }
     this.requestRender();
     // the outcome into view once drawn: on a projector the narration was read already
     requestAnimationFrame(() => {
@@ -372,19 +450,37 @@ export class Lessons {
     const box = this.$(".lesson-ask");
     box.hidden = !step.ask;
     if (!step.ask) return;
-    if (unchanged(box, [currentLang(), step, phase, rec?.truth, rec?.counts])) return;
+    const poll = this.pollHere();
+    setAttr(this.root, "data-poll-state", poll?.state ?? null);
+    if (unchanged(box, [currentLang(), step, phase, rec?.truth, poll, this.voting, this.presenter])) return;
     setText(this.$(".lesson-question"), say(step.ask.question));
     const known = phase === "done" && rec && rec.truth !== undefined;
-    const counts = rec?.counts ?? null;
+    const counts = poll?.counts ?? null;
+    // a viewer votes while the poll is open: each choice is a large button
+    const voting = poll?.state === "open" && this.access.presenter === false;
+    const total = counts ? counts.reduce((a, b) => a + b, 0) : 0;
     this.$(".lesson-choices").replaceChildren(...step.ask.choices.map((choice, i) => {
       const isTrue = known && rec.truth === choice.key;
+      const mine = poll?.mine === i;
+      const body = [
+        h("span", { class: "choice-letter", text: String.fromCharCode(65 + i) }),
+        h("span", { class: "choice-text", text: say(choice.text) }),
+        mine ? h("span", { class: "choice-mine", text: t("lesson.mine") }) : null,
+        counts ? h("span", { class: "choice-count", text: t("lesson.votes", { n: counts[i] ?? 0,
+          percent: total ? Math.round((100 * (counts[i] ?? 0)) / total) : 0 }) }) : null,
+        isTrue ? h("span", { class: "choice-mark", text: t("lesson.happened") }) : null];
       return h("li", { class: `lesson-choice${isTrue ? " true" : ""}`, "data-choice-key": choice.key,
-        "data-true": known ? String(isTrue) : null, "data-count": counts ? String(counts[i] ?? 0) : null },
-      h("span", { class: "choice-letter", text: String.fromCharCode(65 + i) }),
-      h("span", { class: "choice-text", text: say(choice.text) }),
-      counts ? h("span", { class: "choice-count", text: t("lesson.votes", { n: counts[i] ?? 0 }) }) : null,
-      isTrue ? h("span", { class: "choice-mark", text: t("lesson.happened") }) : null);
+        "data-true": known ? String(isTrue) : null, "data-count": counts ? String(counts[i] ?? 0) : null,
+        "data-mine": mine ? "true" : null },
+      voting ? h("button", { type: "button", class: "lesson-vote", "data-action": "lesson-vote",
+        "data-choice": i, "aria-pressed": String(mine), "aria-busy": this.voting === i ? "true" : null,
+        disabled: this.voting !== null }, ...body) : body);
     }));
+    const hint = this.$(".lesson-poll-hint");
+    const hintKey = !poll ? null : voting ? (poll.mine === null ? "lesson.vote_hint" : "lesson.voted")
+      : poll.state === "open" ? "lesson.votes_open" : null;
+    hint.hidden = !hintKey;
+    setText(hint, hintKey ? t(hintKey, { n: total }) : "");
     const none = this.$(".lesson-none");
     none.hidden = !(known && !step.ask.choices.some((c) => c.key === rec.truth));
     setText(none, t("lesson.none_true", { truth: rec?.truth ?? "—" }));
