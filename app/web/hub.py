@@ -76,6 +76,19 @@ class Hub:
                 return batch, True
 
     # -- for request threads ------------------------------------------------------
+    def publish(self, event):
+        """An event the dashboard itself originates (a poll opened, closed,
+        revealed: ``app.web.polls``) into the one ordered stream: applied and
+        emitted under the same lock as the lab's batches, so it gets the next
+        ``seq`` and reaches every viewer in that order. It does not go through
+        the lab's queue: a poll's texts can be far larger than one atomic pipe
+        frame (``app.lab.events.frames``), and nothing here needs a process."""
+        with self.cond:
+            applied = self.registry.apply(event)
+            self.socketio.emit("events", [applied])
+            self.cond.notify_all()
+            return applied
+
     def read(self, fn):
         """Run *fn(registry)* under the lock (a consistent view)."""
         with self.cond:
