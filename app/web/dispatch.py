@@ -79,6 +79,13 @@ class Action:
     who: str = None
     edges: tuple = None
 
+    def __post_init__(self):
+        # a typo here must not open an action to every viewer
+        if self.who not in (None, "presenter", "anyone"):
+            raise ValueError(f"{self.name}: who={self.who!r}; 'presenter' or 'anyone'")
+        if self.edges is not None and not set(self.edges) <= {"rest", "socket"}:
+            raise ValueError(f"{self.name}: edges={self.edges!r}; 'rest' and/or 'socket'")
+
     def field_schemas(self, settings):
         """{field: JSON Schema} of the payload, for these settings."""
         return self.fields(settings) if callable(self.fields) else self.fields
@@ -87,7 +94,7 @@ class Action:
     def presenter_only(self):
         """Only the presenter may ask (see *who*)."""
         if self.who is not None:
-            return self.who == "presenter"
+            return self.who != "anyone"
         return self.method == "POST"
 
     @property

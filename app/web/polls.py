@@ -75,8 +75,10 @@ class PollDesk:
             self.buckets.pop(sid, None)
 
     # -- actions (app.web.dispatch) ------------------------------------------------------
-    def ask(self, body, caller):
-        """``POST /api/polls``: open a poll; ``poll_opened`` goes to every page."""
+    def ask(self, body, caller=None):
+        """``POST /api/polls``: open a poll; ``poll_opened`` goes to every page.
+        A lesson on the dashboard's side may call it directly (*caller* is not
+        used: the dispatch has checked who asks); so ``close`` and ``reveal``."""
         with self.lock:
             poll = self.polls.create(body.get("question"), body.get("choices"), time.time(),
                                      len(self.voters), lesson=body.get("lesson"),
@@ -113,8 +115,9 @@ class PollDesk:
                                          counts=poll.counts(), voters=len(poll.votes)))
             return poll.view(True)
 
-    def reveal(self, pid, body):
+    def reveal(self, pid, body=None):
         """``POST /api/polls/<poll>/reveal {choice?, note?}``: what really happened."""
+        body = body or {}
         with self.lock:
             poll = self.polls.reveal(pid, body.get("choice"), body.get("note"))
             self.hub.publish(events.make(events.POLL_REVEALED, pid=None, poll=poll.id,
