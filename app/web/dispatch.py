@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.errors import LabError
 from app.model import schema
+from app.web import exports
 from app.web.controller import bad
 
 PID = {"type": "integer", "minimum": 1, "description": "a lab process's pid"}
@@ -56,7 +57,9 @@ class Action:
     *path* the Flask way (``<pid>``); over Socket.IO they travel in the payload.
     *response* is the success body's JSON Schema, or the name of one in
     ``app.web.openapi.SCHEMAS``; *errors* the statuses it may answer besides
-    those every action may (see ``app.web.openapi``).
+    those every action may (see ``app.web.openapi``). *media* is the success
+    body's type: an action answering anything but JSON (a recording's file)
+    returns a ready ``flask.Response``, which the REST edge sends as it is.
 
     *who* may ask: ``"presenter"`` or ``"anyone"``; by default a POST changes
     the lab (the presenter only) and a GET reads (anyone). *edges* it comes in
@@ -76,6 +79,7 @@ class Action:
     status: int = 200
     errors: tuple = ()
     description: str = ""
+    media: str = "application/json"
     who: str = None
     edges: tuple = None
 
@@ -161,6 +165,20 @@ ACTIONS = {a.name: a for a in [
            {"type": "object", "required": ["states", "transitions", "process", "events"]}),
     Action("openapi", "GET", "/openapi.json", _openapi,
            "this description (OpenAPI 3.1)", {"type": "object"}),
+    # -- recording (app/web/recorder.py, app/web/exports.py; docs/api.md "Recording")
+    Action("export_jsonl", "GET", "/export.jsonl", lambda fs, c, a: exports.export_jsonl(fs),
+           "this session from its start as one forkscope-session file (JSON Lines)",
+           {"type": "string"}, errors=(409,), media=exports.NDJSON),
+    Action("export_trace", "GET", "/export.trace.json",
+           lambda fs, c, a: exports.export_trace(fs),
+           "this session in the Trace Event Format (Perfetto, chrome://tracing)",
+           {"type": "object", "required": ["traceEvents"]}, errors=(409,)),
+    Action("recordings", "GET", "/recordings", lambda fs, c, a: exports.recordings(fs),
+           "the recorded sessions' part files", "Recordings"),
+    Action("recording", "GET", "/recordings/<name>",
+           lambda fs, c, a: exports.recording(fs, a["name"]),
+           "one part file of a recorded session", {"type": "string"}, errors=(404,),
+           media=exports.NDJSON),
     # -- acting: the presenter only; each is also a Socket.IO event ------------------
     Action("spawn_client", "POST", "/clients",
            lambda fs, c, a: fs.controller.spawn_clients(a),

@@ -109,9 +109,10 @@ def test_predict_vote_close_reveal(lecture, browser, lang):
         # the action: the server killed, its workers orphaned (the model, /proc)
         server = lecture.api.processes(role="server", state="running")[0]
         lecture.api.post(f"/api/processes/{server['pid']}/kill")
-        wait_until(lambda: lecture.api.processes(role="worker", orphaned=True), message="orphans")
-        orphan = teacher.locator("#tree g.node[data-role='worker'][data-orphan='true']").first
-        expect(orphan).to_be_visible()
+        wait_until(lambda: len(lecture.api.processes(role="worker", orphaned=True)) == 2,
+                   message="both workers orphaned")
+        expect(teacher.locator("#tree g.node[data-role='worker'][data-orphan='true']")
+               ).to_have_count(2)
 
         card.locator("li[data-choice='1'] [data-action='reveal-poll']").click()
         expect(card).to_have_attribute("data-poll-state", "revealed")

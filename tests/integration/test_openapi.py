@@ -109,12 +109,14 @@ EXAMPLES = 25   # per operation and generation mode: at most 50 per operation
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_schemathesis_finds_the_live_api_as_documented():
+def test_schemathesis_finds_the_live_api_as_documented(tmp_path):
     from app.web.dispatch import ACTIONS
     # A small cap: most valid spawn requests get 429 max_clients (documented)
     # instead of forking dozens of processes on a machine others share.
     # join(timeout) really waits: a short bound (the schema's maximum follows it)
-    with running(Settings(port=0, echo_port=0, max_clients=6, max_join_timeout=0.5)) as live:
+    # Recording on: the exports answer 200 (with --no-record, 409 only)
+    with running(Settings(port=0, echo_port=0, max_clients=6, max_join_timeout=0.5,
+                          record=str(tmp_path))) as live:
         schema = schemathesis.openapi.from_dict(live.api.get("/api/openapi.json").json())
         figures = {}
         started = time.monotonic()

@@ -4,6 +4,7 @@ A dashboard with a token, so that viewers are viewers; a presenter over REST
 (Bearer) and over Socket.IO; twenty viewer connections, each a page with its
 own voter id (``auth={"voter": ...}``, as static/js/polls.js sends it)."""
 
+import os
 import threading
 import uuid
 
@@ -185,10 +186,11 @@ def test_the_reveal_is_what_really_happened(room_app, presenter_api):
         server = presenter_api.processes(role="server", state="running")[0]
         presenter_api.post(f"/api/processes/{server['pid']}/kill")
         dashboard = psutil.Process().pid
-        workers = wait_until(lambda: [p for p in presenter_api.processes(role="worker",
-                                                                         state="running")
-                                      if p["orphaned"]] or None, message="orphans")
-        assert len(workers) == 3
+        def orphans():
+            found = [p for p in presenter_api.processes(role="worker", state="running")
+                     if p["orphaned"]]
+            return found if len(found) == 3 else None
+        workers = wait_until(orphans, message="three orphans")
         assert all(psutil.Process(w["pid"]).ppid() == dashboard for w in workers)
         assert model_vs_proc(presenter_api.state()) == []
         truth = CHOICES.index("they are orphans, adopted by the dashboard")
@@ -286,3 +288,27 @@ def test_bad_polls_are_400_with_a_reason(presenter_api, body, reason):
 def test_a_vote_has_no_rest_route(presenter_api):
     assert presenter_api.post("/api/polls/1/votes", {"choice": 0}).status_code == 404
     assert presenter_api.post("/api/vote", {"poll": 1, "choice": 0}).status_code == 404
+
+
+def test_a_recorded_lecture_keeps_its_polls_and_replays(tmp_path):
+    """The poll events are the stream's like any other: the recording has them
+    in seq order, with no gap, and replays to the state (issue 14's file)."""
+    from app.model import session_file as sf
+    from tests.integration.test_recording import quiet_export
+    with running(Settings(port=0, echo_port=0, record=str(tmp_path))) as live:
+        api = live.api
+        api.spawn(1)
+        poll = api.post("/api/polls", {"question": "q", "choices": ["a", "b"]}).json()["id"]
+        api.post(f"/api/polls/{poll}/close")
+        api.post(f"/api/polls/{poll}/reveal", {"choice": 1, "note": "it did"})
+        api.spawn(1)
+        state, r = quiet_export(api)
+        session = sf.parse(r.content, expect_schema=sf.schema_id())
+        assert [e["type"] for e in session.events if e["type"].startswith("poll_")] == [
+            "poll_opened", "poll_closed", "poll_revealed"]
+        assert [e["seq"] for e in session.events] == list(range(1, state["seq"] + 1))
+        assert sf.replay(session).snapshot() == state
+        # in Perfetto, the questions are instants on the dashboard's track (it asked)
+        trace = api.get("/api/export.trace.json").json()["traceEvents"]
+        asked = [e for e in trace if e.get("name") == "poll_opened"]
+        assert len(asked) == 1 and asked[0]["pid"] == os.getpid()
