@@ -53,6 +53,8 @@ def respond(status, body):
 
 
 for _action in ACTIONS.values():
+    if not _action.rest_route:
+        continue
     api.add_url_rule(_action.path, endpoint=_action.name, view_func=route(_action),
                      methods=[_action.method])
 

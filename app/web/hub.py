@@ -48,17 +48,24 @@ class Hub:
             batch, stop = self._drain()
             if batch:
                 with self.cond:
-                    recorder = self.recorder
-                    if recorder is not None and recorder.rotation_due:
-                        # the next file starts from the table as of the last batch
-                        recorder.rotate(self.registry)
-                    events = [self.registry.apply(raw) for raw in batch]
-                    self.socketio.emit("events", events)
-                    if recorder is not None:  # one queue put; written on its own thread
-                        recorder.put(events)
-                    self.cond.notify_all()
+                    self._apply_and_emit(batch)
             if stop:
                 return
+
+    def _apply_and_emit(self, batch):
+        """Under the lock: apply *batch*, emit it to every viewer, hand it to
+        the recorder, wake the waiters; the events with their seqs. Every event
+        of the stream passes here, the lab's and the dashboard's own alike."""
+        recorder = self.recorder
+        if recorder is not None and recorder.rotation_due:
+            # the next file starts from the table as of the last batch
+            recorder.rotate(self.registry)
+        events = [self.registry.apply(raw) for raw in batch]
+        self.socketio.emit("events", events)
+        if recorder is not None:  # one queue put; written on its own thread
+            recorder.put(events)
+        self.cond.notify_all()
+        return events
 
     def _drain(self):
         """``(batch, stop)``: block for the first event, then take what is
@@ -87,6 +94,17 @@ class Hub:
                 return batch, True
 
     # -- for request threads ------------------------------------------------------
+    def publish(self, event):
+        """An event the dashboard itself originates (a poll opened, closed,
+        revealed: ``app.web.polls``) into the one ordered stream: applied and
+        emitted under the same lock as the lab's batches, so it gets the next
+        ``seq`` and reaches every viewer in that order. It does not go through
+        the lab's queue: a poll's texts can be far larger than one atomic pipe
+        frame (``app.lab.events.frames``), and nothing here needs a process.
+        The recording gets it too: a file with a gap in seq would not replay."""
+        with self.cond:
+            return self._apply_and_emit([event])[0]
+
     def read(self, fn):
         """Run *fn(registry)* under the lock (a consistent view)."""
         with self.cond:

@@ -107,6 +107,15 @@ SCHEMAS = {
                          **{"for": obj(["peer"], peer=ADDRESS)})}),
     "Released": obj(["released"], released=obj(["pid", "gate"], pid={"type": "integer"},
                                                 gate={"enum": list(schema.GATES)})),
+    "Poll": obj(["id", "question", "choices", "open", "state", "counts", "voters", "answer",
+                 "note"],
+                id={"type": "integer"}, question={"type": "string"},
+                choices={"type": "array", "items": {"type": "string"}},
+                open={"type": "boolean"}, state={"enum": ["open", "closed", "revealed"]},
+                counts={"type": ["array", "null"], "items": {"type": "integer"},
+                        "description": "votes per choice; null for a viewer while open"},
+                voters={"type": "integer"}, answer=NULLABLE_INT, note=NULLABLE_STR),
+    "Polls": obj(["polls"], polls={"type": "array", "items": ref("Poll")}),
     "Recordings": obj(["recording", "current", "schema", "recordings"],
                       recording={"type": "boolean"}, current=NULLABLE_STR,
                       error=NULLABLE_STR, schema={"type": "string"},
@@ -151,12 +160,12 @@ STATUS_TEXT = {
          "Host header the dashboard does not serve (bad_host)",
     403: "only the presenter may (forbidden)",
     404: "not a live lab process (not_lab_process), no such recording (no_recording), "
-         "or no such route",
+         "no such poll (no_poll), or no such route",
     409: "the state forbids it (wrong_state, join_would_block, server_down, "
-         "nothing_waiting, not_recording, no_clients, stepping...)",
+         "nothing_waiting, not_recording, poll_open, poll_closed, no_clients, stepping...)",
     413: "the text is too large (too_large)",
     415: "a control call must be application/json (bad_content_type)",
-    429: "a cap (max_clients, max_processes, rate_limited; params.limit)",
+    429: "a cap (max_clients, max_processes, rate_limited, max_voters; params.limit)",
     500: "an unexpected error (internal; logged, never described)",
     504: "a lab process did not answer in time (no_answer)",
 }
@@ -170,6 +179,8 @@ EVERY_POST = (403, 415)     # the presenter only; JSON only
 def document(settings):
     paths = {}
     for action in ACTIONS.values():
+        if not action.rest_route:
+            continue
         paths.setdefault(action.openapi_path, {})[action.method.lower()] = \
             operation(action, settings)
     return {
