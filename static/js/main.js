@@ -123,7 +123,8 @@ forkscope.truthMonitor = truth;
 
 const controls = new Controls({ sync, model, onSelect: select, requestRender, onAcked: () => truth.poke() });
 const lab = new LabPanel({ controls, model, requestRender });
-const polls = new PollPanel({ sync, isPresenter: () => access.presenter, requestRender });
+const polls = new PollPanel({ sync, isPresenter: () => access.presenter, requestRender,
+  hides: (poll) => lessons.ownsPoll(poll.id) });   // a lesson draws its own question
 const tree = new Tree($("#tree"), { onSelect: select, fitButton: $("#tree-fit") });
 // the views' keys (f: fit; arrows: tree.visibleOrder()) and tests reach the tree here
 forkscope.tree = tree;

@@ -1,6 +1,7 @@
 """A lecture hall following a lesson: the presenter walks it on the projector
 (in Chinese), a student's phone (390×844, in English) shows the same step in
-its own language, read-only, the question first, then what really happened."""
+its own language, read-only but for its vote: the question first — the phone
+answers it — then what really happened beside what the room predicted."""
 
 import pytest
 from playwright.sync_api import expect
@@ -64,12 +65,42 @@ def test_a_phone_follows_the_presenters_lesson_in_its_own_language(lecture, brow
             steps[2]["ask"]["question"]["en"])
         expect(student.locator("#lessons")).to_have_attribute("data-phase", "asking")
 
-        teacher.keyboard.press("PageDown")                      # server.terminate()
+        # the question is a poll: the phone votes from the lesson's own choices
+        expect(student.locator("#lessons")).to_have_attribute("data-poll-state", "open")
+        votes = student.locator(".lesson-choice [data-action='lesson-vote']")
+        expect(votes).to_have_count(4)
+        box = votes.nth(3).bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 300, box        # a thumb's target
+        votes.nth(2).click()                                    # init… then thinks again
+        expect(student.locator(".lesson-choice[data-mine]")).to_have_attribute(
+            "data-choice-key", "init")
+        votes.nth(3).click()
+        expect(student.locator(".lesson-choice[data-mine]")).to_have_attribute(
+            "data-choice-key", "dashboard")
+        # the presenter sees the count live; the phone does not, while it votes
+        expect(teacher.locator(".lesson-choice[data-choice-key='dashboard']")).to_have_attribute(
+            "data-count", "1")
+        expect(teacher.locator(".lesson-choice[data-choice-key='init']")).to_have_attribute(
+            "data-count", "0")
+        assert student.locator(".lesson-choice[data-count]").count() == 0
+        # the poll card leaves a lesson's question to the lesson, on both pages
+        expect(teacher.locator("#poll-card")).to_be_hidden()
+        expect(student.locator("#poll-card")).to_be_hidden()
+
+        teacher.keyboard.press("PageDown")                      # close the vote, terminate()
         wait_done(teacher, 2)
         expect(student.locator("#lessons")).to_have_attribute("data-phase", "done")
         true = student.locator(".lesson-choice[data-true='true']")
         expect(true).to_have_attribute("data-choice-key", "dashboard")
         expect(true).to_contain_text(steps[2]["ask"]["choices"][3]["text"]["en"])
+        # the prediction beside what happened: the room's count, on the phone too
+        expect(true).to_have_attribute("data-count", "1")
+        expect(true).to_have_attribute("data-mine", "true")
+        expect(student.locator("#lessons")).to_have_attribute("data-poll-state", "revealed")
+        (poll,) = [p for p in lecture.api.get("/api/polls").json()["polls"]
+                   if p["lesson"] == "orphans"]
+        assert (poll["step"], poll["state"], poll["counts"], poll["answer"]) == (
+            2, "revealed", [0, 0, 0, 1], 3)
         # the facts, in the phone's language: three orphans whose ppid is the dashboard
         facts = student.locator(".lesson-fact[data-fact-key='lesson.fact.orphan']")
         expect(facts).to_have_count(3)
