@@ -6,16 +6,21 @@ Starts the real app (with a presenter token, as in a lecture hall: the phone
 is a viewer's), opens lesson ④ (terminate() and the orphan) on the
 presenter's page, in presenter view at 1280×720, in Chinese, and walks it to
 its question: "the server will be terminate()d: what happens to its 3
-workers?". A student's phone (390×844, English) follows. Shots: the question
-on the projector and on the phone, then — after Next ran server.terminate()
-— the verdict on both; and the full view at 1920×1080 with the Lessons tab,
+workers?". A student's phone (390×844, English) follows and votes, as do
+fourteen more students (Socket.IO connections, each its own voter). Shots:
+the question on the projector, with the votes so far, and on the phone, then
+— after Next closed the vote and ran server.terminate() — the verdict beside
+the room's prediction on both; and the full view at 1920×1080 with the Lessons tab,
 lesson ⑥ (the CPU meter) after its flood, in English.
 """
 
 import argparse
+import secrets
 import sys
 from pathlib import Path
 
+import requests
+import socketio
 from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,6 +61,21 @@ def walk_to(page, step):
     at(page, step, ["ready", "asking"])
 
 
+# the rest of the room's predictions for lesson ④'s question (choice index: how many)
+ROOM = {0: 5, 1: 4, 2: 3, 3: 2}
+
+
+def room_votes(url, voters):
+    """The room votes on the open poll: one Socket.IO connection per student,
+    each its own voter (auth.voter), as their phones would."""
+    polls = requests.get(url + "/api/polls", timeout=10).json()["polls"]
+    poll = next(p for p in polls if p["state"] == "open")["id"]
+    choices = [choice for choice, n in ROOM.items() for _ in range(n)]
+    for client, choice in zip(voters, choices, strict=True):
+        ack = client.call("vote", {"poll": poll, "choice": choice}, timeout=10)
+        assert ack["ok"], ack
+
+
 def shoot(page, path, full_page=False):
     page.wait_for_timeout(600)        # the tree's transition, the last render
     page.screenshot(path=str(path), full_page=full_page)
@@ -82,10 +102,21 @@ def main(argv=None):
             student.goto(f"{url}/?lang=en")
             connected(student)
 
+            voters = []
+            for _ in range(sum(ROOM.values())):
+                client = socketio.Client()
+                client.connect(url, auth={"voter": secrets.token_hex(16)},
+                               transports=["websocket"])
+                voters.append(client)
             open_lesson(teacher, "orphans")
             teacher.keyboard.press("p")
             walk_to(teacher, 2)
             expect(student.locator("#lessons")).to_have_attribute("data-phase", "asking")
+            room_votes(url, voters)
+            student.locator(".lesson-choice [data-action='lesson-vote']").nth(3).click()
+            expect(student.locator(".lesson-choice[data-mine]")).to_have_count(1)
+            expect(teacher.locator(".lesson-choice[data-choice-key='dashboard']")
+                   ).to_have_attribute("data-count", str(ROOM[3] + 1))
             shoot(teacher, args.out / "lesson-present-1280-ask.png")
             shoot(student, args.out / "lesson-phone-390-ask.png")
             teacher.keyboard.press("PageDown")           # server.terminate()
@@ -106,6 +137,8 @@ def main(argv=None):
             at(page, 4, ["ready"])
             shoot(page, args.out / "lesson-full-1920-cpu.png")
             browser.close()
+            for client in voters:
+                client.disconnect()
     finally:
         stop_app(proc)
 

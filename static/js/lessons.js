@@ -142,8 +142,9 @@ export class Lessons {
         this.followedSeq = e.seq;
         this.follow(e);
       } else if (e.type === "poll_opened" && typeof e.lesson === "string") {
-        this.pollSeen({ id: e.poll, lesson: e.lesson, step: e.step, state: "open", counts: null,
-          mine: null, answer: null });
+        // the presenter's bars start at zero (poll_counts moves them); the room sees none yet
+        this.pollSeen({ id: e.poll, lesson: e.lesson, step: e.step, state: "open",
+          counts: this.presenter ? e.choices.map(() => 0) : null, mine: null, answer: null });
       } else if (e.type === "poll_closed") {
         this.pollChanged(e.poll, { state: "closed", counts: e.counts });
       } else if (e.type === "poll_revealed") {
@@ -469,6 +470,11 @@ export class Lessons {
         counts ? h("span", { class: "choice-count", text: t("lesson.votes", { n: counts[i] ?? 0,
           percent: total ? Math.round((100 * (counts[i] ?? 0)) / total) : 0 }) }) : null,
         isTrue ? h("span", { class: "choice-mark", text: t("lesson.happened") }) : null];
+      if (counts) {                     // the room's prediction, as a bar under the choice
+        const fill = h("span", { class: "choice-fill" });
+        fill.style.width = `${total ? (100 * (counts[i] ?? 0)) / total : 0}%`;   // CSSOM: CSP-safe
+        body.push(h("span", { class: "choice-bar" }, fill));
+      }
       return h("li", { class: `lesson-choice${isTrue ? " true" : ""}`, "data-choice-key": choice.key,
         "data-true": known ? String(isTrue) : null, "data-count": counts ? String(counts[i] ?? 0) : null,
         "data-mine": mine ? "true" : null },

@@ -117,6 +117,9 @@ def test_a_lesson_runs_end_to_end(lesson_app, page, lesson_id, lang):
     expect(page.locator("body")).to_have_attribute("data-view", "present")
     expect(page.locator("body")).to_have_attribute("data-lesson", lesson_id)
     expect(page.locator(".lesson-title")).to_have_text(lesson["title"][lang])
+    # the back row of a lecture hall reads the narration: at least 24 px at 1280×720
+    size = page.locator(".lesson-narration").evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
+    assert size >= 24, size
 
     keys = iter(["n", "PageDown"] * 20)
     last = len(lesson["steps"]) - 1
