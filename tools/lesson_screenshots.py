@@ -10,8 +10,8 @@ workers?". A student's phone (390×844, English) follows and votes, as do
 fourteen more students (Socket.IO connections, each its own voter). Shots:
 the question on the projector, with the votes so far, and on the phone, then
 — after Next closed the vote and ran server.terminate() — the verdict beside
-the room's prediction on both; and the full view at 1920×1080 with the Lessons tab,
-lesson ⑥ (the CPU meter) after its flood, in English.
+the room's prediction on both; and presenter view at 1920×1080, lesson ⑥ in
+English, while its clients flood their workers: the CPU meter per core.
 """
 
 import argparse
@@ -130,12 +130,15 @@ def main(argv=None):
             page.goto(f"{url}/?token={TOKEN}&lang=en")
             connected(page)
             open_lesson(page, "concurrency")
+            page.keyboard.press("p")
             walk_to(page, 3)
-            page.keyboard.press("n")                     # the flood, 3 s
+            page.keyboard.press("n")                     # the flood, 3 s: shot while it runs
+            at(page, 3, ["running"])
+            expect(page.locator("#lessons")).to_have_attribute("data-poll-state", "closed")
+            page.wait_for_timeout(1500)                  # readings taken during the flood
+            page.screenshot(path=str(args.out / "lesson-present-1920-cpu.png"))
+            print(args.out / "lesson-present-1920-cpu.png")
             at(page, 3, ["done"])
-            page.keyboard.press("n")
-            at(page, 4, ["ready"])
-            shoot(page, args.out / "lesson-full-1920-cpu.png")
             browser.close()
             for client in voters:
                 client.disconnect()

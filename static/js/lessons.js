@@ -26,7 +26,8 @@
 // lesson-close; .lesson-narration; .lesson-code; .lesson-choice[data-choice-key]
 // [data-true] (+ [data-count] when votes are known); .lesson-result
 // [data-result=ok|error][data-action-name]; .lesson-fact[data-fact-key];
-// .lesson-show li[data-show-pid]; .lesson-meter [data-core][data-percent].
+// .lesson-show li[data-show-pid]; .lesson-meter[data-lab-share] (the lab's processes'
+// CPU together, % of one core) with .core[data-core][data-percent].
 
 import { currentLang, has, t } from "./i18n.js";
 import { h, setAttr, setText, unchanged } from "./dom.js";
@@ -307,7 +308,11 @@ export class Lessons {
       if (rec.poll) await this.sync.call("close_poll", { poll: rec.poll });
       // what the question is about, as it is BEFORE the action
       rec.watch = step.truth?.watch ? resolve(step.truth.watch, this.model) : null;
-      if (step.meter === "cpu") rec.peak = [];
+      if (step.meter === "cpu") {
+        rec.peak = [];
+        // while it runs, the room watches the cores: the meter into view
+        requestAnimationFrame(() => this.$(".lesson-meter:not([hidden])")?.scrollIntoView({ block: "center" }));
+      }
       this.pollCpu(step);
       for (const { action, args } of step.do) {
         const { payload, missing } = fillArgs(args, this.model);
@@ -538,8 +543,9 @@ export class Lessons {
     if (box.hidden || unchanged(box, [currentLang(), this.cpu])) return;
     setText(this.$(".lesson-meter-title"), t("lesson.meter", { cores: this.cpu.cores }));
     const busy = (this.cpu.processes ?? []).filter((p) => (p.percent ?? 0) >= 5).length;
-    setText(this.$(".lesson-meter-busy"), t("lesson.meter_busy", { n: busy,
-      share: Math.round(labShare(this.cpu)) }));
+    const share = Math.round(labShare(this.cpu));
+    setAttr(box, "data-lab-share", share);
+    setText(this.$(".lesson-meter-busy"), t("lesson.meter_busy", { n: busy, share }));
     const cores = this.$(".lesson-cores");
     cores.replaceChildren(...this.cpu.percent.map((p, i) => {
       const bar = h("span", { class: "core-bar" });
