@@ -22,6 +22,7 @@ from app.web.access import Access
 from app.web.api import api, http_error
 from app.web.controller import Controller
 from app.web.hub import Hub
+from app.web.puzzles import PuzzleDesk
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -40,6 +41,7 @@ class Forkscope:
         self.hub = Hub(self.registry, self.queue, socketio)
         self.lab = Lab(settings, self.queue, lab_process_info=self._lab_process_info)
         self.controller = Controller(settings, self.lab, self.hub)
+        self.puzzles = PuzzleDesk(settings, self.lab, self.hub)  # OSTEP's fork-tree puzzles
         self.started = False
         self.access = None
         self.viewer_url = None  # set by the CLI, which knows the address students use
@@ -49,7 +51,7 @@ class Forkscope:
             p = registry.get(pid)
             if p is None or p["role"] == "dashboard":
                 return None
-            return {k: p[k] for k in ("uid", "role", "ppid", "state")}
+            return {k: p[k] for k in ("uid", "role", "ppid", "state", "old_ppid")}
         return self.hub.read(info)
 
     def start(self):

@@ -39,6 +39,7 @@ REPARENTS = ("root", "ancestor")
 ASKS = ("tree", "action")           # what the room is asked: fork.py's default, or -t
 MAX_ACTIONS = 60
 MAX_TEXT = 1000                     # characters of a comma-separated action list
+MAX_ITEM = 20                       # characters of one action in a list
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,7}")
 ACTION_RE = re.compile(r"\s*(\w+)\s*(?:\+\s*(\w+)|(-))\s*")
 MAX_DRAWS = 1_000_000               # a generator that cannot finish says so
@@ -76,12 +77,12 @@ def parse_action(text, index=0):
     """``"a+b"`` -> ``Fork("a", "b")``, ``"c-"`` -> ``Exit("c")``."""
     if not isinstance(text, str):
         raise PuzzleError("bad_action", f"action {index + 1} is not a string", index=index)
-    m = ACTION_RE.fullmatch(text)
+    m = ACTION_RE.fullmatch(text) if len(text) <= MAX_ITEM else None
     names = [n for n in (m.group(1), m.group(2)) if n] if m else []
     if not m or not all(NAME_RE.fullmatch(n) for n in names):
         raise PuzzleError("bad_action", f"action {index + 1} ({text!r}) is not X+Y "
                           "(X forks Y) or X- (X exits); names are letters and digits, "
-                          "a letter first, at most 8", index=index, action=text[:40])
+                          "a letter first, at most 8", index=index, action=text[:MAX_ITEM])
     return Fork(m.group(1), m.group(2)) if m.group(2) else Exit(m.group(1))
 
 

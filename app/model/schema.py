@@ -73,7 +73,8 @@ PROCESS = {
                          "child's own os.getppid()"),
     "name": _field(None, "the multiprocessing name, e.g. worker-7 (the uid until "
                          "an event names it)"),
-    "role": _field(None, "dashboard, server, worker, client or helper"),
+    "role": _field(None, "dashboard, server, worker, client, helper or puzzle (a process "
+                         "of an OSTEP fork-tree puzzle, named a, b, c...)"),
     "state": _field("created", "created -> running -> zombie -> joined"),
     "alive": _field(False, 'state == "running": what p.is_alive() would say, '
                            "without calling it"),
@@ -234,9 +235,11 @@ EVENTS = {
         uid=_UID, call=_req("terminate(), kill() or os.kill(...)"),
         signal=_req("SIGTERM or SIGKILL")),
     "reparented": _event(
-        "dashboard", "changes", "an orphan's parent died; the dashboard (the child "
-        "subreaper) is its parent now",
-        uid=_UID, old_ppid=_req("the parent that died"), ppid=_req("the dashboard")),
+        "dashboard (or the orphan itself: a puzzle process)", "changes",
+        "an orphan's parent died; the nearest child subreaper is its parent now: the "
+        "dashboard, or in a puzzle a or another puzzle process",
+        uid=_UID, old_ppid=_req("the parent that died (null if unknown)"),
+        ppid=_req("the subreaper that adopted it")),
     "listening": _event(
         "server", "changes", "the echo server is bound and listening",
         host=_req("the address it listens on"), port=_req("its port")),

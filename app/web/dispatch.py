@@ -26,6 +26,7 @@ from flask import current_app
 from werkzeug.exceptions import HTTPException
 
 from app.errors import LabError
+from app.model import puzzle as pz
 from app.model import schema
 from app.web.controller import bad
 
@@ -73,13 +74,14 @@ class Action:
 
     @property
     def presenter_only(self):
-        """Every POST changes the lab: only the presenter may; reading is for all."""
-        return self.method == "POST"
+        """Every POST (and DELETE) changes the lab: only the presenter may;
+        reading is for all."""
+        return self.method != "GET"
 
     @property
     def socket_event(self):
-        """POST actions are Socket.IO events too, named like the action."""
-        return self.method == "POST"
+        """POST and DELETE actions are Socket.IO events too, named like the action."""
+        return self.method != "GET"
 
     @property
     def path_params(self):
@@ -187,6 +189,46 @@ ACTIONS = {a.name: a for a in [
     Action("step_next", "POST", "/step/next", lambda fs, c, a: fs.controller.step_next(a),
            "release one waiting gate: pid's, else the one waiting longest", "Released",
            fields={"pid": PID}, errors=LAB),
+    # -- fork-tree puzzles: OSTEP's fork.py on real processes (app/web/puzzles.py) ----
+    Action("puzzles", "GET", "/puzzles", lambda fs, c, a: fs.puzzles.overview(),
+           "the fork-tree puzzle running now, or null", "PuzzleOverview"),
+    Action("puzzle", "GET", "/puzzles/<id>", lambda fs, c, a: fs.puzzles.get(a["id"]),
+           "a puzzle: its actions, the tree /proc has, the next tree expected and "
+           "candidate trees for a vote", "Puzzle"),
+    Action("puzzle_start", "POST", "/puzzles", lambda fs, c, a: fs.puzzles.create(a),
+           "start a fork-tree puzzle (root process a): actions given, or drawn from a seed",
+           "Puzzle", status=201, fields={
+               "actions": {"anyOf": [
+                   {"type": "string", "maxLength": pz.MAX_TEXT,
+                    "description": "fork.py's -A: a+b,b+c,c- (a forks b, ..., c exits)"},
+                   {"type": "array", "minItems": 1, "maxItems": pz.MAX_ACTIONS,
+                    "items": {"type": "string", "maxLength": pz.MAX_ITEM}}]},
+               "seed": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1,
+                        "description": "fork.py's -s (default: a random one)"},
+               "count": {"type": "integer", "minimum": 1, "maximum": pz.MAX_ACTIONS,
+                         "default": 5, "description": "fork.py's -a"},
+               "fork_p": {"type": "number", "minimum": 0.05, "maximum": 1, "default": 0.7,
+                          "description": "fork.py's -f: the chance an action is a fork"},
+               "reparent": {"enum": list(pz.REPARENTS), "default": "root",
+                            "description": "orphans go to a (only a is a child subreaper) "
+                                           "or to the nearest living ancestor (fork.py -R)"},
+               "leaf_only": {"type": "boolean", "default": False,
+                             "description": "fork.py -L: a process with children may "
+                                            "not exit"},
+               "ask": {"enum": list(pz.ASKS), "default": "tree",
+                       "description": "the room predicts the next tree, or (fork.py -t) "
+                                      "the action from the trees"}},
+           errors=(409, 429, 504)),
+    Action("puzzle_next", "POST", "/puzzles/<id>/next",
+           lambda fs, c, a: fs.puzzles.next(a["id"]),
+           "run the puzzle's next action with real processes; the tree /proc then has",
+           "PuzzleStep", errors=(409, 429, 504)),
+    Action("puzzle_reveal", "POST", "/puzzles/<id>/reveal",
+           lambda fs, c, a: fs.puzzles.reveal(a["id"]),
+           "ask=action: show the room the action last run", "Puzzle", errors=(409,)),
+    Action("puzzle_end", "DELETE", "/puzzles/<id>", lambda fs, c, a: fs.puzzles.end(a["id"]),
+           "end the puzzle: every puzzle process exits and is reaped", "PuzzleEnded",
+           errors=(504,)),
 ]}
 
 def dispatch(forkscope, name, payload, caller, path_args=None):

@@ -29,7 +29,7 @@ ECHO = {"type": "object", "required": ["host", "port"],
 P_TYPES = {
     "uid": {"type": "string"}, "pid": NULLABLE_INT, "ppid": NULLABLE_INT,
     "name": NULLABLE_STR,
-    "role": {"enum": ["dashboard", "server", "worker", "client", "helper", None]},
+    "role": {"enum": ["dashboard", "server", "worker", "client", "helper", "puzzle", None]},
     "state": {"enum": list(schema.STATES)}, "alive": {"type": "boolean"},
     "exitcode": NULLABLE_INT, "daemon": {"type": "boolean"},
     "orphaned": {"type": "boolean"}, "old_ppid": NULLABLE_INT,
@@ -58,6 +58,42 @@ def ref(name):
 def obj(required, **properties):
     return {"type": "object", "required": list(required), "properties": properties}
 
+
+PUZZLE_PROCESS = obj(["name", "pid", "ppid", "state"], name={"type": "string"},
+                     pid={"type": "integer"}, ppid={"type": "integer"},
+                     state={"enum": list(schema.STATES)})
+TREE = {"type": "array", "items": PUZZLE_PROCESS,
+        "description": "every live puzzle process, as /proc has it"}
+TEXT = {"type": "string", "description": "a tree in fork.py's ASCII style"}
+OUTCOME = {"enum": ["forked", "exited", "has_children"]}
+PUZZLE_SCHEMAS = {
+    "Puzzle": obj(
+        ["id", "actions", "index", "finished", "seed", "reparent", "leaf_only", "ask",
+         "revealed", "outcomes", "tree", "tree_text", "next", "last"],
+        id={"type": "integer"}, actions={"type": "array", "items": {"type": "string"}},
+        index={"type": "integer", "description": "the next action's"},
+        finished={"type": "boolean"}, seed=NULLABLE_INT,
+        reparent={"enum": ["root", "ancestor"]}, leaf_only={"type": "boolean"},
+        ask={"enum": ["tree", "action"]}, revealed={"type": "integer"},
+        outcomes={"type": "array", "items": OUTCOME}, tree=TREE, tree_text=TEXT,
+        next={"type": ["object", "null"], "required": ["action", "expected_text",
+                                                       "candidates"],
+              "properties": {"action": {"type": "string"}, "expected_text": TEXT,
+                             "candidates": {"type": "array", "items": obj(
+                                 ["text", "correct", "kind"], text=TEXT,
+                                 correct={"type": "boolean"}, kind={"type": "string"})}}},
+        last={"type": ["object", "null"],
+              "required": ["action", "outcome", "before_text", "predicted_text",
+                           "real_text", "match", "action_candidates"]}),
+    "PuzzleOverview": obj(["puzzle"], puzzle={"anyOf": [ref("Puzzle"), {"type": "null"}]}),
+    "PuzzleStep": obj(["action", "outcome", "index", "tree", "tree_text", "predicted_text",
+                       "match"], action={"type": "string"}, outcome=OUTCOME,
+                      index={"type": "integer"}, tree=TREE, tree_text=TEXT,
+                      predicted_text=TEXT, match={"type": "boolean"}),
+    "PuzzleEnded": obj(["id", "ended"], id={"type": "integer"},
+                       ended={"type": "array", "items": {"type": "integer"},
+                              "description": "the pids that exited and were reaped"}),
+}
 
 SCHEMAS = {
     "Error": {**obj(["error", "code", "params"], error={"type": "string"},
@@ -105,6 +141,8 @@ SCHEMAS = {
                                                 gate={"enum": list(schema.GATES)})),
     "DaemonDemo": obj(["started", "error", "pid", "name"], started={"type": "boolean"},
                       error=NULLABLE_STR, pid={"type": "integer"}, name={"type": "string"}),
+    # -- fork-tree puzzles (app/web/puzzles.py) --
+    **PUZZLE_SCHEMAS,
 }
 
 # What each status means, and who may get it.
@@ -112,9 +150,10 @@ STATUS_TEXT = {
     400: "malformed input (bad_input with params.reason, bad_json, unknown_field) or a "
          "Host header the dashboard does not serve (bad_host)",
     403: "only the presenter may (forbidden)",
-    404: "not a live lab process (not_lab_process), or no such route",
+    404: "not a live lab process (not_lab_process), no such puzzle running (no_puzzle), "
+         "or no such route",
     409: "the state forbids it (wrong_state, join_would_block, server_down, "
-         "nothing_waiting...)",
+         "nothing_waiting, puzzle_running, has_children, finished...)",
     413: "the text is too large (too_large)",
     415: "a control call must be application/json (bad_content_type)",
     429: "a cap (max_clients, max_processes, rate_limited; params.limit)",
@@ -162,6 +201,9 @@ def operation(action, settings):
             "additionalProperties": False}}}}
         op["security"] = [{}, {"token": []}, {"session": []}]
         errors = EVERY + EVERY_POST + action.errors
+    elif action.method == "DELETE":   # no body: nothing to type, the presenter only
+        op["security"] = [{}, {"token": []}, {"session": []}]
+        errors = EVERY + (403,) + action.errors
     else:
         op["parameters"] += [{"name": name, "in": "query", "required": name in action.required,
                               "schema": schema} for name, schema in fields.items()]
