@@ -179,7 +179,7 @@ class PuzzleProcess:
         call = f"os.waitpid({pid}, 0)"
         self.report(events.REAPED, pid=pid, uid=uid,
                     exitcode=os.waitstatus_to_exitcode(status), how="join",
-                    via=f"{call} by {self.name} (subreaper)", via_kind="subreaper_waitpid",
+                    via=f"{call} by {self.name} (subreaper)", via_kind="adopter_waitpid",
                     via_call=call)
         return True
 

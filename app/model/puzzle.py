@@ -48,7 +48,7 @@ MAX_DRAWS = 1_000_000               # a generator that cannot finish says so
 class PuzzleError(ValueError):
     """A puzzle that cannot be run; *reason* is a stable key (``params.reason``)."""
 
-    def __init__(self, reason, message, **params):
+    def __init__(self, *, reason, message, **params):
         super().__init__(message)
         self.reason = reason
         self.params = params
@@ -76,11 +76,11 @@ class Exit:
 def parse_action(text, index=0):
     """``"a+b"`` -> ``Fork("a", "b")``, ``"c-"`` -> ``Exit("c")``."""
     if not isinstance(text, str):
-        raise PuzzleError("bad_action", f"action {index + 1} is not a string", index=index)
+        raise PuzzleError(reason="bad_action", message=f"action {index + 1} is not a string", index=index)
     m = ACTION_RE.fullmatch(text) if len(text) <= MAX_ITEM else None
     names = [n for n in (m.group(1), m.group(2)) if n] if m else []
     if not m or not all(NAME_RE.fullmatch(n) for n in names):
-        raise PuzzleError("bad_action", f"action {index + 1} ({text!r}) is not X+Y "
+        raise PuzzleError(reason="bad_action", message=f"action {index + 1} ({text!r}) is not X+Y "
                           "(X forks Y) or X- (X exits); names are letters and digits, "
                           "a letter first, at most 8", index=index, action=text[:MAX_ITEM])
     return Fork(m.group(1), m.group(2)) if m.group(2) else Exit(m.group(1))
@@ -90,16 +90,16 @@ def parse_actions(value):
     """A list of actions from fork.py's ``-A`` text (``"a+b,b+c,c-"``) or a list."""
     if isinstance(value, str):
         if len(value) > MAX_TEXT:
-            raise PuzzleError("too_many_actions", f"at most {MAX_TEXT} characters",
+            raise PuzzleError(reason="too_many_actions", message=f"at most {MAX_TEXT} characters",
                               max=MAX_TEXT)
         value = [] if not value.strip() else value.split(",")
     if not isinstance(value, list):
-        raise PuzzleError("actions_type", "actions must be a text like a+b,b+c,c- or a "
+        raise PuzzleError(reason="actions_type", message="actions must be a text like a+b,b+c,c- or a "
                           "list of such actions")
     if not value:
-        raise PuzzleError("no_actions", "the puzzle has no action")
+        raise PuzzleError(reason="no_actions", message="the puzzle has no action")
     if len(value) > MAX_ACTIONS:
-        raise PuzzleError("too_many_actions", f"at most {MAX_ACTIONS} actions",
+        raise PuzzleError(reason="too_many_actions", message=f"at most {MAX_ACTIONS} actions",
                           max=MAX_ACTIONS)
     return [parse_action(text, i) for i, text in enumerate(value)]
 
@@ -119,7 +119,7 @@ def generate(seed, count, fork_p):
     the next name) or else exits a random living process — but never ``a``:
     drawing ``a`` to exit draws again, and does not count."""
     if not 0 < fork_p <= 1:
-        raise PuzzleError("fork_p_range", "fork_p must be above 0 and at most 1")
+        raise PuzzleError(reason="fork_p_range", message="fork_p must be above 0 and at most 1")
     rng = random.Random(seed)
 
     def pick(items):  # fork.py's random_choice: the index from one random()
@@ -138,7 +138,7 @@ def generate(seed, count, fork_p):
             if victim != ROOT:
                 alive.remove(victim)
                 actions.append(Exit(victim))
-    raise PuzzleError("fork_p_range", "fork_p is too small to draw that many actions")
+    raise PuzzleError(reason="fork_p_range", message="fork_p is too small to draw that many actions")
 
 
 # -- trees ------------------------------------------------------------------------------
@@ -249,23 +249,23 @@ def check(tree, action, used, index):
     where = {"index": index, "action": str(action)}
     if isinstance(action, Fork):
         if action.parent not in tree:
-            raise PuzzleError("not_alive", f"action {index + 1} ({action}): "
+            raise PuzzleError(reason="not_alive", message=f"action {index + 1} ({action}): "
                               f"{action.parent} is not a living process", **where)
         if action.child in used:
-            raise PuzzleError("name_taken", f"action {index + 1} ({action}): the name "
+            raise PuzzleError(reason="name_taken", message=f"action {index + 1} ({action}): the name "
                               f"{action.child} is taken", **where)
     elif action.name == ROOT:
-        raise PuzzleError("root_exit", f"action {index + 1} ({action}): the root "
+        raise PuzzleError(reason="root_exit", message=f"action {index + 1} ({action}): the root "
                           f"process {ROOT} cannot exit", **where)
     elif action.name not in tree:
-        raise PuzzleError("not_alive", f"action {index + 1} ({action}): {action.name} "
+        raise PuzzleError(reason="not_alive", message=f"action {index + 1} ({action}): {action.name} "
                           "is not a living process", **where)
 
 
 def plan(actions, reparent="root", leaf_only=False):
     """Every step of the puzzle: the tree before and after each action."""
     if reparent not in REPARENTS:
-        raise PuzzleError("reparent", f"reparent must be one of {list(REPARENTS)}")
+        raise PuzzleError(reason="reparent", message=f"reparent must be one of {list(REPARENTS)}")
     tree, used, steps = Tree(), {ROOT}, []
     for i, action in enumerate(actions):
         check(tree, action, used, i)

@@ -97,7 +97,8 @@ PROCESS = {
     "reaped_via": _field(None, "in words, what reaped it: worker-3.join(), "
                                "start() of worker-4"),
     "reaped_via_kind": _field(None, "start, join, subreaper_waitpid, daemon_exit, "
-                                    "forkserver or forkserver_stop"),
+                                    "forkserver, forkserver_stop or adopter_waitpid (a "
+                                    "puzzle process reaped an orphan it adopted)"),
     "reaped_via_call": _field(None, "the call that reaped it, e.g. worker-4.start(), "
                                     "os.waitpid(123, 0); may be null"),
     "last_signal": _field(None, "SIGTERM / SIGKILL sent by terminate() / kill()"),
@@ -224,8 +225,8 @@ EVENTS = {
         "parent", "changes", "waitpid() collected it: by p.join() or implicitly",
         uid=_UID, exitcode=_req("its exit code"), how=_req("join, implicit or forkserver"),
         via=_req("in words, what reaped it"),
-        via_kind=_req("start, join, subreaper_waitpid, daemon_exit, forkserver or "
-                      "forkserver_stop"),
+        via_kind=_req("start, join, subreaper_waitpid, daemon_exit, forkserver, "
+                      "forkserver_stop or adopter_waitpid"),
         via_call=_opt("the call that reaped it")),
     "join_timeout": _event(
         "parent", "ignored", "p.join(timeout) returned and the child is still alive",

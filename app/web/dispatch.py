@@ -225,7 +225,8 @@ ACTIONS = {a.name: a for a in [
            "PuzzleStep", errors=(409, 429, 504)),
     Action("puzzle_reveal", "POST", "/puzzles/<id>/reveal",
            lambda fs, c, a: fs.puzzles.reveal(a["id"]),
-           "ask=action: show the room the action last run", "Puzzle", errors=(409,)),
+           "show the room what comes next, running nothing: the next question "
+           "(ask=tree) or the action last run (ask=action)", "Puzzle", errors=(409,)),
     Action("puzzle_end", "DELETE", "/puzzles/<id>", lambda fs, c, a: fs.puzzles.end(a["id"]),
            "end the puzzle: every puzzle process exits and is reaped", "PuzzleEnded",
            errors=(504,)),

@@ -34,20 +34,19 @@ DEFAULTS = {"count": 5, "fork_p": 0.7}   # fork.py's own defaults (-a 5, -f 0.7)
 LIVE = (State.RUNNING.value, State.ZOMBIE.value)
 
 
-def _int(body, name, default, low, high):
-    value = body.get(name, default)
+def _int(value, name, low, high, *, reason, range_reason):
     if isinstance(value, bool) or not isinstance(value, int):
-        raise bad(f"{name} must be an integer", reason=f"{name}_not_int")
+        raise bad(f"{name} must be an integer", reason=reason)
     if not low <= value <= high:
-        raise bad(f"{name} must be between {low} and {high}", reason=f"{name}_range",
+        raise bad(f"{name} must be between {low} and {high}", reason=range_reason,
                   min=low, max=high)
     return value
 
 
-def _choice(body, name, default, allowed):
+def _choice(body, name, default, allowed, *, reason):
     value = body.get(name, default)
     if value not in allowed:
-        raise bad(f"{name} must be one of {list(allowed)}", reason=name)
+        raise bad(f"{name} must be one of {list(allowed)}", reason=reason)
     return value
 
 
@@ -65,7 +64,11 @@ class Puzzle:
     ask: str
     seed: int | None
     index: int = 0                       # the next action's
-    revealed: int = 0                    # actions the room may read (ask=action)
+    # What the room is shown: the "question" or its "answer". ask=tree: the
+    # next action's tree is asked; Next runs it and shows the answer; reveal
+    # asks the next. ask=action: Next runs an action and asks which it was;
+    # reveal shows it.
+    phase: str = "question"
     outcomes: list = field(default_factory=list)
     last: dict | None = None
 
@@ -133,7 +136,7 @@ class PuzzleDesk:
             "id": puzzle.id, "actions": [str(a) for a in puzzle.actions],
             "index": puzzle.index, "finished": puzzle.finished, "seed": puzzle.seed,
             "reparent": puzzle.reparent, "leaf_only": puzzle.leaf_only, "ask": puzzle.ask,
-            "revealed": puzzle.revealed, "outcomes": list(puzzle.outcomes),
+            "phase": puzzle.phase, "outcomes": list(puzzle.outcomes),
             "tree": procs, "tree_text": pz.render(tree), "next": upcoming, "last": puzzle.last,
         }
 
@@ -175,8 +178,8 @@ class PuzzleDesk:
         if "actions" in body and drawn:
             raise bad("give actions, or seed / count / fork_p to draw them, not both",
                       reason="actions_or_seed")
-        reparent = _choice(body, "reparent", "root", pz.REPARENTS)
-        ask = _choice(body, "ask", "tree", pz.ASKS)
+        reparent = _choice(body, "reparent", "root", pz.REPARENTS, reason="reparent")
+        ask = _choice(body, "ask", "tree", pz.ASKS, reason="ask")
         leaf_only = body.get("leaf_only", False)
         if not isinstance(leaf_only, bool):
             raise bad("leaf_only must be true or false", reason="leaf_only_not_bool")
@@ -185,9 +188,10 @@ class PuzzleDesk:
             if "actions" in body:
                 actions = pz.parse_actions(body["actions"])
             else:
-                seed = body["seed"] if "seed" in body else secrets.randbelow(SEED_MAX + 1)
-                seed = _int({"seed": seed}, "seed", 0, 0, SEED_MAX)
-                count = _int(body, "count", DEFAULTS["count"], 1, pz.MAX_ACTIONS)
+                seed = _int(body["seed"] if "seed" in body else secrets.randbelow(SEED_MAX + 1),
+                            "seed", 0, SEED_MAX, reason="seed_not_int", range_reason="seed_range")
+                count = _int(body.get("count", DEFAULTS["count"]), "count", 1, pz.MAX_ACTIONS,
+                             reason="count_not_int", range_reason="count_range")
                 fork_p = body.get("fork_p", DEFAULTS["fork_p"])
                 if isinstance(fork_p, bool) or not isinstance(fork_p, (int, float)):
                     raise bad("fork_p must be a number", reason="fork_p_not_number")
@@ -204,8 +208,7 @@ class PuzzleDesk:
                                "running: end it first", id=self.current.id)
             self._check_room(pz.peak(steps))
             self.count += 1
-            puzzle = Puzzle(self.count, actions, reparent, leaf_only, ask, seed,
-                            revealed=len(actions) if ask == "tree" else 0)
+            puzzle = Puzzle(self.count, actions, reparent, leaf_only, ask, seed)
             root = self.lab.puzzles.start(puzzle.prefix, reparent)
             self.current = puzzle
             self._settled(lambda r: _running(r, puzzle_uid(puzzle.prefix, pz.ROOT), root))
@@ -223,18 +226,22 @@ class PuzzleDesk:
             if not action_possible(before, action):
                 raise LabError(409, "wrong_state", f"{action} cannot run: the tree is not "
                                "what the puzzle expects", action=str(action))
-            expected, _ = pz.step(before, action, puzzle.reparent, puzzle.leaf_only)
+            opts = (puzzle.reparent, puzzle.leaf_only)
+            expected, _ = pz.step(before, action, *opts)
+            asked = pz.tree_candidates(before, action, *opts, key=puzzle.key(puzzle.index))
             outcome = self._run(puzzle, action)
             after = self.tree(puzzle)
             index = puzzle.index
             puzzle.index += 1
             puzzle.outcomes.append(outcome)
+            puzzle.phase = "answer" if puzzle.ask == "tree" else "question"
             puzzle.last = {
                 "index": index, "action": str(action), "outcome": outcome,
                 "before_text": pz.render(before), "predicted_text": pz.render(expected),
                 "real_text": pz.render(after), "match": after == expected,
-                "action_candidates": pz.action_candidates(
-                    before, action, puzzle.reparent, puzzle.leaf_only, key=puzzle.key(index)),
+                "candidates": asked,
+                "action_candidates": pz.action_candidates(before, action, *opts,
+                                                          key=puzzle.key(index)),
             }
             state = self._changed(self.state(puzzle))
             if outcome == "has_children":
@@ -276,13 +283,19 @@ class PuzzleDesk:
         return "exited"
 
     def reveal(self, puzzle_id):
-        """``ask=action``: the room may now read the action last run."""
+        """Show the room what comes next, without running anything: with
+        ``ask=tree`` the next action's question (after an answer), with
+        ``ask=action`` the action last run (after its question)."""
         with self.lock:
             puzzle = self._find(puzzle_id)
-            if puzzle.revealed >= puzzle.index:
-                raise LabError(409, "nothing_to_reveal", "every action run is shown",
-                               id=puzzle.id)
-            puzzle.revealed = puzzle.index
+            if puzzle.ask == "tree":
+                ready = puzzle.phase == "answer" and not puzzle.finished
+            else:
+                ready = puzzle.phase == "question" and puzzle.last is not None
+            if not ready:
+                raise LabError(409, "nothing_to_reveal", "nothing to reveal now: run the "
+                               "next action", id=puzzle.id, phase=puzzle.phase)
+            puzzle.phase = "question" if puzzle.ask == "tree" else "answer"
             return self._changed(self.state(puzzle))
 
     def end(self, puzzle_id):

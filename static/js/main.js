@@ -24,6 +24,7 @@ import { Stepper } from "./stepper.js";
 import { fetchCode } from "./source.js";
 import { setAttr, setText } from "./dom.js";
 import { addr } from "./format.js";
+import { PuzzlePanel } from "./puzzle.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -98,7 +99,10 @@ const sync = new Sync(model, {
   },
   onStatus: (s) => {
     status = s;
-    if (s === "connected") stepper.refresh();   // the mode may have changed while away
+    if (s === "connected") {
+      stepper.refresh();   // the mode may have changed while away
+      puzzle.load();       // so may the puzzle
+    }
     requestRender();
   },
   onEvents: (events, { live }) => {
@@ -146,6 +150,9 @@ const views = new Views({
 });
 forkscope.views = views;
 const details = new Details($("#details"), controls, model);
+// OSTEP's fork-tree puzzles on real processes (the puzzle tab)
+const puzzle = new PuzzlePanel({ root: $("#puzzle"), sync, requestRender });
+forkscope.puzzle = puzzle;
 const log = new Log({
   list: $("#log"), pidFilter: $("#log-pid"), typeFilter: $("#log-type"), count: $("#log-count"),
   getEvents: () => sync.eventsList(), lookup,
@@ -325,6 +332,7 @@ function renderAll() {
   setText(els.finishedCount, String(renderFinished(els.finished, els.finishedEmpty, model, selectedUid, select)));
   log.render();
   codeView.render(model, selectedUid, stepper.state);
+  puzzle.render();
   renderCost = performance.now() - lastRender;
 }
 
@@ -344,6 +352,7 @@ async function start() {
   controls.bindStatic(document);
   lab.bind();
   stepper.bind();
+  puzzle.bind();
   placeCodeView(views.current);
   access.bind();
   keys.bind();

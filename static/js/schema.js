@@ -119,7 +119,7 @@ export const SCHEMA = {
     },
     "reaped_via_kind": {
       "default": null,
-      "doc": "start, join, subreaper_waitpid, daemon_exit, forkserver or forkserver_stop"
+      "doc": "start, join, subreaper_waitpid, daemon_exit, forkserver, forkserver_stop or adopter_waitpid (a puzzle process reaped an orphan it adopted)"
     },
     "reaped_via_call": {
       "default": null,
@@ -356,7 +356,7 @@ export const SCHEMA = {
         },
         "via_kind": {
           "required": true,
-          "doc": "start, join, subreaper_waitpid, daemon_exit, forkserver or forkserver_stop"
+          "doc": "start, join, subreaper_waitpid, daemon_exit, forkserver, forkserver_stop or adopter_waitpid"
         },
         "via_call": {
           "required": false,

@@ -34,6 +34,14 @@ export class Sync {
     this.status = "connecting";
     this.socket = null;
     this.resyncCount = 0;
+    this.listeners = [];                 // [name, fn]: other messages (listen())
+  }
+
+  /** Call fn(data) on every Socket.IO message *name* (e.g. `puzzle`), from
+   *  this connection on and on every reconnection. */
+  listen(name, fn) {
+    this.listeners.push([name, fn]);
+    this.socket?.on(name, fn);
   }
 
   connect() {
@@ -51,6 +59,7 @@ export class Sync {
     });
     socket.on("snapshot", (snapshot) => this.applySnapshot(snapshot));
     socket.on("events", (events) => this.receive(events));
+    for (const [name, fn] of this.listeners) socket.on(name, fn);
   }
 
   setStatus(status) {

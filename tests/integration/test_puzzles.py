@@ -259,13 +259,19 @@ def test_socketio_puzzle_events_and_their_broadcast(live_app, sio):
     assert seen[0]["puzzle"]["id"] == puzzle_id and seen[-1] == {"puzzle": None}
 
 
-def test_the_ask_action_mode_reveals_on_request(puzzle_api):
+def test_reveal_moves_between_question_and_answer(puzzle_api):
     api = puzzle_api
-    puzzle = start(api, actions="a+b,b+c", ask="action")
-    assert puzzle["revealed"] == 0
-    r = api.post(f"/api/puzzles/{puzzle['id']}/reveal")
-    assert r.status_code == 409 and r.json()["code"] == "nothing_to_reveal"
-    step(api, puzzle["id"])
-    r = api.post(f"/api/puzzles/{puzzle['id']}/reveal")
-    assert r.status_code == 200 and r.json()["revealed"] == 1
-    end(api, puzzle["id"])
+    for ask, after_next, after_reveal in (("action", "question", "answer"),
+                                          ("tree", "answer", "question")):
+        puzzle = start(api, actions="a+b,b+c", ask=ask)
+        assert puzzle["phase"] == "question"
+        url = f"/api/puzzles/{puzzle['id']}/reveal"
+        if ask == "action":   # nothing was run: no action to show
+            r = api.post(url)
+            assert r.status_code == 409 and r.json()["code"] == "nothing_to_reveal"
+        step(api, puzzle["id"])
+        assert api.get(f"/api/puzzles/{puzzle['id']}").json()["phase"] == after_next
+        r = api.post(url)
+        assert r.status_code == 200 and r.json()["phase"] == after_reveal, r.text
+        assert api.post(url).status_code == 409
+        end(api, puzzle["id"])
