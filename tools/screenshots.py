@@ -14,7 +14,9 @@ daemon demo ran, and the viewer-link dialog with its QR code. Then the views
 their workers), and a student's phone, 390×844 in Chinese, on the viewer link
 (the app runs with a presenter token, so that page is a viewer's) with a few
 clients and a zombie; the code view while stepping (issue 12) in both
-languages; and a projector, 1280×720, with 50 clients, the tree fitted.
+languages; a projector, 1280×720, with 50 clients, the tree fitted; and a
+fork-tree puzzle step (issue 13), question and answer at 1280×720 and a
+student's phone on the question (``--puzzle-only`` shoots just those).
 
 The app runs on loopback, an address students' devices cannot reach, so the
 viewer-link shot shows ``--viewer-url`` instead (default: an RFC 5737
@@ -79,6 +81,12 @@ class Api:
 
     def state(self):
         return requests.get(self.base + "/api/state", timeout=30).json()
+
+    def delete(self, path):
+        r = requests.delete(self.base + path, timeout=30,
+                            headers={"Authorization": f"Bearer {TOKEN}"})
+        r.raise_for_status()
+        return r.json()
 
     def process(self, pid):
         return next(p for p in self.state()["processes"]
@@ -279,12 +287,55 @@ def phone_shot(browser, url, api, out):
         context.close()
 
 
+# -- a fork-tree puzzle (issue 13): OSTEP's fork.py on real processes ---------------------------
+PUZZLE = "a+b,b+c,c+d,c+e,c-,a+f"
+
+
+def puzzle_shots(browser, url, api, out, lang):
+    """A puzzle step at 1280×720: the room asked what c- does (candidate trees),
+    then the answer — the tree /proc has, d and e re-parented to a — beside the
+    live tree; and a student's phone (viewer, 390×844) on the question."""
+    puzzle = api.post("/api/puzzles", {"actions": PUZZLE, "reparent": "root"})
+    for _ in range(4):
+        api.post(f"/api/puzzles/{puzzle['id']}/next")
+    api.post(f"/api/puzzles/{puzzle['id']}/reveal")          # the question for c-
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                has_touch=True, locale="zh-CN")
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale=lang)
+    try:
+        page = phone.new_page()
+        page.goto(f"{url}/")
+        expect(page.locator("#puzzle")).to_have_attribute("data-phase", "question")
+        page.evaluate("document.querySelector('#panel-puzzle').scrollIntoView({block: 'start'})")
+        settle(page)
+        shoot(page, out / "puzzle-phone-390.png")
+        page = context.new_page()
+        page.goto(f"{url}/?token={TOKEN}&lang={lang}")
+        expect(page.locator("body")).to_have_attribute("data-access", "presenter")
+        page.locator("#tab-puzzle").click()
+        expect(page.locator("#puzzle")).to_have_attribute("data-phase", "question")
+        settle(page)
+        shoot(page, out / "puzzle-question-1280.png")
+        page.locator("[data-action='puzzle-primary']").click()   # run c-, for real
+        expect(page.locator("#puzzle")).to_have_attribute("data-phase", "answer")
+        expect(page.locator("#tree g.node[data-puzzle-name='d']")).to_have_attribute(
+            "data-orphan", "true")
+        settle(page)
+        shoot(page, out / "puzzle-answer-1280.png")
+    finally:
+        context.close()
+        phone.close()
+    api.delete(f"/api/puzzles/{puzzle['id']}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     parser.add_argument("--lang", default="zh-CN", choices=("zh-CN", "en"))
     parser.add_argument("--viewer-url", default=EXAMPLE_VIEWER_URL,
                         help="the address the viewer-link shot shows (default %(default)s)")
+    parser.add_argument("--puzzle-only", action="store_true",
+                        help="only the fork-tree puzzle's shots (puzzle-*.png)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -298,6 +349,9 @@ def main(argv=None):
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                          args=["--no-sandbox", "--disable-gpu"])
+            if args.puzzle_only:
+                puzzle_shots(browser, url, api, out, args.lang)
+                return
             page = browser.new_page(viewport={"width": SIZES[0][0], "height": SIZES[0][1]})
             page.goto(f"{url}/?token={TOKEN}&lang={args.lang}")
             expect(page.locator("[data-connection='connected']")).to_be_visible()
@@ -315,6 +369,7 @@ def main(argv=None):
             code_view_shots(browser, url, api, out)
             presenter_shot(browser, url, api, out, args.lang)
             projector_shot(browser, url, api, out, args.lang)
+            puzzle_shots(browser, url, api, out, args.lang)
             browser.close()
     finally:
         stop_app(proc)
