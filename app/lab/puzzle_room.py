@@ -166,6 +166,9 @@ class PuzzleRoom:
         with self.turn:
             if self.root is None:
                 return []
+            for name, pid in list(self.pids.items()):
+                if name != ROOT and ppid_of(pid) is None:
+                    self._forget(name)   # killed from outside, and reaped: nothing to end
             ended = list(self.pids.values())
             try:
                 for name in self.leaves_first():

@@ -275,3 +275,37 @@ def test_reveal_moves_between_question_and_answer(puzzle_api):
         assert r.status_code == 200 and r.json()["phase"] == after_reveal, r.text
         assert api.post(url).status_code == 409
         end(api, puzzle["id"])
+
+
+def test_a_puzzle_process_killed_from_a_terminal_is_told_truthfully(puzzle_api):
+    """kill -9 from outside the lab: its parent reaps it, its children say they
+    were re-parented, the page's tree stays /proc's — and the end still
+    leaves nothing (the adopter reaps the orphans it never was told about)."""
+    import os
+    import signal
+
+    from tests.helpers import wait_until
+    api = puzzle_api
+    puzzle = start(api, actions="a+b,b+c,c+d,c+e,c-", reparent="ancestor")
+    trees = [step(api, puzzle["id"]) for _ in range(4)]
+    before = pids(trees[-1]["tree"])
+    os.kill(before["c"], signal.SIGKILL)
+    wait_until(lambda: {p["name"] for p in api.get("/api/puzzles").json()["puzzle"]["tree"]}
+               == {"a", "b", "d", "e"}, message="c reaped, and gone from the puzzle's tree")
+    wait_until(lambda: model_vs_proc(api.state()) == [], message="the model to be /proc's")
+    state = api.get(f"/api/puzzles/{puzzle['id']}").json()
+    assert_tree_is_proc(state["tree"])
+    assert state["tree_text"] == "a\n└── b\n    ├── d\n    └── e"
+    c = next(p for p in api.state()["processes"] if p["uid"] == "puzzle-1/c")
+    assert (c["exitcode"], c["reaped_via_call"]) == (-9, "c.join()")
+    # the puzzle cannot run c- any more: said, not faked
+    r = api.post(f"/api/puzzles/{puzzle['id']}/next")
+    assert r.status_code == 409 and r.json()["code"] == "wrong_state"
+    ended = end(api, puzzle["id"])
+    assert set(ended["ended"]) == {before[n] for n in "abde"}
+    assert [pid for pid in before.values() if psutil.pid_exists(pid)] == []
+    # still an orderly end: d and e reaped by b, which adopted them unannounced
+    procs = {p["name"]: p for p in api.state()["processes"] if p["uid"].startswith("puzzle-1/")}
+    assert {n: (p["exitcode"], p["last_signal"]) for n, p in procs.items()} == {
+        "a": (0, None), "b": (0, None), "c": (-9, None), "d": (0, None), "e": (0, None)}
+    assert procs["d"]["reaped_via_call"] == f"os.waitpid({before['d']}, 0)"
