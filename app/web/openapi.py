@@ -13,7 +13,7 @@ there with these types; a body may carry more (``additionalProperties`` is
 left open), so adding a field to ``P`` does not break a client or this file.
 """
 
-from app.model import schema
+from app.model import schema, session_file
 from app.web.dispatch import ACTIONS
 
 NULLABLE_INT = {"type": ["integer", "null"]}
@@ -140,6 +140,24 @@ SCHEMAS = {
                          **{"for": obj(["peer"], peer=ADDRESS)})}),
     "Released": obj(["released"], released=obj(["pid", "gate"], pid={"type": "integer"},
                                                 gate={"enum": list(schema.GATES)})),
+    "Poll": obj(["id", "question", "choices", "open", "state", "counts", "voters", "answer",
+                 "note"],
+                id={"type": "integer"}, question={"type": "string"},
+                choices={"type": "array", "items": {"type": "string"}},
+                open={"type": "boolean"}, state={"enum": ["open", "closed", "revealed"]},
+                counts={"type": ["array", "null"], "items": {"type": "integer"},
+                        "description": "votes per choice; null for a viewer while open"},
+                voters={"type": "integer"}, answer=NULLABLE_INT, note=NULLABLE_STR),
+    "Polls": obj(["polls"], polls={"type": "array", "items": ref("Poll")}),
+    "Recordings": obj(["recording", "current", "schema", "recordings"],
+                      recording={"type": "boolean"}, current=NULLABLE_STR,
+                      error=NULLABLE_STR, schema={"type": "string"},
+                      recordings={"type": "array", "items": obj(
+                          ["name", "session", "part", "size", "started", "events",
+                           "current"], name={"type": "string"}, session={"type": "string"},
+                          part={"type": "integer"}, size={"type": "integer"},
+                          started={"type": ["number", "null"]}, events={"type": "integer"},
+                          current={"type": "boolean"})}),
     "DaemonDemo": obj(["started", "error", "pid", "name"], started={"type": "boolean"},
                       error=NULLABLE_STR, pid={"type": "integer"}, name={"type": "string"}),
     # -- fork-tree puzzles (app/web/puzzles.py) --
@@ -151,16 +169,20 @@ STATUS_TEXT = {
     400: "malformed input (bad_input with params.reason, bad_json, unknown_field) or a "
          "Host header the dashboard does not serve (bad_host)",
     403: "only the presenter may (forbidden)",
-    404: "not a live lab process (not_lab_process), no such puzzle running (no_puzzle), "
-         "or no such route",
+    404: "not a live lab process (not_lab_process), no such recording (no_recording), "
+         "no such poll (no_poll), no such puzzle running (no_puzzle), or no such route",
     409: "the state forbids it (wrong_state, join_would_block, server_down, "
-         "nothing_waiting, puzzle_running, has_children, finished...)",
+         "nothing_waiting, not_recording, poll_open, poll_closed, puzzle_running, "
+         "has_children, finished...)",
     413: "the text is too large (too_large)",
     415: "a control call must be application/json (bad_content_type)",
-    429: "a cap (max_clients, max_processes, rate_limited; params.limit)",
+    429: "a cap (max_clients, max_processes, rate_limited, max_voters; params.limit)",
     500: "an unexpected error (internal; logged, never described)",
     504: "a lab process did not answer in time (no_answer)",
 }
+# Path parameters' schemas, by name: a pid, or a recording's file name.
+PATH_PARAMS = {"pid": {"type": "integer", "minimum": 1},
+               "name": {"type": "string", "pattern": session_file.NAME_PATTERN}}
 EVERY = (400, 500)          # bad_host, unknown_field; internal
 EVERY_POST = (403, 415)     # the presenter only; JSON only
 
@@ -168,14 +190,17 @@ EVERY_POST = (403, 415)     # the presenter only; JSON only
 def document(settings):
     paths = {}
     for action in ACTIONS.values():
+        if not action.rest_route:
+            continue
         paths.setdefault(action.openapi_path, {})[action.method.lower()] = \
             operation(action, settings)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Forkscope", "version": "1",
                  "description": "The processes of a forking echo server, live. Every "
-                                "POST is also a Socket.IO event of the same name as its "
-                                "operationId; its ack wraps the same body (docs/api.md)."},
+                                "POST and DELETE is also a Socket.IO event of the same "
+                                "name as its operationId; its ack wraps the same body "
+                                "(docs/api.md)."},
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,
@@ -194,7 +219,7 @@ def operation(action, settings):
     fields = action.field_schemas(settings)
     op = {"operationId": action.name, "summary": action.summary,
           "parameters": [{"name": p, "in": "path", "required": True,
-                          "schema": {"type": "integer", "minimum": 1}}
+                          "schema": PATH_PARAMS.get(p, PATH_PARAMS["pid"])}
                          for p in action.path_params]}
     if action.method == "POST":
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
@@ -213,11 +238,11 @@ def operation(action, settings):
         errors += (404,)
     response = action.response
     op["responses"] = {str(action.status): json_response(
-        "success", ref(response) if isinstance(response, str) else response)}
+        "success", ref(response) if isinstance(response, str) else response, action.media)}
     for status in sorted(set(errors)):
         op["responses"][str(status)] = json_response(STATUS_TEXT[status], ref("Error"))
     return op
 
 
-def json_response(description, schema):
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def json_response(description, schema, media="application/json"):
+    return {"description": description, "content": {media: {"schema": schema}}}

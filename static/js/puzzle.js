@@ -127,7 +127,7 @@ export class PuzzlePanel {
       if (primary) this.act(primary.event);
     });
     this.els.end.addEventListener("click", () => this.act("puzzle_end"));
-    this.sync.listen("puzzle", (message) => this.set(message?.puzzle ?? null));
+    this.sync.on("puzzle", (message) => this.set(message?.puzzle ?? null));
   }
 
   /** Read the state: on load and on every (re)connect (what changed meanwhile). */

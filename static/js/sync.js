@@ -19,7 +19,8 @@ const EVENTS_KEPT = 5000;
 const HISTORY_FETCHED = 2000;
 
 export class Sync {
-  constructor(model, { onChange, onStatus, onEvents, onAccess = () => {}, onApplied = () => {} }) {
+  constructor(model, { onChange, onStatus, onEvents, onAccess = () => {}, onApplied = () => {},
+    auth = {} }) {
     this.model = model;
     this.onChange = onChange;
     this.onStatus = onStatus;
@@ -34,18 +35,20 @@ export class Sync {
     this.status = "connecting";
     this.socket = null;
     this.resyncCount = 0;
-    this.listeners = [];                 // [name, fn]: other messages (listen())
+    this.auth = auth;                    // sent on every (re)connect: the voter id (polls.js)
+    this.listeners = [];                 // [name, fn]: messages besides the stream's
   }
 
-  /** Call fn(data) on every Socket.IO message *name* (e.g. `puzzle`), from
-   *  this connection on and on every reconnection. */
-  listen(name, fn) {
+  /** Listen to a message of the server's own besides the stream (`poll`,
+   * `poll_counts`: polls.js), on this and every later connection. */
+  on(name, fn) {
     this.listeners.push([name, fn]);
-    this.socket?.on(name, fn);
+    if (this.socket) this.socket.on(name, fn);
   }
 
   connect() {
-    const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 3000 });
+    const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 3000, auth: this.auth });
+    for (const [name, fn] of this.listeners) socket.on(name, fn);
     this.socket = socket;
     socket.on("connect", () => this.setStatus("connected"));
     socket.on("disconnect", (reason) => {
@@ -59,7 +62,6 @@ export class Sync {
     });
     socket.on("snapshot", (snapshot) => this.applySnapshot(snapshot));
     socket.on("events", (events) => this.receive(events));
-    for (const [name, fn] of this.listeners) socket.on(name, fn);
   }
 
   setStatus(status) {
