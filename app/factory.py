@@ -22,8 +22,8 @@ from app.web.access import Access
 from app.web.api import api, http_error
 from app.web.controller import Controller
 from app.web.hub import Hub
-from app.web.puzzles import PuzzleDesk
 from app.web.polls import PollDesk
+from app.web.puzzles import PuzzleDesk
 from app.web.recorder import Listing, Recorder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,8 +45,9 @@ class Forkscope:
         self.hub = Hub(self.registry, self.queue, socketio, recorder=self.recorder)
         self.lab = Lab(settings, self.queue, lab_process_info=self._lab_process_info)
         self.controller = Controller(settings, self.lab, self.hub)
-        self.puzzles = PuzzleDesk(settings, self.lab, self.hub)  # OSTEP's fork-tree puzzles
         self.polls = PollDesk(self.hub)
+        # OSTEP's fork-tree puzzles; "ask the room" is a poll
+        self.puzzles = PuzzleDesk(settings, self.lab, self.hub, polls=self.polls)
         self.started = False
         self.access = None
         self.viewer_url = None  # set by the CLI, which knows the address students use

@@ -428,8 +428,9 @@ PUZZLE = "a+b,b+c,c+d,c+e,c-,a+f"
 
 def puzzle_shots(browser, url, api, out, lang):
     """A puzzle step at 1280×720: the room asked what c- does (candidate trees),
-    then the answer — the tree /proc has, d and e re-parented to a — beside the
-    live tree; and a student's phone (viewer, 390×844) on the question."""
+    the same put to a vote (a poll), then the answer — the tree /proc has, d and
+    e re-parented to a, the poll revealed — beside the live tree; and a
+    student's phone (viewer, 390×844) on the question."""
     puzzle = api.post("/api/puzzles", {"actions": PUZZLE, "reparent": "root"})
     for _ in range(4):
         api.post(f"/api/puzzles/{puzzle['id']}/next")
@@ -451,8 +452,13 @@ def puzzle_shots(browser, url, api, out, lang):
         expect(page.locator("#puzzle")).to_have_attribute("data-phase", "question")
         settle(page)
         shoot(page, out / "puzzle-question-1280.png")
+        page.locator("[data-action='puzzle-ask']").click()      # the candidates, a poll
+        expect(page.locator("#poll-card")).to_have_attribute("data-poll-state", "open")
+        settle(page)
+        shoot(page, out / "puzzle-ask-1280.png")
         page.locator("[data-action='puzzle-primary']").click()   # run c-, for real
         expect(page.locator("#puzzle")).to_have_attribute("data-phase", "answer")
+        expect(page.locator("#poll-card")).to_have_attribute("data-poll-state", "revealed")
         expect(page.locator("#tree g.node[data-puzzle-name='d']")).to_have_attribute(
             "data-orphan", "true")
         settle(page)

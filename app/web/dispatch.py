@@ -277,6 +277,15 @@ ACTIONS = {a.name: a for a in [
            lambda fs, c, a: fs.puzzles.reveal(a["id"]),
            "show the room what comes next, running nothing: the next question "
            "(ask=tree) or the action last run (ask=action)", "Puzzle", errors=(409,)),
+    Action("puzzle_ask", "POST", "/puzzles/<id>/ask",
+           lambda fs, c, a: fs.puzzles.ask_room(a["id"], a),
+           "ask the room the question now shown: a poll of the candidate trees (or "
+           "actions); the step that answers it reveals the one /proc proves", "Puzzle",
+           fields={"question": {"type": "string", "minLength": 1, "maxLength": 500,
+                                "pattern": r"\S",
+                                "description": "the poll's question, in the room's "
+                                               "language (default: English)"}},
+           errors=(409,)),
     Action("puzzle_end", "DELETE", "/puzzles/<id>", lambda fs, c, a: fs.puzzles.end(a["id"]),
            "end the puzzle: every puzzle process exits and is reaped", "PuzzleEnded",
            errors=(504,)),

@@ -69,7 +69,7 @@ OUTCOME = {"enum": ["forked", "exited", "has_children"]}
 PUZZLE_SCHEMAS = {
     "Puzzle": obj(
         ["id", "actions", "index", "finished", "seed", "reparent", "leaf_only", "ask",
-         "phase", "outcomes", "tree", "tree_text", "next", "last"],
+         "phase", "outcomes", "tree", "tree_text", "next", "last", "poll"],
         id={"type": "integer"}, actions={"type": "array", "items": {"type": "string"}},
         index={"type": "integer", "description": "the next action's"},
         finished={"type": "boolean"}, seed=NULLABLE_INT,
@@ -83,6 +83,8 @@ PUZZLE_SCHEMAS = {
                              "candidates": {"type": "array", "items": obj(
                                  ["text", "correct", "kind"], text=TEXT,
                                  correct={"type": "boolean"}, kind={"type": "string"})}}},
+        poll={"type": ["object", "null"], "required": ["id", "step", "kind"],
+              "description": "the room's vote on a step (puzzle_ask): a poll's id"},
         last={"type": ["object", "null"],
               "required": ["action", "outcome", "before_text", "predicted_text",
                            "real_text", "match", "candidates", "action_candidates"]}),

@@ -25,6 +25,7 @@ import psutil
 from app.errors import LabError
 from app.lab.puzzle import puzzle_uid
 from app.model import puzzle as pz
+from app.model.polls import MAX_TEXT as POLL_TEXT_MAX
 from app.model.states import State
 from app.web.controller import SETTLE_TIMEOUT, bad, require_object
 
@@ -71,6 +72,7 @@ class Puzzle:
     phase: str = "question"
     outcomes: list = field(default_factory=list)
     last: dict | None = None
+    poll: dict | None = None             # the room's vote on a step: {id, step, kind, choices}
 
     @property
     def prefix(self):
@@ -92,10 +94,13 @@ class Puzzle:
 
 
 class PuzzleDesk:
-    def __init__(self, settings, lab, hub):
+    def __init__(self, settings, lab, hub, polls=None):
+        """*polls*: the dashboard's ``PollDesk`` (app/web/polls.py): "ask the
+        room" puts a step's candidates to a vote, and the step settles it."""
         self.settings = settings
         self.lab = lab
         self.hub = hub
+        self.polls = polls
         self.lock = threading.RLock()
         self.current = None
         self.count = 0
@@ -138,6 +143,7 @@ class PuzzleDesk:
             "reparent": puzzle.reparent, "leaf_only": puzzle.leaf_only, "ask": puzzle.ask,
             "phase": puzzle.phase, "outcomes": list(puzzle.outcomes),
             "tree": procs, "tree_text": pz.render(tree), "next": upcoming, "last": puzzle.last,
+            "poll": {k: puzzle.poll[k] for k in ("id", "step", "kind")} if puzzle.poll else None,
         }
 
     def overview(self):
@@ -243,6 +249,8 @@ class PuzzleDesk:
                 "action_candidates": pz.action_candidates(before, action, *opts,
                                                           key=puzzle.key(index)),
             }
+            if puzzle.ask == "tree":   # the vote on this step: the answer is /proc's tree
+                self._settle_poll(puzzle, index, "tree", pz.render(after))
             state = self._changed(self.state(puzzle))
             if outcome == "has_children":
                 raise LabError(409, "has_children",
@@ -296,7 +304,63 @@ class PuzzleDesk:
                 raise LabError(409, "nothing_to_reveal", "nothing to reveal now: run the "
                                "next action", id=puzzle.id, phase=puzzle.phase)
             puzzle.phase = "question" if puzzle.ask == "tree" else "answer"
+            if puzzle.ask == "action":   # the vote on it: the answer is the action that ran
+                self._settle_poll(puzzle, puzzle.last["index"], "action", puzzle.last["action"])
             return self._changed(self.state(puzzle))
+
+    # -- asking the room (app/web/polls.py) ----------------------------------------------------
+    def ask_room(self, puzzle_id, body):
+        """Put the question now shown to a vote: a poll whose choices are the
+        candidate trees (several lines each) or, with ``ask=action``, the
+        candidate actions. The step that answers it closes it and reveals the
+        choice that came true, read from /proc."""
+        body = require_object(body)
+        question = body.get("question")
+        if "question" in body:   # checked before anything, with polls' reasons
+            if not isinstance(question, str):
+                raise bad("question must be a string", reason="question_not_str")
+            if not question.strip():
+                raise bad("question is empty", reason="question_empty")
+            if len(question) > POLL_TEXT_MAX:
+                raise bad(f"question is {len(question)} characters; at most {POLL_TEXT_MAX}",
+                          reason="question_too_long", max=POLL_TEXT_MAX)
+        with self.lock:
+            puzzle = self._find(puzzle_id)
+            state = self.state(puzzle)
+            if puzzle.ask == "tree" and puzzle.phase == "question" and state["next"]:
+                step, kind = puzzle.index, "tree"
+                choices = [c["text"] for c in state["next"]["candidates"]]
+                default = f"Step {step + 1}: {state['next']['action']} - which process tree?"
+            elif puzzle.ask == "action" and puzzle.phase == "question" and puzzle.last:
+                step, kind = puzzle.last["index"], "action"
+                choices = [c["action"] for c in puzzle.last["action_candidates"]]
+                default = f"Step {step + 1}: which action turned the first tree into the second?"
+            else:
+                raise LabError(409, "nothing_to_ask", "nothing to ask the room now",
+                               id=puzzle.id, phase=puzzle.phase)
+            if len(choices) < 2:
+                raise LabError(409, "nothing_to_ask", "only one answer is possible here",
+                               id=puzzle.id)
+            if puzzle.poll and (puzzle.poll["step"], puzzle.poll["kind"]) == (step, kind):
+                raise LabError(409, "already_asked", "the room was asked this already",
+                               id=puzzle.id, poll=puzzle.poll["id"])
+            poll = self.polls.ask({"question": question or default, "choices": choices,
+                                   "lesson": puzzle.prefix, "step": step + 1})
+            puzzle.poll = {"id": poll["id"], "step": step, "kind": kind, "choices": choices}
+            return self._changed(self.state(puzzle))
+
+    def _settle_poll(self, puzzle, step, kind, truth):
+        """The vote on *step* is over: close it (if still open) and reveal the
+        choice equal to *truth* (none if no candidate was the truth)."""
+        poll = puzzle.poll
+        if not poll or (poll["step"], poll["kind"]) != (step, kind):
+            return
+        answer = poll["choices"].index(truth) if truth in poll["choices"] else None
+        try:
+            self.polls.close(poll["id"])
+        except LabError:
+            pass   # the presenter closed it already
+        self.polls.reveal(poll["id"], {"choice": answer})
 
     def end(self, puzzle_id):
         """Every puzzle process exits and is reaped; the puzzle is gone."""

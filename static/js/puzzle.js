@@ -17,7 +17,7 @@
 // [data-phase][data-ask]; #puzzle-actions li[data-step][data-step-state=
 // done|refused|current|todo]; pre[data-tree=now|before|predicted];
 // #puzzle-candidates li[data-candidate=A..][data-answer=right|wrong] (answer
-// only); buttons data-action=puzzle-start|puzzle-next|puzzle-reveal|puzzle-end;
+// only); buttons data-action=puzzle-start|puzzle-primary[data-event]|puzzle-ask|puzzle-end;
 // #puzzle-result[data-result=ok|error].
 
 import { t } from "./i18n.js";
@@ -48,6 +48,23 @@ export function actionWords(text, outcome = null) {
 export function hiddenAction(puzzle, i) {
   if (puzzle.ask !== "action") return false;
   return i >= puzzle.index || (i === puzzle.index - 1 && puzzle.phase === "question");
+}
+
+/** The vote "Ask the room" would open now — {kind, step, question: [key,
+ * params]} — or null: only while a question is shown, with two answers or
+ * more, and not asked already (a poll, app/web/polls.py). */
+export function askable(puzzle) {
+  if (puzzle.phase !== "question") return null;
+  let ask = null;
+  if (puzzle.ask === "tree" && puzzle.next && puzzle.next.candidates.length >= 2) {
+    ask = { kind: "tree", step: puzzle.index,
+      question: ["puzzle.poll.tree", { step: puzzle.index + 1, action: actionWords(puzzle.next.action) }] };
+  } else if (puzzle.ask === "action" && puzzle.last && puzzle.last.action_candidates.length >= 2) {
+    ask = { kind: "action", step: puzzle.last.index,
+      question: ["puzzle.poll.action", { step: puzzle.last.index + 1 }] };
+  }
+  if (!ask || (puzzle.poll && puzzle.poll.step === ask.step && puzzle.poll.kind === ask.kind)) return null;
+  return ask;
 }
 
 /** What the panel shows, from the state alone (pure: tests call it):
@@ -112,6 +129,7 @@ export class PuzzlePanel {
       meta: $(".puzzle-meta"), actions: $("#puzzle-actions"), question: $(".puzzle-question"),
       trees: $(".puzzle-trees"), match: $(".puzzle-match"), candidates: $("#puzzle-candidates"),
       primary: $("[data-action='puzzle-primary']"), end: $("[data-action='puzzle-end']"),
+      ask: $("[data-action='puzzle-ask']"),
       start: $("[data-action='puzzle-start']"), result: $("#puzzle-result"),
     };
   }
@@ -127,6 +145,7 @@ export class PuzzlePanel {
       if (primary) this.act(primary.event);
     });
     this.els.end.addEventListener("click", () => this.act("puzzle_end"));
+    this.els.ask.addEventListener("click", () => this.askRoom());
     this.sync.on("puzzle", (message) => this.set(message?.puzzle ?? null));
   }
 
@@ -166,6 +185,13 @@ export class PuzzlePanel {
   act(event) {
     if (!this.puzzle) return null;
     return this.call(event, { id: this.puzzle.id });
+  }
+
+  /** A poll of the question shown, asked in the presenter's language. */
+  askRoom() {
+    const ask = this.puzzle && askable(this.puzzle);
+    if (!ask) return null;
+    return this.call("puzzle_ask", { id: this.puzzle.id, question: t(...ask.question) });
   }
 
   async call(event, payload) {
@@ -248,6 +274,9 @@ export class PuzzlePanel {
       setText(els.primary, t(primary.key, primary.params ?? {}));
     }
     els.primary.disabled = Boolean(this.busy) || !this.sync.connected;
+    const ask = askable(p);
+    els.ask.hidden = !ask;
+    els.ask.disabled = Boolean(this.busy) || !this.sync.connected;
     els.end.disabled = Boolean(this.busy) || !this.sync.connected;
   }
 }
@@ -258,5 +287,6 @@ function successText(event, body, hideAction) {
     return hideAction ? t("puzzle.result.next_hidden") : t("puzzle.result.next", { action: body.action });
   }
   if (event === "puzzle_end") return t("puzzle.result.ended", { n: body.ended.length });
+  if (event === "puzzle_ask") return t("puzzle.result.asked", { poll: body.poll?.id ?? "?" });
   return "";
 }

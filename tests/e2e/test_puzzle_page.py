@@ -53,6 +53,11 @@ def test_a_puzzle_from_the_page_step_by_step_is_procs_tree(dashboard, live_app):
         assert candidates.count() >= 2
         expect(page.locator("#puzzle-candidates li[data-answer]")).to_have_count(0)
         expect(primary).to_have_attribute("data-event", "puzzle_next")
+        if action == "c-":   # ask the room: the candidates become a poll (app/web/polls.py)
+            page.locator("[data-action='puzzle-ask']").click()
+            expect(page.locator("#poll-card")).to_have_attribute("data-poll-state", "open")
+            expect(page.locator("#poll-card li[data-choice]")).to_have_count(candidates.count())
+            expect(page.locator("[data-action='puzzle-ask']")).to_be_hidden()
         primary.click()
         # the answer: the step ran; the right candidate is /proc's tree
         expect(panel).to_have_attribute("data-phase", "answer")
@@ -64,6 +69,10 @@ def test_a_puzzle_from_the_page_step_by_step_is_procs_tree(dashboard, live_app):
         expect(right).to_have_text(state["tree_text"])
         expect(page.locator("pre[data-tree='now']")).to_have_text(state["tree_text"])
         expect(page.locator(".puzzle-match")).to_have_attribute("data-match", "true")
+        if action == "c-":   # the step settled the vote: the choice /proc proves
+            expect(page.locator("#poll-card")).to_have_attribute("data-poll-state", "revealed")
+            expect(page.locator("#poll-card li[data-answer] pre")).to_have_text(
+                state["tree_text"])
         # the live tree: every puzzle process a node, its name beside its real pid
         names = {p["name"] for p in state["tree"]}
         page.wait_for_function(

@@ -309,3 +309,54 @@ def test_a_puzzle_process_killed_from_a_terminal_is_told_truthfully(puzzle_api):
     assert {n: (p["exitcode"], p["last_signal"]) for n, p in procs.items()} == {
         "a": (0, None), "b": (0, None), "c": (-9, None), "d": (0, None), "e": (0, None)}
     assert procs["d"]["reaped_via_call"] == f"os.waitpid({before['d']}, 0)"
+
+
+def test_asking_the_room_opens_a_poll_the_step_settles_with_procs_tree(puzzle_api, sio):
+    """"Ask the room": the candidates become a poll's choices (trees of several
+    lines); the room votes; Next runs the action, closes the poll and reveals
+    the choice that is the tree /proc has."""
+    api = puzzle_api
+    puzzle = start(api, actions=ISSUE)
+    url = f"/api/puzzles/{puzzle['id']}"
+    for _ in range(4):
+        step(api, puzzle["id"])
+        assert api.post(url + "/ask").json()["code"] == "nothing_to_ask"   # an answer shows
+        api.post(url + "/reveal")
+    r = api.post(url + "/ask", {"question": " "})
+    assert r.status_code == 400 and r.json()["params"]["reason"] == "question_empty"
+    r = api.post(url + "/ask", {"question": "c 退出之后，进程树是哪一棵？"})
+    assert r.status_code == 200, r.text
+    asked = r.json()
+    poll_id = asked["poll"]["id"]
+    assert asked["poll"] == {"id": poll_id, "step": 4, "kind": "tree"}
+    assert api.post(url + "/ask").json()["code"] == "already_asked"
+    poll = api.get(f"/api/polls/{poll_id}").json()
+    assert poll["state"] == "open" and poll["question"] == "c 退出之后，进程树是哪一棵？"
+    assert poll["choices"] == [c["text"] for c in asked["next"]["candidates"]]
+    wrong = next(i for i, c in enumerate(asked["next"]["candidates"]) if not c["correct"])
+    ack = sio.call("vote", {"poll": poll_id, "choice": wrong}, timeout=10)
+    assert ack["ok"], ack
+    body = step(api, puzzle["id"])
+    poll = api.get(f"/api/polls/{poll_id}").json()
+    assert poll["state"] == "revealed" and poll["counts"][wrong] == 1
+    assert poll["choices"][poll["answer"]] == body["tree_text"] == "a\n├── b\n├── d\n└── e"
+    end(api, puzzle["id"])
+
+
+def test_asking_the_room_which_action_ran(puzzle_api):
+    api = puzzle_api
+    puzzle = start(api, actions="a+b,a+c,b+d,d-", ask="action")
+    url = f"/api/puzzles/{puzzle['id']}"
+    assert api.post(url + "/ask").json()["code"] == "nothing_to_ask"   # nothing ran yet
+    for _ in range(3):
+        step(api, puzzle["id"])
+        api.post(url + "/reveal")
+    step(api, puzzle["id"])                                             # d-, hidden
+    asked = api.post(url + "/ask").json()
+    poll_id = asked["poll"]["id"]
+    assert api.get(f"/api/polls/{poll_id}").json()["choices"] == [
+        c["action"] for c in asked["last"]["action_candidates"]]
+    api.post(url + "/reveal")
+    poll = api.get(f"/api/polls/{poll_id}").json()
+    assert poll["state"] == "revealed" and poll["choices"][poll["answer"]] == "d-"
+    end(api, puzzle["id"])
