@@ -142,12 +142,20 @@ function placeCodeView(view) {
   if (el.parentElement !== home) home.append(el);
   codeView.shown();
 }
+/** The puzzle's place: beside the tree in presenter view (shown there while
+ * one runs, CSS), else its tab. */
+function placePuzzle(view) {
+  const home = view === "present" ? $("#puzzle-present") : $("#panel-puzzle");
+  const el = $("#puzzle");
+  if (el.parentElement !== home) home.append(el);
+}
 // A change of view changes the panel and the legible minimum (--tree-min-label-px):
 // fit the tree again, and move the code view to its place.
 const views = new Views({
   onChange: (view) => {
     if (view === "present") showTab("details");   // the bar shows the selected process
     placeCodeView(view);
+    placePuzzle(view);
     tree.fit();
     requestRender();
   },
@@ -362,6 +370,7 @@ async function start() {
   stepper.bind();
   puzzle.bind();
   placeCodeView(views.current);
+  placePuzzle(views.current);
   access.bind();
   keys.bind();
   showTab("details");

@@ -131,3 +131,20 @@ def test_a_viewer_follows_the_puzzle_without_controls(page):
         presenter.http.delete(f"{live.url}/api/puzzles/{puzzle_id}")
         expect(panel).to_have_attribute("data-puzzle", "none")
         page.close()
+
+
+def test_presenter_view_gives_a_running_puzzle_the_right_of_the_screen(page, live_app):
+    api = live_app.api
+    open_dashboard(page, f"{live_app.url}/?view=present")
+    expect(page.locator("#puzzle-present")).to_be_hidden()        # no puzzle: the tree's
+    puzzle = api.post("/api/puzzles", {"actions": "a+b,b+c"}).json()
+    aside = page.locator("#puzzle-present")
+    expect(aside.locator("#puzzle")).to_have_attribute("data-puzzle", "running")
+    expect(aside).to_be_visible()
+    box, tree = aside.bounding_box(), page.locator("#tree").bounding_box()
+    assert box["x"] >= tree["x"] + tree["width"] - 1            # beside the tree, not over it
+    aside.locator("[data-action='puzzle-primary']").click()
+    expect(aside.locator("#puzzle-actions li[data-step='0']")).to_have_attribute(
+        "data-step-state", "done")
+    api.http.delete(f"{live_app.url}/api/puzzles/{puzzle['id']}")
+    expect(aside).to_be_hidden()
