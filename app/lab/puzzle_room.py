@@ -186,18 +186,22 @@ class PuzzleRoom:
             return ended
 
     def _kill_all(self):
-        """The fallback: SIGKILL what is left of the puzzle (/proc: ``a`` and its
-        descendants), then join ``a``. Orphans of the killed re-parent to the
-        dashboard, the lab's subreaper, whose watcher reaps them."""
+        """The fallback: SIGKILL what is left of the puzzle — every puzzle process
+        still in the lab's tree (under a puzzle process or the dashboard: not a
+        stranger who got a dead one's pid), and a's descendants — then join
+        ``a``. Orphans of the killed re-parent to the dashboard, the lab's
+        subreaper, whose watcher reaps them."""
+        known = set(self.pids.values())
         try:
-            left = psutil.Process(self.root.pid).children(recursive=True)
+            below = [p.pid for p in psutil.Process(self.root.pid).children(recursive=True)]
         except psutil.NoSuchProcess:
-            left = []
-        for p in reversed(left):
-            try:
-                os.kill(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            below = []
+        for pid in reversed(below + sorted(known - set(below) - {self.root.pid})):
+            if ppid_of(pid) in known | {os.getpid()}:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         with self.lock:
             if self.children.get(self.root.pid) is not None:
                 self.children.signal(self.root, "kill")

@@ -360,3 +360,24 @@ def test_asking_the_room_which_action_ran(puzzle_api):
     poll = api.get(f"/api/polls/{poll_id}").json()
     assert poll["state"] == "revealed" and poll["choices"][poll["answer"]] == "d-"
     end(api, puzzle["id"])
+
+
+def test_ending_a_puzzle_whose_root_was_killed_leaves_nothing(puzzle_api, dashboard_pid):
+    """kill -9 of a from a terminal: its children go to the dashboard (the lab's
+    subreaper), which a's exit cannot reap; the end still leaves nothing (d,
+    whose channel the end closes, exits by itself; the dashboard reaps it)."""
+    import os
+    import signal
+
+    from tests.helpers import wait_until
+    api = puzzle_api
+    puzzle = start(api, actions="a+b,b+c,a+d", reparent="root")
+    tree = pids(run_all(api, puzzle)[-1]["tree"])
+    os.kill(tree["a"], signal.SIGKILL)
+    wait_until(lambda: psutil.Process(tree["b"]).ppid() == dashboard_pid,
+               message="b re-parented to the dashboard")
+    end(api, puzzle["id"])
+    assert [pid for pid in tree.values() if psutil.pid_exists(pid)] == []
+    state = api.state()
+    assert all(p["state"] == "joined" for p in state["processes"] if p["role"] == "puzzle")
+    assert model_vs_proc(state) == []
