@@ -24,6 +24,7 @@ import { Stepper } from "./stepper.js";
 import { fetchCode } from "./source.js";
 import { setAttr, setText } from "./dom.js";
 import { addr } from "./format.js";
+import { PuzzlePanel } from "./puzzle.js";
 import { PollPanel, voterId } from "./polls.js";
 import { Lessons } from "./lessons.js";
 
@@ -100,7 +101,10 @@ const sync = new Sync(model, {
   },
   onStatus: (s) => {
     status = s;
-    if (s === "connected") stepper.refresh();   // the mode may have changed while away
+    if (s === "connected") {
+      stepper.refresh();   // the mode may have changed while away
+      puzzle.load();       // so may the puzzle
+    }
     requestRender();
   },
   onEvents: (events, { live }) => {
@@ -159,12 +163,20 @@ function placeCodeView(view) {
   if (el.parentElement !== home) home.append(el);
   codeView.shown();
 }
+/** The puzzle's place: beside the tree in presenter view (shown there while
+ * one runs, CSS), else its tab. */
+function placePuzzle(view) {
+  const home = view === "present" ? $("#puzzle-present") : $("#panel-puzzle");
+  const el = $("#puzzle");
+  if (el.parentElement !== home) home.append(el);
+}
 // A change of view changes the panel and the legible minimum (--tree-min-label-px):
 // fit the tree again, and move the code view to its place.
 const views = new Views({
   onChange: (view) => {
     if (view === "present") showTab("details");   // the bar shows the selected process
     placeCodeView(view);
+    placePuzzle(view);
     placeLessons(view);
     tree.fit();
     requestRender();
@@ -172,6 +184,9 @@ const views = new Views({
 });
 forkscope.views = views;
 const details = new Details($("#details"), controls, model);
+// OSTEP's fork-tree puzzles on real processes (the puzzle tab)
+const puzzle = new PuzzlePanel({ root: $("#puzzle"), sync, requestRender });
+forkscope.puzzle = puzzle;
 const log = new Log({
   list: $("#log"), pidFilter: $("#log-pid"), typeFilter: $("#log-type"), count: $("#log-count"),
   getEvents: () => sync.eventsList(), lookup,
@@ -358,6 +373,7 @@ function renderAll() {
   setText(els.finishedCount, String(renderFinished(els.finished, els.finishedEmpty, model, selectedUid, select)));
   log.render();
   codeView.render(model, selectedUid, stepper.state);
+  puzzle.render();
   renderCost = performance.now() - lastRender;
 }
 
@@ -379,8 +395,10 @@ async function start() {
   lab.bind();
   polls.bind();
   stepper.bind();
+  puzzle.bind();
   lessons.bind();
   placeCodeView(views.current);
+  placePuzzle(views.current);
   access.bind();
   keys.bind();
   showTab("details");

@@ -21,6 +21,8 @@ def workers_of(api, clients):
 
 
 def test_reset_brings_a_messy_lab_back_to_a_known_state(api, dashboard_pid):
+    """Zombies, orphans of a terminated server with daemonic workers, other lab
+    settings, slow mode, a puzzle running: all gone, one server, run mode."""
     # a zombie client and its zombie worker
     first = api.spawn(1)[0]
     (first_worker,) = workers_of(api, [first])
@@ -34,8 +36,16 @@ def test_reset_brings_a_messy_lab_back_to_a_known_state(api, dashboard_pid):
     server = live(api, "server")[0]["pid"]
     os.kill(server, signal.SIGTERM)
     wait_until(lambda: all(psutil.Process(w).ppid() == dashboard_pid for w in orphans))
+    # a fork-tree puzzle running: a forked b
+    r = api.post("/api/puzzles", {"actions": "a+b,b+c"})
+    assert r.status_code == 201, r.text
+    assert api.post(f"/api/puzzles/{r.json()['id']}/next").status_code == 200
+    puzzle = [p["pid"] for p in api.state()["processes"]
+              if p["role"] not in ("dashboard", "server", "worker", "client", "helper")
+              and p["state"] == "running"]
+    assert len(puzzle) == 2, puzzle
     api.post("/api/step", {"mode": "slow", "delay_ms": 200})
-    old = [first, first_worker, *clients, *orphans, server]
+    old = [first, first_worker, *clients, *orphans, server, *puzzle]
 
     r = api.post("/api/lab/reset")
     assert r.status_code == 200, r.text
@@ -57,6 +67,7 @@ def test_reset_brings_a_messy_lab_back_to_a_known_state(api, dashboard_pid):
     assert live(api, "client") == [] and live(api, "worker") == []
     assert model_vs_proc(state) == []
     assert api.get("/api/lab").json()["daemon_workers"] is False
+    assert api.get("/api/puzzles").json()["puzzle"] is None
     # and the lab works as before
     (client,) = api.spawn(1)
     assert api.send(client, "hi")["reply"] == "HI"
