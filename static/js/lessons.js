@@ -161,8 +161,8 @@ export class Lessons {
     const key = `${view.lesson}:${view.step}`;
     const known = this.polls.get(key);
     if (known && known.id > view.id) return;          // an older poll of the same step
-    this.polls.set(key, { id: view.id, state: view.state ?? "open", counts: view.counts ?? null,
-      mine: view.mine ?? known?.mine ?? null, answer: view.answer ?? null });
+    this.polls.set(key, { id: view.id, lesson: view.lesson, state: view.state ?? "open",
+      counts: view.counts ?? null, mine: view.mine ?? known?.mine ?? null, answer: view.answer ?? null });
     this.requestRender();
   }
 
@@ -173,9 +173,11 @@ export class Lessons {
     this.requestRender();
   }
 
-  /** Is poll *id* a lesson's (its question is drawn here, not on the poll card)? */
+  /** Is poll *id* a lesson's (its question is drawn here, not on the poll card)? A
+   * poll labelled with something else — a puzzle's — is the card's. */
   ownsPoll(id) {
-    return [...this.polls.values()].some((p) => p.id === id);
+    return [...this.polls.values()].some((p) => p.id === id
+      && this.catalogue?.some((lesson) => lesson.id === p.lesson));
   }
 
   pollHere() {
