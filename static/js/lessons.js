@@ -602,8 +602,11 @@ function showDetail(p, seen, model) {
   if (p.style) parts.push(t(`lesson.show.style.${p.style}`));
   if (p.role === "worker") parts.push(t("lesson.show.served", { n: p.served }));
   if (p.role === "client") parts.push(t("lesson.show.echoes", { n: p.echoes }));
+  // /proc as the truth badge last read it (GET /api/truth): a process newer than that
+  // reading has no row yet — not "no such process"
   if (p.state !== "joined") {
-    parts.push(seen ? t("lesson.show.proc", { letter: seen.letter, ppid: seen.ppid }) : t("lesson.show.proc_none"));
+    parts.push(seen === undefined ? t("lesson.show.proc_pending")
+      : seen ? t("lesson.show.proc", { letter: seen.letter, ppid: seen.ppid }) : t("lesson.show.proc_none"));
   }
   return parts.join(" · ");
 }
