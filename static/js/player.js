@@ -73,9 +73,10 @@ export class Player {
   advance(ms) {
     if (!this.playing) return false;
     const was = this.pos;
-    this.vt += (ms / 1000) * this.speed;
+    // an idle stretch ahead is cut to maxGap before the time goes on into it
     const next = this.timeOf(this.pos + 1);
     if (next !== null && next - this.vt > this.maxGap) this.vt = next - this.maxGap;
+    this.vt += (ms / 1000) * this.speed;
     while (this.pos < this.last && this.timeOf(this.pos + 1) <= this.vt) this.pos += 1;
     if (this.ended) this.playing = false;
     return this.pos !== was;
