@@ -41,10 +41,21 @@ export function cloneModel(model) {
   return copy;
 }
 
-/** A model from a snapshot (GET /api/state), as Sync makes the live one. */
-export function modelFrom(snapshot) {
+/**
+ * A model from a snapshot (GET /api/state), as Sync makes the live one.
+ * *joined* (a recording's line 2) orders the reaped processes as they were
+ * reaped, as the server's reader restores them (app/model/session_file.py):
+ * the ones it does not name first, in the snapshot's order.
+ */
+export function modelFrom(snapshot, joined = null) {
   const model = new Model();
   model.reset(snapshot);
+  if (joined) {
+    const rank = new Map(joined.map((uid, i) => [uid, i]));
+    const reaped = snapshot.processes.filter((p) => p.state === "joined").map((p) => p.uid);
+    model.joined = reaped.map((uid, i) => [rank.get(uid) ?? -1, i, uid])
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, , uid]) => uid);
+  }
   return model;
 }
 
@@ -119,11 +130,11 @@ export class History {
   /**
    * A whole recording at once (/replay): the snapshot, then every event
    * applied here in order, a checkpoint every `every` events. Returns the
-   * model at the end.
+   * model at the end. *joined* is the file's reaping order, when it has one.
    */
-  load(snapshot, events) {
+  load(snapshot, events, joined = null) {
     this.clear();
-    const model = modelFrom(snapshot);
+    const model = modelFrom(snapshot, joined);
     this.start(snapshot, model);
     for (const event of events) {
       this.applyTo(model, event);

@@ -279,7 +279,7 @@ async function open(name, read) {
 }
 
 function load(file, name) {
-  history.load(file.snapshot, file.events);
+  history.load(file.snapshot, file.events, file.joined);
   spans.clear();
   spans.start(file.snapshot, { t: file.header.started ?? null });
   for (const event of file.events) spans.add(event);

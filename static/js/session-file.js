@@ -4,7 +4,8 @@
 // the server's reader gives (app/model/session_file.py):
 //
 //   line 1   {"format": "forkscope-session", "version": 1, ...}      the header
-//   line 2   {"snapshot": <GET /api/state: seq, echo, processes>}     where it starts
+//   line 2   {"snapshot": <GET /api/state: seq, echo, processes>,     where it starts
+//             "joined": [uids, in the order they were reaped]}          (optional)
 //   line 3…  one event a line, as the Socket.IO `events` stream sent them,
 //            seq = snapshot.seq + 1, + 2, … with no gap
 //
@@ -81,7 +82,8 @@ export function parseSession(text, { size = null, maxBytes = PAGE_MAX_BYTES } = 
   if (whole) lines.pop();
   const last = lines.length;              // the number of the last line
 
-  const header = checkHeader(parseLine(lines[0]));
+  // a header is a few hundred bytes: a first line of 64 KiB is something else
+  const header = checkHeader(lines[0].length <= HEAD_BYTES ? parseLine(lines[0]) : null);
   if (last < 2) throw new SessionError("truncated", { line: 2 });
 
   /** Line *n* (1-based) as an object; a cut last line is `truncated`. */
@@ -92,11 +94,17 @@ export function parseSession(text, { size = null, maxBytes = PAGE_MAX_BYTES } = 
     throw new SessionError("not_jsonl", { line: n });
   };
 
-  const second = line(2);
-  const snapshot = second.snapshot;
+  // Line 2 that is not JSON at all is no snapshot either (wrong_format, as
+  // the server's reader says), unless it is the cut last line.
+  const second = parseLine(lines[1]);
+  if (!second && last === 2 && !whole) throw new SessionError("truncated", { line: 2 });
+  const snapshot = second?.snapshot;
   if (!isObject(snapshot) || !Number.isInteger(snapshot.seq) || !Array.isArray(snapshot.processes)) {
     throw new SessionError("wrong_format", { line: 2 });
   }
+  // The reaping order (optional): which reaped processes go first past the 200 kept.
+  const joined = Array.isArray(second.joined) && second.joined.every((u) => typeof u === "string")
+    ? second.joined : null;
   const events = new Array(last - 2);
   let expected = snapshot.seq + 1;
   for (let n = 3; n <= last; n += 1) {
@@ -110,7 +118,7 @@ export function parseSession(text, { size = null, maxBytes = PAGE_MAX_BYTES } = 
     events[n - 3] = event;
     expected += 1;
   }
-  return { header, snapshot, events };
+  return { header, snapshot, events, joined };
 }
 
 /**
