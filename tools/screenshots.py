@@ -11,10 +11,12 @@ reap it, and how), a live worker's details at "what the OS says" (/proc: its
 status letter and the sockets it holds), the lab settings panel after the
 daemon demo ran, and the viewer-link dialog with its QR code. Then the views
 (issue 11): presenter view at 1280×720 with 30 live processes (14 clients and
-their workers), and a student's phone, 390×844 in Chinese, on the viewer link
-(the app runs with a presenter token, so that page is a viewer's) with a few
-clients and a zombie; the code view while stepping (issue 12) in both
+their workers), and a student's phone, 390×844 and 360×740 in Chinese, on the
+viewer link (the app runs with a presenter token, so that page is a viewer's)
+with six clients and a zombie; the code view while stepping (issue 12) in both
 languages; and a projector, 1280×720, with 50 clients, the tree fitted.
+
+    --only phone,presenter     only those shots (the scene is set all the same)
 
 The app runs on loopback, an address students' devices cannot reach, so the
 viewer-link shot shows ``--viewer-url`` instead (default: an RFC 5737
@@ -39,6 +41,7 @@ from playwright.sync_api import expect, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 SIZES = ((1920, 1080), (1280, 720))
+SHOTS = ("dashboard", "details", "lab", "viewer-link", "code", "phone", "presenter", "projector")
 EXAMPLE_VIEWER_URL = "http://192.0.2.10:5000/"   # RFC 5737: for documentation
 # The presenter's token: the screenshots' own pages are the presenter's, the
 # phone's is a viewer's, as in a lecture hall.
@@ -258,25 +261,42 @@ def presenter_shot(browser, url, api, out, lang):
         context.close()
 
 
+PHONES = ((390, 844), (360, 740))
+
+
 def phone_shot(browser, url, api, out):
-    """A student's phone on the viewer link, in Chinese: a few clients and a zombie."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  has_touch=True, locale="zh-CN")
-    try:
-        page = context.new_page()
-        page.goto(f"{url}/")
-        expect(page.locator("[data-connection='connected']")).to_be_visible()
-        expect(page.locator("body")).to_have_attribute("data-access", "viewer")
-        expect(page.locator("body")).to_have_attribute("data-view", "phone")
-        zombie = page.locator("#tree g.node[data-state='zombie']").first
-        expect(zombie).to_be_visible()
-        zombie.tap()                       # its details under the tree: who must reap it
-        expect(page.locator("#details [data-explain='zombie-parent']")).to_be_visible()
-        page.evaluate("window.scrollTo(0, 0)")   # the first screen, as a student opens it
-        settle(page)
-        shoot(page, out / "phone-390.png")
-    finally:
-        context.close()
+    """A student's phone on the viewer link, in Chinese: six clients and a zombie,
+    upright at 390×844 and at 360×740 — the tree's outline, its pids legible."""
+    live = [p for p in api.state()["processes"] if p["state"] != "joined"]
+    clients = sum(1 for p in live if p["role"] == "client")
+    if clients < 6:
+        api.post("/api/clients", {"count": 6 - clients})
+    # A new worker's start() reaps the server's zombies (multiprocessing's
+    # _cleanup): terminate one again, the third, if none is left.
+    live = [p for p in api.state()["processes"] if p["state"] != "joined"]
+    workers = sorted((p for p in live if p["role"] == "worker"), key=lambda p: p["pid"])
+    if not any(w["state"] == "zombie" for w in workers):
+        running = [w for w in workers if w["state"] == "running"]
+        api.post(f"/api/processes/{running[min(2, len(running) - 1)]['pid']}/terminate")
+    for width, height in PHONES:
+        context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=True,
+                                      has_touch=True, locale="zh-CN")
+        try:
+            page = context.new_page()
+            page.goto(f"{url}/")
+            expect(page.locator("[data-connection='connected']")).to_be_visible()
+            expect(page.locator("body")).to_have_attribute("data-access", "viewer")
+            expect(page.locator("body")).to_have_attribute("data-view", "phone")
+            wait_shown(page, "client", max(clients, 6))
+            zombie = page.locator("#tree g.node[data-state='zombie']").first
+            expect(zombie).to_be_visible()
+            zombie.tap()                       # its details under the tree: who must reap it
+            expect(page.locator("#details [data-explain='zombie-parent']")).to_be_visible()
+            page.evaluate("window.scrollTo(0, 0)")   # the first screen, as a student opens it
+            settle(page)
+            shoot(page, out / f"phone-{width}.png")
+        finally:
+            context.close()
 
 
 def main(argv=None):
@@ -285,7 +305,15 @@ def main(argv=None):
     parser.add_argument("--lang", default="zh-CN", choices=("zh-CN", "en"))
     parser.add_argument("--viewer-url", default=EXAMPLE_VIEWER_URL,
                         help="the address the viewer-link shot shows (default %(default)s)")
+    parser.add_argument("--only", type=lambda v: set(v.split(",")), default=None,
+                        help="comma-separated shots: " + ",".join(SHOTS) + " (default: all)")
     args = parser.parse_args(argv)
+    if args.only and args.only - set(SHOTS):
+        parser.error(f"unknown shots: {', '.join(sorted(args.only - set(SHOTS)))}")
+
+    def want(name):
+        return not args.only or name in args.only
+
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     fonts = subprocess.run(["fc-list", ":lang=zh"], check=False, capture_output=True, text=True)
@@ -303,18 +331,27 @@ def main(argv=None):
             expect(page.locator("[data-connection='connected']")).to_be_visible()
             zombie, live_worker = set_scene(page, api)
             page.locator(f"#tree g.node[data-pid='{zombie}']").click()
-            for width, height in SIZES:
-                page.set_viewport_size({"width": width, "height": height})
-                page.locator("[role='tab'][data-tab='finished']").click()
-                settle(page)
-                shoot(page, out / f"dashboard-{width}.png")
-            details_shots(page, out, zombie, live_worker)
-            lab_shot(page, out)
-            viewer_link_shot(page, out, args.viewer_url)
-            phone_shot(browser, url, api, out)
-            code_view_shots(browser, url, api, out)
-            presenter_shot(browser, url, api, out, args.lang)
-            projector_shot(browser, url, api, out, args.lang)
+            if want("dashboard"):
+                for width, height in SIZES:
+                    page.set_viewport_size({"width": width, "height": height})
+                    page.locator("[role='tab'][data-tab='finished']").click()
+                    settle(page)
+                    shoot(page, out / f"dashboard-{width}.png")
+            if want("details"):
+                details_shots(page, out, zombie, live_worker)
+            if want("lab"):
+                lab_shot(page, out)
+            if want("viewer-link"):
+                viewer_link_shot(page, out, args.viewer_url)
+            if want("code"):
+                code_view_shots(browser, url, api, out)
+            # after the code view (it shows the scene as set); tops the lab up to six clients
+            if want("phone"):
+                phone_shot(browser, url, api, out)
+            if want("presenter"):
+                presenter_shot(browser, url, api, out, args.lang)
+            if want("projector"):
+                projector_shot(browser, url, api, out, args.lang)
             browser.close()
     finally:
         stop_app(proc)
