@@ -88,7 +88,12 @@ function select(uid) {
 
 function lookup(event) {
   const shown = shownModel();
-  if (event.uid && shown.procs.has(event.uid)) return shown.procs.get(event.uid);
+  // the process the event was about when it happened (spans.js), even once reaped
+  const uid = event.uid ?? spans.uidOf(event.seq);
+  if (uid) {
+    const proc = shown.procs.get(uid) ?? model.procs.get(uid);
+    if (proc) return proc;
+  }
   return event.pid ? shown.get(event.pid) : null;
 }
 

@@ -72,7 +72,9 @@ function shown() {
 
 function lookup(event) {
   const m = shown();
-  if (event.uid && m.procs.has(event.uid)) return m.procs.get(event.uid);
+  // the process the event was about when it happened (spans.js), even once reaped
+  const uid = event.uid ?? spans.uidOf(event.seq);
+  if (uid && m.procs.has(uid)) return m.procs.get(uid);
   return event.pid ? m.get(event.pid) : null;
 }
 
@@ -298,6 +300,7 @@ function load(file, name) {
   }
   renderInfo();
   tree.fit();
+  log.refresh();            // another recording: every row again
   requestRender();
 }
 

@@ -25,6 +25,7 @@ export class Spans {
     this.lanes = new Map();     // uid -> lane
     this.byPid = new Map();     // pid -> uid, not yet reaped (as the model keeps it)
     this.echoes = [];           // {seq, t, rtt, client, worker}: client and worker uids
+    this.about = new Map();     // seq -> the uid of the process the event was about, then
     this.tMin = null;           // the earliest and latest t seen
     this.tMax = null;
     this.firstSeq = null;
@@ -96,8 +97,17 @@ export class Spans {
     this.seeTime(event.t);
     const on = HANDLERS[event.type];
     const lane = on ? on(this, event) : this.find(event);
-    if (lane) lane.ticks.push({ seq: event.seq, t: event.t, type: event.type });
+    if (lane) {
+      lane.ticks.push({ seq: event.seq, t: event.t, type: event.type });
+      this.about.set(event.seq, lane.uid);
+    }
     this.version += 1;
+  }
+
+  /** The uid of the process event *seq* was about, as its pid named it then
+   * (a pid is reused once reaped: the log's words must not follow it). */
+  uidOf(seq) {
+    return this.about.get(seq) ?? null;
   }
 
   running(lane, event, ppid) {
