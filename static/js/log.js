@@ -7,13 +7,14 @@
 // so a scrub through the past moves rows rather than making them.
 
 import { t } from "./i18n.js";
-import { h, setAttr, setText } from "./dom.js";
+import { h, keyedList, setAttr, setText } from "./dom.js";
 import { clock, eventName, eventSummary } from "./format.js";
 import { SCHEMA } from "./schema.js";
 
 export const ROWS_SHOWN = 500;
-/** Rows listed while in the past: a scrub redraws them all, each step. */
-export const ROWS_PAST = 200;
+/** Rows listed while in the past: a scrub moves them, each step (a panel
+ * shows a dozen; a 200-row list cost a projector's laptop 100 ms a step). */
+export const ROWS_PAST = 40;
 const ROWS_CACHED = 4000;
 // The type filter offers every event type of the schema, in the order a process
 // lives through them.
@@ -82,12 +83,17 @@ export class Log {
     this.refresh();
   }
 
-  /** *upTo*: the seq of the past shown (its events only), or null: live. */
-  render(upTo = null) {
+  /** *upTo*: the seq of the past shown (its events only), or null: live.
+   * *shown*: whether the log is on screen, when the caller knows (asking the
+   * page here, after other views changed it, costs a layout). */
+  render(upTo = null, { shown = null } = {}) {
     if (upTo !== this.upTo) {
       this.upTo = upTo;
       this.dirty = true;
     }
+    // A scrub through the past redraws every row: not while the log is out of
+    // sight (another tab); it is drawn when shown. Live, it keeps up as before.
+    if (upTo !== null && this.dirty && !(shown ?? this.list.getClientRects().length > 0)) return;
     if (this.dirty) {
       this.dirty = false;
       this.pendingRows = [];
@@ -98,7 +104,9 @@ export class Log {
         if ((upTo === null || all[i].seq <= upTo) && this.matches(all[i])) shown.push(all[i]);
       }
       if (this.rows.size > ROWS_CACHED) this.rows.clear();
-      this.list.replaceChildren(...shown.map((e) => this.cachedRow(e)));
+      if (upTo === null) this.list.replaceChildren(...shown.map((e) => this.cachedRow(e)));
+      // in the past, a step moves the window of rows: the rows still in it stay put
+      else keyedList(this.list, shown, (e) => e.seq, (e) => this.cachedRow(e), () => {});
       this.markCurrent(upTo);
     } else if (this.pendingRows.length && upTo !== null) {
       this.pendingRows = [];       // live events wait: they are listed back in the present
@@ -117,6 +125,7 @@ export class Log {
     let row = this.rows.get(e.seq);
     if (!row) {
       row = this.row(e);
+      row.listKey = String(e.seq);     // keyedList's key: the rows of the past are moved, not made
       this.rows.set(e.seq, row);
     }
     return row;

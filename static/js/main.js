@@ -245,6 +245,7 @@ const notices = {
 // -- tabs: details / finished / log / code (tabs.js) ------------------------------------------
 const tabs = new Tabs({ onShow: (name) => {
   if (name === "code") codeView.shown();     // it scrolls to the selection once it has a box
+  if (travel.past) requestRender();          // the past's log and reaped list, drawn when shown
 } });
 
 function showTab(name) {
@@ -355,13 +356,17 @@ function renderEcho() {
 const els = {
   results: $("#results"), clients: $("#clients"), clientsEmpty: $("#clients-empty"),
   clientsCount: $("#clients-count"), finished: $("#finished"), finishedEmpty: $("#finished-empty"),
-  finishedCount: $("#finished-count"),
+  finishedCount: $("#finished-count"), log: $("#log"),
 };
 
 function renderAll() {
   frame = 0;
   lastRender = performance.now();
   const shown = shownModel();
+  // In the past a scrub redraws the log and the reaped list: only when on screen,
+  // asked before the views change the page (after, each question costs a layout).
+  const onScreen = travel.past ? { log: els.log.getClientRects().length > 0,
+    finished: els.finished.parentElement.getClientRects().length > 0 } : {};
   renderStatus();
   renderEcho();
   tree.update(shown, selectedUid);
@@ -379,8 +384,9 @@ function renderAll() {
   details.render(selected, { orphan: tree.orphans.has(selectedUid), model: shown,
     events: past === null ? () => sync.eventsList() : () => history.eventsUpTo(past),
     eventsVersion: past === null ? eventsVersion : `past ${past}`, lookup });
-  setText(els.finishedCount, String(renderFinished(els.finished, els.finishedEmpty, shown, selectedUid, select)));
-  log.render(past);
+  setText(els.finishedCount, String(renderFinished(els.finished, els.finishedEmpty, shown, selectedUid, select,
+    { lazy: past !== null, shown: onScreen.finished })));
+  log.render(past, { shown: onScreen.log });
   codeView.render(shown, selectedUid, stepper.state);
   travel.render();
   const now = clockOfLab.now();

@@ -393,24 +393,41 @@ function switchLang() {
 }
 
 // -- rendering -----------------------------------------------------------------------------------
-const els = { finished: $("#finished"), finishedEmpty: $("#finished-empty"), finishedCount: $("#finished-count") };
+const els = { finished: $("#finished"), finishedEmpty: $("#finished-empty"), finishedCount: $("#finished-count"),
+  log: $("#log") };
+
+// What each view cost in the last render (ms): bench/scrub.py reports it.
+const cost = {};
+function timed(name, draw) {
+  const t0 = performance.now();
+  draw();
+  cost[name] = performance.now() - t0;
+}
+forkscope.renderCost = cost;
 
 function renderAll() {
   frame = 0;
-  const m = shown();
+  let m;
+  timed("rebuild", () => { m = shown(); });
   const pos = player ? player.pos : null;
   const atEnd = !player || player.ended;
-  tree.update(m, selectedUid);
+  // What is on screen, asked before any view changes the page (after, each
+  // question would cost a layout); the code view asks itself, so it goes first.
+  const onScreen = { log: els.log.getClientRects().length > 0,
+    finished: els.finished.parentElement.getClientRects().length > 0 };
+  timed("code", () => codeView.render(m, selectedUid, null));
+  timed("tree", () => tree.update(m, selectedUid));
   const selected = selectedUid ? m.procs.get(selectedUid) ?? null : null;
-  details.render(selected, { orphan: tree.orphans.has(selectedUid), model: m,
-    events: () => (pos === null ? [] : history.eventsUpTo(pos)), eventsVersion: `replay ${pos}`, lookup });
-  setText(els.finishedCount, String(renderFinished(els.finished, els.finishedEmpty, m, selectedUid, select)));
+  timed("details", () => details.render(selected, { orphan: tree.orphans.has(selectedUid), model: m,
+    events: () => (pos === null ? [] : history.eventsUpTo(pos)), eventsVersion: `replay ${pos}`, lookup }));
+  timed("finished", () => setText(els.finishedCount,
+    String(renderFinished(els.finished, els.finishedEmpty, m, selectedUid, select,
+      { lazy: true, shown: onScreen.finished }))));
   // At the end the log is the live page's (its newest rows); before it, the past's.
-  log.render(atEnd ? null : pos);
-  codeView.render(m, selectedUid, null);
+  timed("log", () => log.render(atEnd ? null : pos, { shown: onScreen.log }));
   const time = player ? player.timeOf(pos) : null;
-  timeline.update({ spans, now: spans.tMax, head: time, lead: 0.3, selectedUid,
-    cursor: player ? { seq: pos, t: time ?? spans.tMin } : null });
+  timed("timeline", () => timeline.update({ spans, now: spans.tMax, head: time, lead: 0.3, selectedUid,
+    cursor: player ? { seq: pos, t: time ?? spans.tMin } : null }));
   renderBar();
   if (message.lastMessage) say(...message.lastMessage);    // the language may have changed
 }

@@ -25,6 +25,7 @@ export class Spans {
     this.lanes = new Map();     // uid -> lane
     this.byPid = new Map();     // pid -> uid, not yet reaped (as the model keeps it)
     this.echoes = [];           // {seq, t, rtt, client, worker}: client and worker uids
+    this.maxRtt = 0;            // the longest round trip (s): a stepped one lasts minutes
     this.about = new Map();     // seq -> the uid of the process the event was about, then
     this.tMin = null;           // the earliest and latest t seen
     this.tMax = null;
@@ -182,7 +183,9 @@ const HANDLERS = {
     const client = spans.byPid.get(e.client_pid ?? e.pid) ?? null;
     const worker = spans.byPid.get(e.worker_pid) ?? null;
     if (client && worker) {
-      spans.echoes.push({ seq: e.seq, t: e.t, rtt: (e.rtt_ms ?? 0) / 1000, client, worker });
+      const rtt = (e.rtt_ms ?? 0) / 1000;
+      spans.echoes.push({ seq: e.seq, t: e.t, rtt, client, worker });
+      spans.maxRtt = Math.max(spans.maxRtt, rtt);
     }
     return spans.find(e);
   },

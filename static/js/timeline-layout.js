@@ -17,13 +17,13 @@
 // TICK_GAP px on one lane are one tick, with a count), and per echo an
 // arrow from the client's lane to its worker's and back.
 
+import { segmentsOf } from "./spans.js";
+
 export const AUTO_FOLD = 8;
 export const TICK_GAP = 4;
 /** A role's place among siblings, as in the tree (tree-layout.js). */
 const ROLE_ORDER = { dashboard: 0, server: 1, client: 2, helper: 3, worker: 4 };
 const STATES = ["created", "running", "zombie"];
-
-import { segmentsOf } from "./spans.js";
 
 function byRoleThenAge(a, b) {
   return (ROLE_ORDER[a.role] ?? 9) - (ROLE_ORDER[b.role] ?? 9) || a.seq - b.seq
@@ -159,7 +159,9 @@ export function layoutTimeline({ spans, from, to, now, x0 = 0, x1 = 800, rowHeig
     // Ticks: one per TICK_GAP px of a row (the newest event there, and how many).
     const buckets = new Map();
     for (const m of members) {
-      for (const tick of m.ticks) {
+      const ticks = m.ticks;
+      for (let j = firstFrom(ticks, from); j < ticks.length && ticks[j].t <= to + SLACK_S; j += 1) {
+        const tick = ticks[j];
         if (tick.t < from || tick.t > to) continue;
         const px = x(tick.t);
         const key = Math.round(px / tickGap);
@@ -177,7 +179,9 @@ export function layoutTimeline({ spans, from, to, now, x0 = 0, x1 = 800, rowHeig
   // Echoes: client → worker at the send, worker → client at the reply; arrows
   // between the same two rows closer than TICK_GAP px are one, with a count.
   const arrows = new Map();
-  for (const e of spans.echoes) {
+  const echoes = spans.echoes;
+  for (let j = firstFrom(echoes, from); j < echoes.length && echoes[j].t <= to + SLACK_S + spans.maxRtt; j += 1) {
+    const e = echoes[j];
     if (e.t < from || e.t - e.rtt > to) continue;
     const a = rowOf.get(e.client);
     const b = rowOf.get(e.worker);
@@ -197,6 +201,24 @@ export function layoutTimeline({ spans, from, to, now, x0 = 0, x1 = 800, rowHeig
   out.x = x;
   out.k = k;
   return out;
+}
+
+/** Events come in seq order with `t`s a little out of order (processes
+ * report in parallel): a list searched by t is taken to be sorted within
+ * SLACK_S seconds. */
+const SLACK_S = 1;
+
+/** The index of the first item of *list* (in seq order) that may have t >= *from*. */
+function firstFrom(list, from) {
+  let lo = 0;
+  let hi = list.length;
+  const target = from - SLACK_S;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].t < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function countStates(lanes) {

@@ -51,9 +51,15 @@ export class Timeline {
     this.frame = 0;
     this.timer = 0;
     this.drawnKey = null;
+    this.width = 0;              // the lanes' width, from the ResizeObserver: reading it
+    this.rem = 16;               // in draw() would force a layout of all the page changed
     this.build();
     this.setOpen(open, false);
-    new ResizeObserver(() => this.request()).observe(this.scroll);
+    new ResizeObserver((entries) => {
+      this.width = entries.at(-1).contentRect.width;
+      this.rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+      this.request();
+    }).observe(this.scroll);
   }
 
   build() {
@@ -101,7 +107,10 @@ export class Timeline {
   update(data) {
     this.data = data;
     if (data.cursor && !this.follow) this.keepInView(data.cursor.t);
-    this.request();
+    // the page renders in a frame already: drawn now, with the rest of it
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.draw();
   }
 
   /** Follow the head again (back to live, or play). */
@@ -157,8 +166,12 @@ export class Timeline {
   window() {
     const d = this.data;
     if (!d || d.head === null || d.head === undefined) return null;
-    // following, the head stands `lead` of the span from the right edge
-    const to = this.follow || this.end === null ? d.head + this.span * (d.lead ?? 0.03) : this.end;
+    // following, the head stands `lead` of the span from the right edge; the
+    // edge moves by steps of a 400th of the span (a pixel or two), not with
+    // every millisecond: what is drawn is laid out again only when it moved
+    const step = this.span / 400;
+    const to = this.follow || this.end === null
+      ? Math.ceil((d.head + this.span * (d.lead ?? 0.03)) / step) * step : this.end;
     return { from: to - this.span, to };
   }
 
@@ -177,15 +190,22 @@ export class Timeline {
     });
   }
 
+  /** Draw now what a frame would draw next (benchmarks, tests). */
+  flush() {
+    if (!this.frame) return;
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.draw();
+  }
+
   draw() {
     clearTimeout(this.timer);
     this.root.dataset.follow = this.follow ? "live" : "paused";
     this.renderHead();
-    if (!this.isOpen || !this.data || !this.scroll.getClientRects().length) return;
+    if (!this.isOpen || !this.data || !this.width) return;
     const w = this.window();
     if (!w) return;
-    const width = this.scroll.clientWidth;
-    const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    const { width, rem } = this;
     const rowHeight = Math.round(rem * 1.55);
     const labelWidth = Math.min(Math.round(rem * 11), Math.round(width * 0.36));
     const x0 = labelWidth + 6;
