@@ -16,7 +16,14 @@ from werkzeug.serving import make_server
 from app.errors import LabError
 from app.factory import create_app
 from app.lab import mp_internals
-from app.settings import SPAWN_WINDOW, START_METHODS, WORKER_STYLES, LabSettings, Settings
+from app.settings import (
+    SPAWN_WINDOW,
+    START_METHODS,
+    WORKER_STYLES,
+    LabSettings,
+    Settings,
+    default_record_dir,
+)
 from app.web.access import is_loopback, local_addresses, new_token
 
 
@@ -49,6 +56,13 @@ def parse_args(argv):
                    help="start workers with daemon=True")
     p.add_argument("--worker-style", choices=WORKER_STYLES, default=d.lab.worker_style,
                    help="Process(target=talk) or a Process subclass (default %(default)s)")
+    # -- recording (docs/api.md, "Recording") --
+    rec = p.add_mutually_exclusive_group()
+    rec.add_argument("--record", metavar="DIR", default=None,
+                     help=f"record the session to DIR (default {default_record_dir()})")
+    rec.add_argument("--no-record", action="store_true", help="record nothing")
+    p.add_argument("--record-max-mb", type=float, default=d.record_max_mb, metavar="MB",
+                   help="start a new part file at this size (default %(default)g)")
     return p.parse_args(argv)
 
 
@@ -78,6 +92,8 @@ def fail(message):
 
 def main(argv=None):
     args = parse_args(argv)
+    if not args.record_max_mb > 0:
+        return fail("--record-max-mb must be a positive number of megabytes")
     lab = LabSettings(start_method=args.start_method, daemon_workers=args.daemon_workers,
                       worker_style=args.worker_style)
     token = args.token
@@ -87,7 +103,9 @@ def main(argv=None):
                         echo_port=args.echo_port, max_clients=args.max_clients, lab=lab,
                         token=token, allowed_hosts=tuple(args.allow_host),
                         max_workers=args.max_workers, idle_timeout=args.idle_timeout,
-                        max_processes=args.max_processes, spawn_rate=args.spawn_rate)
+                        max_processes=args.max_processes, spawn_rate=args.spawn_rate,
+                        record=None if args.no_record else (args.record or default_record_dir()),
+                        record_max_mb=args.record_max_mb)
     # Request logs would write to stderr from many threads; a fork while one of
     # them holds the stream's lock would leave that lock held in the child.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -119,6 +137,9 @@ def main(argv=None):
         if token is not None:
             print(f"Presenter (keep private): {base}?token={token}", flush=True)
             print(f"Viewers (show the room):  {base}", flush=True)
+        recording = forkscope.recording_note()
+        if recording:
+            print(recording, flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass

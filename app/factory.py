@@ -22,6 +22,8 @@ from app.web.access import Access
 from app.web.api import api, http_error
 from app.web.controller import Controller
 from app.web.hub import Hub
+from app.web.polls import PollDesk
+from app.web.recorder import Listing, Recorder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -37,9 +39,12 @@ class Forkscope:
         self.settings = settings
         self.queue = multiprocessing.get_context("spawn").Queue()
         self.registry = Registry(os.getpid(), os.getppid(), keep=settings.events_kept)
-        self.hub = Hub(self.registry, self.queue, socketio)
+        self.recorder = self._recorder(settings)
+        self.recordings = Listing()
+        self.hub = Hub(self.registry, self.queue, socketio, recorder=self.recorder)
         self.lab = Lab(settings, self.queue, lab_process_info=self._lab_process_info)
         self.controller = Controller(settings, self.lab, self.hub)
+        self.polls = PollDesk(self.hub)
         self.started = False
         self.access = None
         self.viewer_url = None  # set by the CLI, which knows the address students use
@@ -53,6 +58,8 @@ class Forkscope:
         return self.hub.read(info)
 
     def start(self):
+        if self.recorder is not None:  # before any event: part 1 starts at seq 0
+            self.hub.read(self.recorder.start)
         self.hub.start()
         self.started = True
         self.lab.start()
@@ -65,6 +72,24 @@ class Forkscope:
             self.lab.shutdown()
         finally:
             self.hub.stop()
+            if self.recorder is not None:  # the hub's last batch is in: close the file
+                self.recorder.close()
+
+    # -- recording (app/web/recorder.py) ---------------------------------------------
+    def _recorder(self, settings):
+        if settings.record is None:
+            return None
+        return Recorder(settings.record, int(settings.record_max_mb * 1024 * 1024),
+                        describe=lambda: self.settings.lab.to_json())
+
+    def recording_note(self):
+        """One line for the terminal: where this session is recorded, or why not."""
+        rec = self.recorder
+        if rec is None:
+            return "Recording: off (--no-record)"
+        if rec.error is not None:
+            return f"Recording: failed ({rec.error}); the dashboard runs without it"
+        return f"Recording: {rec.parts[0].path if rec.parts else rec.directory}"
 
 
 def create_app(settings=None, start=True):

@@ -196,6 +196,21 @@ def _stepped_through_a_connection():
             ev("exited", pid=400, uid="worker-1", exitcode=-15, by=SERVER, t=1.6)]
 
 
+def _a_poll_around_a_kill():
+    """The room predicts, the server is killed, the answer is revealed: the
+    poll events are the dashboard's own (pid null) and change no process."""
+    choices = ["they die with it", "orphans, adopted by the dashboard"]
+    return [*_created_started_hello(),
+            ev("poll_opened", pid=None, by=DASH, poll=1, question="kill server-1?",
+               choices=choices, lesson="orphans", step=2, t=1.1),
+            ev("poll_closed", pid=None, by=DASH, poll=1, counts=[3, 5], voters=8, t=1.2),
+            ev("signalled", pid=SERVER, uid="server-1", call="kill()", signal="SIGKILL",
+               by=DASH, t=1.3),
+            ev("exited", pid=SERVER, uid="server-1", exitcode=-9, by=DASH, t=1.4),
+            ev("poll_revealed", pid=None, by=DASH, poll=1, choice=1,
+               note="re-parented to the dashboard", t=1.5)]
+
+
 #: name -> the events, in the order the registry receives them.
 SCENARIOS = {
     "dashboard_only": [],
@@ -217,6 +232,7 @@ SCENARIOS = {
     "server_killed_its_worker_orphaned": _server_killed_its_worker_orphaned(),
     "daemon_demo": _daemon_demo(),
     "stepped_through_a_connection": _stepped_through_a_connection(),
+    "a_poll_around_a_kill": _a_poll_around_a_kill(),
 }
 
 

@@ -15,6 +15,9 @@ their workers), and a student's phone, 390×844 and 360×740 in Chinese, on the
 viewer link (the app runs with a presenter token, so that page is a viewer's)
 with six clients and a zombie; the code view while stepping (issue 12) in both
 languages; and a projector, 1280×720, with 50 clients, the tree fitted.
+Last, in a lab of its own (issue 13): a poll on a student's phone while the
+room votes, and its reveal beside the tree of orphans on the projector
+(``--only polls`` shoots these alone, without the scene above).
 
     --only phone,presenter     only those shots (the scene is set all the same)
 
@@ -41,7 +44,8 @@ from playwright.sync_api import expect, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 SIZES = ((1920, 1080), (1280, 720))
-SHOTS = ("dashboard", "details", "lab", "viewer-link", "code", "phone", "presenter", "projector")
+SHOTS = ("dashboard", "details", "lab", "viewer-link", "code", "phone", "presenter", "projector",
+         "polls")
 EXAMPLE_VIEWER_URL = "http://192.0.2.10:5000/"   # RFC 5737: for documentation
 # The presenter's token: the screenshots' own pages are the presenter's, the
 # phone's is a viewer's, as in a lecture hall.
@@ -50,7 +54,9 @@ TOKEN = "screenshots"
 
 def start_app():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "--port", "0", "--echo-port", "0", "--token", TOKEN], cwd=ROOT,
+        # --no-record: staging screenshots is not a lecture worth keeping
+        [sys.executable, "-m", "app", "--port", "0", "--echo-port", "0", "--token", TOKEN,
+         "--no-record"], cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     for line in proc.stdout:
         found = re.search(r"(http://\S+?)/?$", line.strip())
@@ -299,6 +305,115 @@ def phone_shot(browser, url, api, out):
             context.close()
 
 
+# -- predict, then reveal (issue 13): a poll on a phone, the reveal on the projector ----------
+POLL_TEXT = {
+    "zh-CN": {
+        "question": "server-1 被 kill -9：它的 3 个 worker 会怎样？",
+        "choices": ["跟着 server-1 一起退出",
+                    ("dashboard\n├─ server-1  僵尸\n├─ worker-1  孤儿\n├─ worker-2  孤儿\n"
+                     "└─ worker-3  孤儿"),
+                    "变成僵尸进程，等 server-1 回收"],
+        "note": "kill -9 不给 server-1 收尾的机会：它的 worker 还在运行，成了孤儿，"
+                "由 dashboard（子进程收割者）收养。",
+    },
+    "en": {
+        "question": "server-1 gets kill -9: what happens to its 3 workers?",
+        "choices": ["they exit with server-1",
+                    ("dashboard\n├─ server-1  zombie\n├─ worker-1  orphan\n"
+                     "├─ worker-2  orphan\n└─ worker-3  orphan"),
+                    "they become zombies, waiting for server-1"],
+        "note": "kill -9 gives server-1 no time to clean up: its workers keep running as "
+                "orphans, adopted by the dashboard (the child subreaper).",
+    },
+}
+ROOM_VOTES = (4, 13, 6)     # the simulated room's votes per choice (plus the phone's)
+
+
+def room(url, votes):
+    """Students on the viewer link (python-socketio), each with its own voter
+    id, as phones would be: they stay connected (a poll counts no more voters
+    than connections). *votes* per choice; returns (clients, vote(poll))."""
+    import uuid
+
+    import socketio
+    clients = []
+    for _ in range(sum(votes)):
+        client = socketio.Client()
+        client.connect(url, transports=["websocket"], auth={"voter": uuid.uuid4().hex})
+        clients.append(client)
+
+    def vote(poll):
+        choices = [i for i, n in enumerate(votes) for _ in range(n)]
+        for client, choice in zip(clients, choices):
+            ack = client.call("vote", {"poll": poll, "choice": choice}, timeout=10)
+            assert ack["ok"], ack
+    return clients, vote
+
+
+def poll_shots(browser, out, lang):
+    """A fresh lab, three clients: the presenter asks the room through the page,
+    a phone and a simulated room vote (the phone's shot), the vote closes, the
+    server is killed for real, and the choice that came true is revealed
+    beside the tree of orphans (presenter view, 1280×720; and the full view)."""
+    text = POLL_TEXT[lang]
+    proc, url = start_app()
+    students = []
+    try:
+        api = Api(url)
+        api.post("/api/clients", {"count": 3})
+        teacher = browser.new_context(viewport={"width": 1280, "height": 720}, locale=lang)
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                    has_touch=True, locale=lang)
+        try:
+            page = teacher.new_page()
+            page.goto(f"{url}/?token={TOKEN}&lang={lang}&view=present")
+            expect(page.locator("[data-connection='connected']")).to_be_visible()
+            wait_shown(page, "worker", 3)
+            page.locator("[data-action='poll-form']").first.click()
+            page.locator("#poll-form [name='question']").fill(text["question"])
+            for i, choice in enumerate(text["choices"]):
+                page.locator("#poll-form [name='choice']").nth(i).fill(choice)
+            page.locator("#poll-form [data-action='ask']").click()
+            card = page.locator("#poll-card")
+            expect(card).to_have_attribute("data-poll-state", "open")
+            poll = int(card.get_attribute("data-poll-id"))
+            students, vote = room(url, ROOM_VOTES)
+            vote(poll)
+            student = phone.new_page()
+            student.goto(f"{url}/?lang={lang}")
+            expect(student.locator("#poll-card")).to_have_attribute("data-poll-state", "open")
+            student.locator("[data-action='vote'][data-choice='1']").tap()
+            expect(student.locator("#poll-status")).to_have_attribute("data-status", "ok")
+            student.evaluate("window.scrollTo(0, 0)")
+            settle(student)
+            shoot(student, out / "poll-phone-390.png")
+            expect(card.locator("[data-voters]")).to_have_attribute(
+                "data-voters", str(sum(ROOM_VOTES) + 1))
+            card.locator("[data-action='close-poll']").click()
+            expect(card).to_have_attribute("data-poll-state", "closed")
+            server = next(p for p in api.state()["processes"]
+                          if p["role"] == "server" and p["state"] == "running")
+            api.post(f"/api/processes/{server['pid']}/kill")
+            orphans = page.locator("#tree g.node[data-role='worker'][data-orphan='true']")
+            expect(orphans).to_have_count(3)
+            api.post(f"/api/polls/{poll}/reveal", {"choice": 1, "note": text["note"]})
+            expect(card).to_have_attribute("data-poll-state", "revealed")
+            expect(page.locator("#truth-badge")).to_have_attribute("data-truth", "agree")
+            settle(page)
+            shoot(page, out / "poll-reveal-1280.png")
+            page.goto(f"{url}/?lang={lang}&view=full")
+            expect(page.locator("#poll-card")).to_have_attribute("data-poll-state", "revealed")
+            settle(page)
+            shoot(page, out / "poll-reveal-full-1280.png")
+        finally:
+            teacher.close()
+            phone.close()
+    finally:
+        for client in students:
+            client.disconnect()
+        stop_app(proc)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
@@ -320,6 +435,13 @@ def main(argv=None):
     if not fonts.stdout:
         print("warning: no CJK font installed (apt-get install fonts-noto-cjk): "
               "Chinese text will show as boxes", file=sys.stderr)
+    if args.only == {"polls"}:     # a lab of its own: the scene above is not needed
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=["--no-sandbox", "--disable-gpu"])
+            poll_shots(browser, out, args.lang)
+            browser.close()
+        return
     proc, url = start_app()
     try:
         api = Api(url)
@@ -352,6 +474,8 @@ def main(argv=None):
                 presenter_shot(browser, url, api, out, args.lang)
             if want("projector"):
                 projector_shot(browser, url, api, out, args.lang)
+            if want("polls"):
+                poll_shots(browser, out, args.lang)    # a lab of its own: it kills its server
             browser.close()
     finally:
         stop_app(proc)

@@ -47,6 +47,11 @@ PHASE = _type("phase")
 GATE_WAIT = _type("gate_wait")
 GATE_PASS = _type("gate_pass")
 
+# the dashboard's own: a poll of the room (app/web/polls.py, through Hub.publish)
+POLL_OPENED = _type("poll_opened")
+POLL_CLOSED = _type("poll_closed")
+POLL_REVEALED = _type("poll_revealed")
+
 
 def uid(name, parent_name):
     """A lab process's unique id: its multiprocessing name, prefixed by its

@@ -174,7 +174,7 @@ def _opt(doc):
 ENVELOPE = {
     "type": _req("one of EVENTS"),
     "t": _req("the reporting process's time.time() when it happened"),
-    "pid": _req("the process the event is about; null for created"),
+    "pid": _req("the process the event is about; null for created and the poll events"),
     "by": _req("the pid of the process that reported it"),
     "seq": _opt("assigned by the registry, +1 each"),
     "state": _opt("added by the registry when the event moved the process to a state"),
@@ -290,6 +290,22 @@ EVENTS = {
         "any", "changes", "the process passed the gate it waited at",
         gate=_req("the gate"),
         how=_opt("step (released), slow (delay_ms passed), run (mode changed) or stop")),
+    # -- polls: the dashboard's own events (app/web/polls.py), not a process's; pid null
+    "poll_opened": _event(
+        "dashboard", "ignored", "the presenter (or a lesson) asked the room a question; "
+        "anyone connected may vote until poll_closed",
+        poll=_req("the poll's id"), question=_req("the question"),
+        choices=_req("the choices, 2 to 8 texts (may be several lines: a small tree)"),
+        lesson=_opt("the lesson that asked"), step=_opt("its step")),
+    "poll_closed": _event(
+        "dashboard", "ignored", "votes are over; the counts are for everyone now",
+        poll=_req("the poll's id"), counts=_req("votes per choice, in the choices' order"),
+        voters=_req("how many voted")),
+    "poll_revealed": _event(
+        "dashboard", "ignored", "what really happened: the choice that came true",
+        poll=_req("the poll's id"),
+        choice=_req("the index of the choice that came true, or null (none did)"),
+        note=_opt("a sentence on what happened")),
 }
 
 

@@ -9,7 +9,7 @@ browser cannot be made to act by a page it visits (the session cookie is
 also SameSite=Strict).
 """
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from app.errors import LabError
 from app.web.dispatch import ACTIONS, Caller, dispatch, failure
@@ -47,10 +47,14 @@ def route(action):
 
 
 def respond(status, body):
+    if isinstance(body, Response):  # a file (Action.media): sent as it is
+        return body, status
     return jsonify(body), status
 
 
 for _action in ACTIONS.values():
+    if not _action.rest_route:
+        continue
     api.add_url_rule(_action.path, endpoint=_action.name, view_func=route(_action),
                      methods=[_action.method])
 

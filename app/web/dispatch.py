@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.errors import LabError
 from app.model import schema
+from app.web import exports
 from app.web.controller import bad
 
 PID = {"type": "integer", "minimum": 1, "description": "a lab process's pid"}
@@ -35,8 +36,11 @@ PID = {"type": "integer", "minimum": 1, "description": "a lab process's pid"}
 @dataclass(frozen=True)
 class Caller:
     """Who asks. The edge decides it (``Access.presenter``: a token, the session
-    cookie, or loopback without a token); ``dispatch`` decides what they may do."""
+    cookie, or loopback without a token); ``dispatch`` decides what they may do.
+    *connection* is the Socket.IO sid the call came over (None over REST): a
+    vote is counted for the voter bound to it (``app.web.polls``)."""
     presenter: bool
+    connection: str = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,16 @@ class Action:
     *path* the Flask way (``<pid>``); over Socket.IO they travel in the payload.
     *response* is the success body's JSON Schema, or the name of one in
     ``app.web.openapi.SCHEMAS``; *errors* the statuses it may answer besides
-    those every action may (see ``app.web.openapi``).
+    those every action may (see ``app.web.openapi``). *media* is the success
+    body's type: an action answering anything but JSON (a recording's file)
+    returns a ready ``flask.Response``, which the REST edge sends as it is.
+
+    *who* may ask: ``"presenter"`` or ``"anyone"``; by default a POST changes
+    the lab (the presenter only) and a GET reads (anyone). *edges* it comes in
+    by: ``"rest"`` (a route, in OpenAPI) and ``"socket"`` (a Socket.IO event
+    named like the action); by default a GET is REST only, a POST both. A
+    viewer's vote is the one action both say otherwise: anyone, Socket.IO
+    only (a vote counts for the voter bound to a connection).
     """
     name: str
     method: str
@@ -66,6 +79,16 @@ class Action:
     status: int = 200
     errors: tuple = ()
     description: str = ""
+    media: str = "application/json"
+    who: str = None
+    edges: tuple = None
+
+    def __post_init__(self):
+        # a typo here must not open an action to every viewer
+        if self.who not in (None, "presenter", "anyone"):
+            raise ValueError(f"{self.name}: who={self.who!r}; 'presenter' or 'anyone'")
+        if self.edges is not None and not set(self.edges) <= {"rest", "socket"}:
+            raise ValueError(f"{self.name}: edges={self.edges!r}; 'rest' and/or 'socket'")
 
     def field_schemas(self, settings):
         """{field: JSON Schema} of the payload, for these settings."""
@@ -73,13 +96,26 @@ class Action:
 
     @property
     def presenter_only(self):
-        """Every POST changes the lab: only the presenter may; reading is for all."""
+        """Only the presenter may ask (see *who*)."""
+        if self.who is not None:
+            return self.who != "anyone"
         return self.method == "POST"
 
     @property
     def socket_event(self):
-        """POST actions are Socket.IO events too, named like the action."""
-        return self.method == "POST"
+        """A Socket.IO event too, named like the action (see *edges*)."""
+        return "socket" in self.edge_names
+
+    @property
+    def rest_route(self):
+        """A REST route under /api/, described in OpenAPI (see *edges*)."""
+        return "rest" in self.edge_names
+
+    @property
+    def edge_names(self):
+        if self.edges is not None:
+            return self.edges
+        return ("rest", "socket") if self.method == "POST" else ("rest",)
 
     @property
     def path_params(self):
@@ -129,6 +165,20 @@ ACTIONS = {a.name: a for a in [
            {"type": "object", "required": ["states", "transitions", "process", "events"]}),
     Action("openapi", "GET", "/openapi.json", _openapi,
            "this description (OpenAPI 3.1)", {"type": "object"}),
+    # -- recording (app/web/recorder.py, app/web/exports.py; docs/api.md "Recording")
+    Action("export_jsonl", "GET", "/export.jsonl", lambda fs, c, a: exports.export_jsonl(fs),
+           "this session from its start as one forkscope-session file (JSON Lines)",
+           {"type": "string"}, errors=(409,), media=exports.NDJSON),
+    Action("export_trace", "GET", "/export.trace.json",
+           lambda fs, c, a: exports.export_trace(fs),
+           "this session in the Trace Event Format (Perfetto, chrome://tracing)",
+           {"type": "object", "required": ["traceEvents"]}, errors=(409,)),
+    Action("recordings", "GET", "/recordings", lambda fs, c, a: exports.recordings(fs),
+           "the recorded sessions' part files", "Recordings"),
+    Action("recording", "GET", "/recordings/<name>",
+           lambda fs, c, a: exports.recording(fs, a["name"]),
+           "one part file of a recorded session", {"type": "string"}, errors=(404,),
+           media=exports.NDJSON),
     # -- acting: the presenter only; each is also a Socket.IO event ------------------
     Action("spawn_client", "POST", "/clients",
            lambda fs, c, a: fs.controller.spawn_clients(a),
@@ -188,6 +238,50 @@ ACTIONS = {a.name: a for a in [
            "release one waiting gate: pid's, else the one waiting longest", "Released",
            fields={"pid": PID}, errors=LAB),
 ]}
+
+# -- polls: predict, then reveal (app/web/polls.py, app/model/polls.py) ----------------
+POLL = {"type": "integer", "minimum": 1, "description": "a poll's id"}
+POLL_TEXT = {"type": "string", "minLength": 1, "maxLength": 500, "pattern": r"\S"}
+LABEL = {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"},
+                   {"type": "integer", "minimum": 0}, {"type": "null"}]}
+CHOICE = {"type": "integer", "minimum": 0, "maximum": 7,
+          "description": "the index of a choice, from 0"}
+
+ACTIONS.update({a.name: a for a in [
+    Action("list_polls", "GET", "/polls", lambda fs, c, a: fs.polls.list(c),
+           "the polls kept, newest first (counts null for a viewer while one is open)",
+           "Polls"),
+    Action("get_poll", "GET", "/polls/<poll>", lambda fs, c, a: fs.polls.get(a["poll"], c),
+           "one poll (counts null for a viewer while it is open)", "Poll", errors=(404,)),
+    Action("ask_poll", "POST", "/polls", lambda fs, c, a: fs.polls.ask(a, c),
+           "ask the room a question: anyone connected may vote (Socket.IO vote) until "
+           "it is closed", {"type": "object", "required": ["id"],
+                            "properties": {"id": {"type": "integer"}}},
+           status=201,
+           fields={"question": POLL_TEXT,
+                   "choices": {"type": "array", "minItems": 2, "maxItems": 8,
+                               "items": POLL_TEXT,
+                               "description": "2 to 8 texts, each different; a text may "
+                                              "have several lines (a small tree)"},
+                   "lesson": LABEL, "step": LABEL},
+           required=("question", "choices"), errors=(409,)),
+    Action("close_poll", "POST", "/polls/<poll>/close",
+           lambda fs, c, a: fs.polls.close(a["poll"]),
+           "votes are over: the counts go to every page (poll_closed)", "Poll",
+           errors=(404, 409)),
+    Action("reveal_poll", "POST", "/polls/<poll>/reveal",
+           lambda fs, c, a: fs.polls.reveal(a["poll"], a),
+           "after close: the choice that came true (or none), and a note (poll_revealed)",
+           "Poll", fields={"choice": {**CHOICE, "type": ["integer", "null"]},
+                           "note": {"anyOf": [POLL_TEXT, {"type": "null"}]}},
+           errors=(404, 409)),
+    Action("vote", "POST", "", lambda fs, c, a: fs.polls.vote(a, c),
+           "a vote, from any connection: one per voter per poll (a new one replaces it)",
+           {"type": "object", "required": ["poll", "choice"]},
+           fields={"poll": POLL, "choice": CHOICE}, required=("poll", "choice"),
+           errors=(404, 409, 429), who="anyone", edges=("socket",)),
+]})
+
 
 def dispatch(forkscope, name, payload, caller, path_args=None):
     """Run action *name* for *caller*; return ``(status, body)``, never raise.

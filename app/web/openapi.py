@@ -13,7 +13,7 @@ there with these types; a body may carry more (``additionalProperties`` is
 left open), so adding a field to ``P`` does not break a client or this file.
 """
 
-from app.model import schema
+from app.model import schema, session_file
 from app.web.dispatch import ACTIONS
 
 NULLABLE_INT = {"type": ["integer", "null"]}
@@ -103,6 +103,24 @@ SCHEMAS = {
                          **{"for": obj(["peer"], peer=ADDRESS)})}),
     "Released": obj(["released"], released=obj(["pid", "gate"], pid={"type": "integer"},
                                                 gate={"enum": list(schema.GATES)})),
+    "Poll": obj(["id", "question", "choices", "open", "state", "counts", "voters", "answer",
+                 "note"],
+                id={"type": "integer"}, question={"type": "string"},
+                choices={"type": "array", "items": {"type": "string"}},
+                open={"type": "boolean"}, state={"enum": ["open", "closed", "revealed"]},
+                counts={"type": ["array", "null"], "items": {"type": "integer"},
+                        "description": "votes per choice; null for a viewer while open"},
+                voters={"type": "integer"}, answer=NULLABLE_INT, note=NULLABLE_STR),
+    "Polls": obj(["polls"], polls={"type": "array", "items": ref("Poll")}),
+    "Recordings": obj(["recording", "current", "schema", "recordings"],
+                      recording={"type": "boolean"}, current=NULLABLE_STR,
+                      error=NULLABLE_STR, schema={"type": "string"},
+                      recordings={"type": "array", "items": obj(
+                          ["name", "session", "part", "size", "started", "events",
+                           "current"], name={"type": "string"}, session={"type": "string"},
+                          part={"type": "integer"}, size={"type": "integer"},
+                          started={"type": ["number", "null"]}, events={"type": "integer"},
+                          current={"type": "boolean"})}),
     "DaemonDemo": obj(["started", "error", "pid", "name"], started={"type": "boolean"},
                       error=NULLABLE_STR, pid={"type": "integer"}, name={"type": "string"}),
 }
@@ -112,15 +130,19 @@ STATUS_TEXT = {
     400: "malformed input (bad_input with params.reason, bad_json, unknown_field) or a "
          "Host header the dashboard does not serve (bad_host)",
     403: "only the presenter may (forbidden)",
-    404: "not a live lab process (not_lab_process), or no such route",
+    404: "not a live lab process (not_lab_process), no such recording (no_recording), "
+         "no such poll (no_poll), or no such route",
     409: "the state forbids it (wrong_state, join_would_block, server_down, "
-         "nothing_waiting...)",
+         "nothing_waiting, not_recording, poll_open, poll_closed...)",
     413: "the text is too large (too_large)",
     415: "a control call must be application/json (bad_content_type)",
-    429: "a cap (max_clients, max_processes, rate_limited; params.limit)",
+    429: "a cap (max_clients, max_processes, rate_limited, max_voters; params.limit)",
     500: "an unexpected error (internal; logged, never described)",
     504: "a lab process did not answer in time (no_answer)",
 }
+# Path parameters' schemas, by name: a pid, or a recording's file name.
+PATH_PARAMS = {"pid": {"type": "integer", "minimum": 1},
+               "name": {"type": "string", "pattern": session_file.NAME_PATTERN}}
 EVERY = (400, 500)          # bad_host, unknown_field; internal
 EVERY_POST = (403, 415)     # the presenter only; JSON only
 
@@ -128,6 +150,8 @@ EVERY_POST = (403, 415)     # the presenter only; JSON only
 def document(settings):
     paths = {}
     for action in ACTIONS.values():
+        if not action.rest_route:
+            continue
         paths.setdefault(action.openapi_path, {})[action.method.lower()] = \
             operation(action, settings)
     return {
@@ -154,7 +178,7 @@ def operation(action, settings):
     fields = action.field_schemas(settings)
     op = {"operationId": action.name, "summary": action.summary,
           "parameters": [{"name": p, "in": "path", "required": True,
-                          "schema": {"type": "integer", "minimum": 1}}
+                          "schema": PATH_PARAMS.get(p, PATH_PARAMS["pid"])}
                          for p in action.path_params]}
     if action.method == "POST":
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
@@ -170,11 +194,11 @@ def operation(action, settings):
         errors += (404,)
     response = action.response
     op["responses"] = {str(action.status): json_response(
-        "success", ref(response) if isinstance(response, str) else response)}
+        "success", ref(response) if isinstance(response, str) else response, action.media)}
     for status in sorted(set(errors)):
         op["responses"][str(status)] = json_response(STATUS_TEXT[status], ref("Error"))
     return op
 
 
-def json_response(description, schema):
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def json_response(description, schema, media="application/json"):
+    return {"description": description, "content": {media: {"schema": schema}}}

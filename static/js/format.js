@@ -86,6 +86,18 @@ function clip(text, max = 60) {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
+/** A poll event's words (polls.js): the question cut short, the counts as
+ * "A 3 · B 5", the choice that came true as "B" (or that none did). */
+function pollParams(event) {
+  const letterOf = (i) => String.fromCharCode(65 + i);
+  return {
+    question: clip(event.question),
+    n: event.choices?.length ?? "?",
+    counts: (event.counts ?? []).map((n, i) => `${letterOf(i)} ${n}`).join(" · "),
+    answer: event.choice === null || event.choice === undefined ? t("poll.no_answer") : letterOf(event.choice),
+  };
+}
+
 /** The parameters a catalogue template of an event may use. */
 function eventParams(event, lookup) {
   const p = { ...event };
@@ -104,6 +116,7 @@ function eventParams(event, lookup) {
     p.call = event.via_call ?? event.via ?? "?";
     p.via = p.call;
   }
+  if (event.type?.startsWith("poll_")) Object.assign(p, pollParams(event));
   if (event.timeout === null || event.timeout === undefined) p.timeout = "";
   if (p.start_ms === undefined || p.start_ms === null) p.start_ms = "?";
   return p;

@@ -26,6 +26,7 @@ import { Stepper } from "./stepper.js";
 import { fetchCode } from "./source.js";
 import { setAttr, setText } from "./dom.js";
 import { addr } from "./format.js";
+import { PollPanel, voterId } from "./polls.js";
 // -- time travel and the timeline (issue 14) --
 import { History } from "./history.js";
 import { Spans } from "./spans.js";
@@ -145,11 +146,13 @@ const sync = new Sync(model, {
     controls.noticeEvents(events);
     lab.noticeEvents(events);
     stepper.noticeEvents(events);
+    polls.noticeEvents(events);
     if (live) notices.add(events);
     requestRender();
   },
   onAccess: (presenter) => access.set(presenter),
   onApplied: recordApplied,
+  auth: { voter: voterId() },          // one vote per device per question (polls.js)
   onSnapshot: (snapshot) => {
     if (history.start(snapshot, model)) travel.live();     // another dashboard run
     spans.start(snapshot);
@@ -166,6 +169,7 @@ forkscope.truthMonitor = truth;
 
 const controls = new Controls({ sync, model, onSelect: select, requestRender, onAcked: () => truth.poke() });
 const lab = new LabPanel({ controls, model, requestRender });
+const polls = new PollPanel({ sync, isPresenter: () => access.presenter, requestRender });
 const tree = new Tree($("#tree"), { onSelect: select, fitButton: $("#tree-fit") });
 // the views' keys (f: fit; arrows: tree.visibleOrder()) and tests reach the tree here
 forkscope.tree = tree;
@@ -314,6 +318,7 @@ registerKey("f", { label: "keys.fit", run: () => { tree.fit(); } });
 registerKey("l", { label: "keys.language", run: switchLang });
 registerKey("p", { label: "keys.present", run: () => views.togglePresent() });
 registerKey("?", { label: "keys.sheet", run: () => keys.toggleSheet() });
+registerKey("q", { label: "keys.ask", presenterOnly: true, run: () => polls.openForm() });
 registerKey("s", { label: "keys.step", presenterOnly: true, run: () => { stepper.step(); } });
 registerKey(" ", { label: "keys.continue", presenterOnly: true, display: "Space",
   run: () => { stepper.toggle(); } });
@@ -373,6 +378,7 @@ function renderAll() {
   controls.renderStatic();
   controls.renderResults(els.results);
   lab.render();
+  polls.render();
   stepper.render();
   access.render();
   notices.render();
@@ -407,10 +413,12 @@ async function start() {
     timeline.languageChanged();
     truth.languageChanged();
     keys.languageChanged();
+    polls.languageChanged();
     requestRender();
   });
   controls.bindStatic(document);
   lab.bind();
+  polls.bind();
   stepper.bind();
   placeCodeView(views.current);
   access.bind();

@@ -177,7 +177,7 @@ export const SCHEMA = {
     },
     "pid": {
       "required": true,
-      "doc": "the process the event is about; null for created"
+      "doc": "the process the event is about; null for created and the poll events"
     },
     "by": {
       "required": true,
@@ -634,6 +634,71 @@ export const SCHEMA = {
         "how": {
           "required": false,
           "doc": "step (released), slow (delay_ms passed), run (mode changed) or stop"
+        }
+      }
+    },
+    "poll_opened": {
+      "by": "dashboard",
+      "registry": "ignored",
+      "doc": "the presenter (or a lesson) asked the room a question; anyone connected may vote until poll_closed",
+      "fields": {
+        "poll": {
+          "required": true,
+          "doc": "the poll's id"
+        },
+        "question": {
+          "required": true,
+          "doc": "the question"
+        },
+        "choices": {
+          "required": true,
+          "doc": "the choices, 2 to 8 texts (may be several lines: a small tree)"
+        },
+        "lesson": {
+          "required": false,
+          "doc": "the lesson that asked"
+        },
+        "step": {
+          "required": false,
+          "doc": "its step"
+        }
+      }
+    },
+    "poll_closed": {
+      "by": "dashboard",
+      "registry": "ignored",
+      "doc": "votes are over; the counts are for everyone now",
+      "fields": {
+        "poll": {
+          "required": true,
+          "doc": "the poll's id"
+        },
+        "counts": {
+          "required": true,
+          "doc": "votes per choice, in the choices' order"
+        },
+        "voters": {
+          "required": true,
+          "doc": "how many voted"
+        }
+      }
+    },
+    "poll_revealed": {
+      "by": "dashboard",
+      "registry": "ignored",
+      "doc": "what really happened: the choice that came true",
+      "fields": {
+        "poll": {
+          "required": true,
+          "doc": "the poll's id"
+        },
+        "choice": {
+          "required": true,
+          "doc": "the index of the choice that came true, or null (none did)"
+        },
+        "note": {
+          "required": false,
+          "doc": "a sentence on what happened"
         }
       }
     }

@@ -23,7 +23,7 @@ const HISTORY_FETCHED = 2000;
 
 export class Sync {
   constructor(model, { onChange, onStatus, onEvents, onAccess = () => {}, onApplied = () => {},
-    onSnapshot = () => {}, onEvent = () => {} }) {
+    onSnapshot = () => {}, onEvent = () => {}, auth = {} }) {
     this.model = model;
     this.onChange = onChange;
     this.onStatus = onStatus;
@@ -40,10 +40,20 @@ export class Sync {
     this.status = "connecting";
     this.socket = null;
     this.resyncCount = 0;
+    this.auth = auth;                    // sent on every (re)connect: the voter id (polls.js)
+    this.listeners = [];                 // [name, fn]: messages besides the stream's
+  }
+
+  /** Listen to a message of the server's own besides the stream (`poll`,
+   * `poll_counts`: polls.js), on this and every later connection. */
+  on(name, fn) {
+    this.listeners.push([name, fn]);
+    if (this.socket) this.socket.on(name, fn);
   }
 
   connect() {
-    const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 3000 });
+    const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 3000, auth: this.auth });
+    for (const [name, fn] of this.listeners) socket.on(name, fn);
     this.socket = socket;
     socket.on("connect", () => this.setStatus("connected"));
     socket.on("disconnect", (reason) => {
