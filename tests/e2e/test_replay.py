@@ -11,15 +11,16 @@ import os
 import signal
 import threading
 
+import psutil
 import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.settings import Settings
-from tests.e2e.pages import SLOW, assert_tree_matches
+from tests.e2e.pages import SLOW, assert_tree_matches, wait_connected
 from tests.e2e.test_model_parity import differences
-from tests.helpers import wait_until
+from tests.helpers import Api, dashboard_process, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -73,21 +74,10 @@ def quiet(api, page):
     return seq
 
 
-def session_file(api, start, upto, path):
-    """The session as a file: the dashboard's own export when it records
-    (docs/api.md, "Recording"), else written here from a snapshot taken at the
-    start and the events after it — the same lines, by the format's rules."""
-    export = api.get("/api/export.jsonl")
-    if export.status_code == 200:
-        path.write_bytes(export.content)
-        return "export"
-    header = {"format": "forkscope-session", "version": 1, "schema": "sha256:0000000000000000",
-              "started": 0.0, "host": "test", "lab": {}, "session": "test", "part": 1}
-    events = [e for e in api.events(after=start["seq"]) if e["seq"] <= upto]
-    assert [e["seq"] for e in events] == list(range(start["seq"] + 1, upto + 1))
-    path.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n"
-                            for o in [header, {"snapshot": start}, *events]), encoding="utf-8")
-    return "written"
+@pytest.fixture
+def settings(tmp_path):
+    """This module's dashboards record (into the test's own directory)."""
+    return Settings(port=0, echo_port=0, record=str(tmp_path / "sessions"))
 
 
 def open_replay(context, url, query=""):
@@ -107,32 +97,61 @@ def all_tabs_drawn(page):
         page.locator(f"[role='tab'][data-tab='{tab}']").click()
 
 
-def test_a_recorded_lecture_replays_to_the_live_page_s_final_page(dashboard, live_app, tmp_path):
-    page, api = dashboard, live_app.api
-    start = api.state()
-    page.evaluate("() => window.forkscope.travel.live()")
-    upto = lecture(api, page)
-    all_tabs_drawn(page)
-    live = page_view(page)
-    assert live["model"]["seq"] == upto
-    assert any(row[2] == "join" for row in live["finished"])
-    assert any(p["orphaned"] for p in live["model"]["procs"].values())
+def lab_pids(api):
+    return [p["pid"] for p in api.state()["processes"]
+            if p["role"] in ("server", "worker", "client") and p["state"] in ("running", "zombie")]
 
-    path = tmp_path / "lecture.jsonl"
-    how = session_file(api, start, upto, path)
-    replay = open_replay(page.context, live_app.url, "?at=end")
-    upload(replay, path)
-    expect(replay.locator("body")).to_have_attribute("data-replay", "ended", timeout=SLOW)
-    last = int(replay.locator("body").get_attribute("data-replay-seq"))
-    assert last >= upto, how
-    if last > upto:                      # the export goes on past what the page had applied
-        replay.evaluate(f"() => window.forkscope.seek({upto})")
-    expect(replay.locator("body")).to_have_attribute("data-replay-seq", str(upto))
-    all_tabs_drawn(replay)
-    replay.wait_for_function(f"() => document.querySelector('#log li[data-seq]')?.dataset.seq === '{upto}'")
-    got = page_view(replay)
+
+def recorded_up_to(api, seq):
+    """The dashboard's recording has every event up to *seq* written."""
+    listing = api.get("/api/recordings").json()
+    return sum(r["events"] for r in listing["recordings"] if r["current"]) >= seq
+
+
+def test_a_lecture_recorded_through_a_dashboard_kill_replays_to_the_live_page(page, tmp_path):
+    """Spawn 3, send, terminate, join, kill the echo server, restart it — then
+    the dashboard itself is killed (SIGKILL: no goodbye) and started again on
+    the same recordings: the old session, from the new dashboard's list,
+    replays to what the live page showed — its model field by field, its tree,
+    its reaped list, its log."""
+    sessions = tmp_path / "sessions"
+    with dashboard_process("--record", str(sessions)) as (proc, url, _echo):
+        api = Api(url)
+        assert proc.stdout.readline().startswith("Recording: ")
+        page.goto(url)
+        wait_connected(page)
+        upto = lecture(api, page)
+        all_tabs_drawn(page)
+        live = page_view(page)
+        assert live["model"]["seq"] == upto
+        assert any(row[2] == "join" for row in live["finished"])
+        assert any(p["orphaned"] for p in live["model"]["procs"].values())
+        wait_until(lambda: recorded_up_to(api, upto), timeout=10, message="the recording to catch up")
+        orphans_and_all = lab_pids(api)
+        proc.kill()
+        proc.communicate(timeout=30)
+    # Its lab notices its parent is gone and exits: nothing is left behind.
+    wait_until(lambda: not [p for p in orphans_and_all if psutil.pid_exists(p)
+                            and psutil.Process(p).status() != psutil.STATUS_ZOMBIE],
+               timeout=20, message="the killed dashboard's lab processes to exit")
+
+    with dashboard_process("--record", str(sessions)) as (_proc, url, _echo):
+        listing = Api(url).get("/api/recordings").json()
+        (old,) = [r["name"] for r in listing["recordings"] if not r["current"]]
+        replay = open_replay(page.context, url, "?at=end")
+        replay.select_option("#replay-list", old)
+        expect(replay.locator("body")).to_have_attribute("data-replay", "ended", timeout=SLOW)
+        assert f"url=%2Fapi%2Frecordings%2F{old}" in replay.url or f"url=/api/recordings/{old}" in replay.url
+        # the file may hold a little more than the page applied (the kill came after)
+        if int(replay.locator("body").get_attribute("data-replay-seq")) != upto:
+            replay.evaluate(f"() => window.forkscope.seek({upto})")
+        expect(replay.locator("body")).to_have_attribute("data-replay-seq", str(upto))
+        all_tabs_drawn(replay)
+        replay.wait_for_function(
+            f"() => document.querySelector('#log li[data-seq]')?.dataset.seq === '{upto}'")
+        got = page_view(replay)
     diff = differences(live["model"], got["model"])
-    assert not diff, f"({how}) the replayed model differs from the live page's: {diff}"
+    assert not diff, f"the replayed model differs from the live page's: {diff}"
     assert got["tree"] == live["tree"]
     assert got["finished"] == live["finished"]
     n = min(len(got["log"]), len(live["log"]))
@@ -235,10 +254,12 @@ def test_replay_plays_with_no_lab_at_all(live_app, page, tmp_path):
         expect(replay.locator("body")).to_have_attribute("data-replay", "paused", timeout=SLOW)
         first = int(replay.locator("body").get_attribute("data-replay-seq"))
         assert first < upto
-        replay.select_option("#replay-speed", "8")
+        replay.select_option("#replay-speed", "0.25")
         replay.locator("[data-action='play']").click()
-        expect(replay.locator("[data-action='play']")).to_have_attribute("aria-pressed", "true")
+        expect(replay.locator("body")).to_have_attribute("data-replay", "playing")
+        replay.select_option("#replay-speed", "8")
         expect(replay.locator("body")).to_have_attribute("data-replay", "ended", timeout=30_000)
+        expect(replay.locator("[data-action='play']")).to_have_attribute("aria-pressed", "false")
         expect(replay.locator("body")).to_have_attribute("data-replay-seq", str(upto))
         # the tree is the model at the end: every live process a node
         live = replay.evaluate("() => window.forkscope.model.live().map((p) => String(p.pid)).sort()")
