@@ -79,14 +79,18 @@ export class History {
   }
 
   /** A snapshot: the start, or a checkpoint after a gap. *model* is the
-   * model reset to it (copied), else one is made from *snapshot*. */
+   * model reset to it (copied), else one is made from *snapshot*. True when
+   * it began the history afresh (another dashboard run): the past before it
+   * is gone. */
   start(snapshot, model = null) {
-    if (this.firstSeq !== null && (snapshot.seq < this.lastSeq || this.otherRun(snapshot))) this.clear();
+    const again = this.firstSeq !== null && (snapshot.seq < this.lastSeq || this.otherRun(snapshot));
+    if (again) this.clear();
     const copy = model ? cloneModel(model) : modelFrom(snapshot);
     if (this.firstSeq === null) this.firstSeq = snapshot.seq;
     this.addCheckpoint(snapshot.seq, copy);
     this.lastSeq = Math.max(this.lastSeq, snapshot.seq);
     this.version += 1;
+    return again;
   }
 
   /** A snapshot of another dashboard run (restarted: another pid, its seq from 0 again). */
@@ -141,6 +145,36 @@ export class History {
       this.push(event, model);
     }
     return model;
+  }
+
+  /**
+   * What happened before this page's first snapshot, from a recording of
+   * the session (/api/export.jsonl): its snapshot and events up to that
+   * snapshot's seq are rebuilt here, with their checkpoints, so the past
+   * reaches back to the session's start. False (nothing changed) when the
+   * recording does not join up with what is kept.
+   */
+  prepend({ snapshot, events, joined = null }) {
+    const first = this.firstSeq;
+    if (first === null || snapshot.seq > first) return false;
+    const older = events.filter((e) => e.seq <= first);
+    if ((older.at(-1)?.seq ?? snapshot.seq) !== first) return false;     // it must reach us
+    const model = modelFrom(snapshot, joined);
+    const checkpoints = [{ seq: snapshot.seq, model: cloneModel(model) }];
+    let since = 0;
+    for (const event of older) {
+      this.applyTo(model, event);
+      this.keep(event);
+      since += 1;
+      if (since >= this.every && event.seq < first) {
+        checkpoints.push({ seq: event.seq, model: cloneModel(model) });
+        since = 0;
+      }
+    }
+    this.checkpoints = [...checkpoints, ...this.checkpoints.filter((c) => c.seq >= first)];
+    this.firstSeq = snapshot.seq;
+    this.version += 1;
+    return true;
   }
 
   /** Apply *event* to *model*; an event the model refuses (the registry

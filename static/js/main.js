@@ -32,7 +32,7 @@ import { History } from "./history.js";
 import { Spans } from "./spans.js";
 import { TimeTravel } from "./timetravel.js";
 import { Timeline } from "./timeline.js";
-import { LabClock, narrator, rememberTimelineOpen, timelineOpen } from "./timeline-page.js";
+import { LabClock, narrator, reachBack, rememberTimelineOpen, timelineOpen } from "./timeline-page.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -154,9 +154,17 @@ const sync = new Sync(model, {
   onApplied: recordApplied,
   auth: { voter: voterId() },          // one vote per device per question (polls.js)
   onSnapshot: (snapshot) => {
-    if (history.start(snapshot, model)) travel.live();     // another dashboard run
+    const fresh = history.range() === null;
+    if (history.start(snapshot, model)) {       // another dashboard run: its own past
+      travel.live();
+      spans.clear();
+    }
     spans.start(snapshot);
     clockOfLab.guess();
+    // the past before this page connected, from the dashboard's recording
+    if (fresh || history.firstSeq === snapshot.seq) reachBack(history, spans).then((reached) => {
+      if (reached) requestRender();
+    });
   },
   onEvent: (event) => {
     history.push(event, model);

@@ -62,6 +62,12 @@ export class Spans {
     this.version += 1;
   }
 
+  /** Become *other* (a Spans rebuilt from further back), keeping this object. */
+  adopt(other) {
+    Object.assign(this, other);
+    this.version += 1;
+  }
+
   ensure(uid, role, name, seq) {
     let lane = this.lanes.get(uid);
     if (!lane) {

@@ -3,6 +3,8 @@
 // for a tick, and the lab's clock as the page can know it.
 
 import { eventSummary } from "./format.js";
+import { fetchSession } from "./session-file.js";
+import { Spans } from "./spans.js";
 
 const OPEN_KEY = "forkscope.timeline.open";
 
@@ -68,5 +70,43 @@ export class LabClock {
   now() {
     if (this.t === null) return null;
     return this.t + (performance.now() - this.at) / 1000;
+  }
+}
+
+/** A recording larger than this is not fetched to reach further back. */
+export const SEED_MAX_BYTES = 20 * 1024 * 1024;
+
+/**
+ * Reach back before this page connected: the dashboard's recording of the
+ * session (GET /api/recordings, /api/export.jsonl, docs/api.md "Recording")
+ * gives the snapshot at its start and every event since; the history and the
+ * spans take what came before the page's first snapshot. Nothing happens
+ * when the dashboard does not record, or the session is larger than
+ * SEED_MAX_BYTES (a phone on the room's Wi-Fi), or anything fails: the past
+ * then starts when the page connected. True when it reached back.
+ */
+export async function reachBack(history, spans) {
+  if (!history.range() || history.firstSeq === 0) return false;
+  try {
+    const listing = await (await fetch("/api/recordings", { cache: "no-store" })).json();
+    if (!listing.recording || !listing.current) return false;
+    const size = listing.recordings.filter((r) => r.session === listing.current)
+      .reduce((total, r) => total + (r.size ?? 0), 0);
+    if (size > SEED_MAX_BYTES) return false;
+    const file = await fetchSession("/api/export.jsonl", { maxBytes: SEED_MAX_BYTES });
+    if (!history.prepend(file)) return false;
+    const older = new Spans();
+    older.start(file.snapshot, { t: file.header.started ?? null });
+    for (const event of file.events) if (event.seq <= history.lastSeq) older.add(event);
+    // the page's own events since (the file may be a batch behind)
+    for (let seq = (file.events.at(-1)?.seq ?? 0) + 1; seq <= history.lastSeq; seq += 1) {
+      const event = history.event(seq);
+      if (event) older.add(event);
+    }
+    spans.adopt(older);
+    return true;
+  } catch (error) {
+    console.info("forkscope: the past starts when this page connected", error);
+    return false;
   }
 }

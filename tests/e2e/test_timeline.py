@@ -7,7 +7,9 @@ to live shows all of it."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.pages import SLOW, finished_item, node, open_tab
+from app.settings import Settings
+from tests.conftest import running
+from tests.e2e.pages import SLOW, finished_item, node, open_dashboard, open_tab
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -190,3 +192,27 @@ def test_the_timeline_s_buttons_pause_and_zoom(dashboard):
     expect(timeline).to_have_attribute("data-follow", "live")
     page.keyboard.press("h")
     expect(timeline).to_have_attribute("data-open", "false")
+
+
+def test_a_page_opened_late_reaches_back_through_the_recording(page, tmp_path):
+    """The page connected after the terminate and the join: the dashboard's
+    recording (export.jsonl) gives it the past from the session's start."""
+    with running(Settings(port=0, echo_port=0, record=str(tmp_path / "sessions"))) as live:
+        api = live.api
+        client = api.spawn(1)[0]
+        worker, exited, reaped = terminate_and_join(api, client)
+        open_dashboard(page, live.url)
+        first = page.evaluate("() => window.forkscope.sync.appliedSeq")
+        assert first >= reaped                               # all of it before the page came
+        page.wait_for_function("() => window.forkscope.history.firstSeq === 0", timeout=15_000)
+        open_tab(page, "log")
+        page.locator(f"#log li[data-seq='{exited}']").click()
+        expect(page.locator("body")).to_have_attribute("data-past-seq", str(exited))
+        expect(node(page, worker)).to_have_attribute("data-state", "zombie")
+        # and its lane has its whole life, from before the page connected
+        page.keyboard.press("h")
+        lane = page.locator(f"#timeline g.lane[data-lane-pid='{worker}']")
+        expect(lane).to_have_attribute("data-state", "joined")
+        expect(lane.locator("[data-seg='zombie']")).to_have_count(1)
+        page.close()
+
