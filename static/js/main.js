@@ -372,6 +372,9 @@ const els = {
   finishedCount: $("#finished-count"), log: $("#log"),
 };
 
+let shownSeq = 0;             // the seq of the model drawn last, and whether it was the past's
+let shownWasPast = false;
+
 function renderAll() {
   frame = 0;
   lastRender = performance.now();
@@ -380,6 +383,10 @@ function renderAll() {
   // asked before the views change the page (after, each question costs a layout).
   const onScreen = travel.past ? { log: els.log.getClientRects().length > 0,
     finished: els.finished.parentElement.getClientRects().length > 0 } : {};
+  // a jump through time (not one event, not the live stream): no highlights of "new"
+  if ((travel.past || shownWasPast) && Math.abs(shown.seq - shownSeq) > 1) tree.forgetChanges();
+  shownSeq = shown.seq;
+  shownWasPast = travel.past;
   renderStatus();
   renderEcho();
   tree.update(shown, selectedUid);

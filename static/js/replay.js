@@ -52,6 +52,7 @@ let frame = 0;
 let loop = 0;
 let lastFrame = 0;
 let recordingsSchema = null;          // GET /api/recordings' schema id, when it answered
+let drawnSeq = 0;                     // the seq of the model the tree drew last
 
 const forkscope = {
   history, spans,
@@ -416,6 +417,9 @@ function renderAll() {
   const onScreen = { log: els.log.getClientRects().length > 0,
     finished: els.finished.parentElement.getClientRects().length > 0 };
   timed("code", () => codeView.render(m, selectedUid, null));
+  // scrubbed (not played, not one event): nothing in the tree is "new"
+  if (!player?.playing && Math.abs(m.seq - drawnSeq) > 1) tree.forgetChanges();
+  drawnSeq = m.seq;
   timed("tree", () => tree.update(m, selectedUid));
   const selected = selectedUid ? m.procs.get(selectedUid) ?? null : null;
   timed("details", () => details.render(selected, { orphan: tree.orphans.has(selectedUid), model: m,

@@ -34,6 +34,17 @@ const AXIS_H = 30;
 const FOLLOW_MS = 500;
 const DRAG_PX = 5;
 
+/** Until the teacher zooms, the span shows all that happened (*seen*
+ * seconds, and a little room), from AUTO_SPAN[0] up to AUTO_SPAN[1]: the
+ * first minutes of a lecture are not squeezed into the right edge of an
+ * hour, and a long one slides by AUTO_SPAN[1] at a time. */
+const AUTO_SPAN = [10, 300];
+
+export function fittingSpan(seen) {
+  const want = Math.min(AUTO_SPAN[1], Math.max(AUTO_SPAN[0], seen * 1.15));
+  return SPANS.find((s) => s >= want) ?? SPANS.at(-1);
+}
+
 export class Timeline {
   /**
    * *onScrub(seq)* shows the past at *seq*; *onSelect(uid)* selects a
@@ -44,6 +55,7 @@ export class Timeline {
   constructor(root, { onScrub, onSelect, narrate, seqAtTime, onToggle = () => {}, open = true }) {
     Object.assign(this, { root, onScrub, onSelect, narrate, seqAtTime, onToggle });
     this.span = DEFAULT_SPAN;
+    this.autoSpan = true;        // the span fits what happened so far, until the teacher zooms
     this.follow = true;
     this.end = null;             // the window's right edge while not following
     this.groups = new Map();     // group id -> open?, the teacher's choice
@@ -82,8 +94,11 @@ export class Timeline {
     const defs = this.svg.append("defs");
     defs.append("pattern").attr("id", "gate-hatch").attr("patternUnits", "userSpaceOnUse")
       .attr("width", 8).attr("height", 8).attr("patternTransform", "rotate(45)")
-      .call((p) => p.append("line").attr("x1", 0).attr("y1", 0).attr("x2", 0).attr("y2", 8)
-        .attr("class", "gate-hatch-line"));
+      .call((p) => {
+        p.append("rect").attr("width", 8).attr("height", 8).attr("class", "gate-hatch-bg");
+        p.append("line").attr("x1", 0).attr("y1", 0).attr("x2", 0).attr("y2", 8)
+          .attr("class", "gate-hatch-line");
+      });
     this.clipRect = defs.append("clipPath").attr("id", "timeline-clip")
       .attr("clipPathUnits", "userSpaceOnUse").append("rect");
     this.rowsG = this.svg.append("g").attr("class", "rows");
@@ -139,6 +154,7 @@ export class Timeline {
   }
 
   zoom(step) {
+    this.autoSpan = false;
     const i = SPANS.findIndex((s) => s >= this.span);
     const at = Math.max(0, Math.min(SPANS.length - 1, (i < 0 ? SPANS.length - 1 : i) + step));
     this.zoomTo(SPANS[at]);
@@ -166,6 +182,7 @@ export class Timeline {
   window() {
     const d = this.data;
     if (!d || d.head === null || d.head === undefined) return null;
+    if (this.autoSpan && this.follow) this.span = fittingSpan(d.head - (d.spans.tMin ?? d.head));
     // following, the head stands `lead` of the span from the right edge; the
     // edge moves by steps of a 400th of the span (a pixel or two), not with
     // every millisecond: what is drawn is laid out again only when it moved
@@ -247,7 +264,7 @@ export class Timeline {
   drawAxis(w, x0, x1, width) {
     this.axisSvg.attr("width", width);
     const scale = scaleTime().domain([new Date(w.from * 1000), new Date(w.to * 1000)]).range([x0, x1]);
-    this.axisG.call(axisTop(scale).ticks(Math.max(2, Math.floor((x1 - x0) / 110)))
+    this.axisG.call(axisTop(scale).ticks(Math.max(2, Math.floor((x1 - x0) / 150)))
       .tickFormat((d) => timeTick(d, this.span)).tickSizeOuter(0));
   }
 
@@ -314,6 +331,16 @@ export class Timeline {
           .attr("x1", (k) => k.x).attr("x2", (k) => k.x).attr("y1", rh * 0.05).attr("y2", rh * 0.95);
       });
 
+    // a newly selected process: its lane scrolled into sight
+    if (selectedUid !== this.revealed) {
+      this.revealed = selectedUid;
+      const row = rows.find((r) => r.uid === selectedUid)
+        ?? rows.find((r) => r.kind === "group" && !r.open && r.members?.some((m) => m.uid === selectedUid));
+      const box = this.scroll;
+      if (row && (row.y < box.scrollTop || row.y + rh > box.scrollTop + box.clientHeight)) {
+        box.scrollTop = Math.max(0, row.y - box.clientHeight / 2);
+      }
+    }
     const mid = (i) => rows[i].y + rh / 2;
     this.arrowsG.selectAll("path.echo-arrow").data(layout.arrows, (a) => a.seq).join("path")
       .attr("class", (a) => `echo-arrow${a.count > 1 ? " many" : ""}`)
@@ -400,6 +427,7 @@ export class Timeline {
     if (!onAxis && !ev.ctrlKey) return;      // the wheel scrolls the lanes
     ev.preventDefault();
     const anchor = this.timeAtClient(ev.clientX);
+    this.autoSpan = false;
     this.zoomTo(this.span * Math.exp(ev.deltaY * 0.002), anchor);
   }
 
@@ -417,7 +445,10 @@ export class Timeline {
       const [a, b] = [...this.pointers.values()];
       const apart = Math.abs(a.x - b.x);
       const was = Math.abs(a.startX - b.startX);
-      if (was > 20 && apart > 20) this.zoomTo(p.span * (was / apart));
+      if (was > 20 && apart > 20) {
+        this.autoSpan = false;
+        this.zoomTo(p.span * (was / apart));
+      }
       p.moved = true;
       return;
     }
