@@ -33,6 +33,7 @@ const AXIS_H = 30;
 /** While following, what is drawn moves with the clock: at most this often. */
 const FOLLOW_MS = 500;
 const DRAG_PX = 5;
+const COARSE = window.matchMedia("(pointer: coarse)");
 
 /** Until the teacher zooms, the span shows all that happened (*seen*
  * seconds, and a little room), from AUTO_SPAN[0] up to AUTO_SPAN[1]: the
@@ -223,7 +224,8 @@ export class Timeline {
     const w = this.window();
     if (!w) return;
     const { width, rem } = this;
-    const rowHeight = Math.round(rem * 1.55);
+    // a finger needs taller rows than a mouse (a group's name is tapped to open it)
+    const rowHeight = Math.round(rem * (COARSE.matches ? 2.4 : 1.55));
     const labelWidth = Math.min(Math.round(rem * 11), Math.round(width * 0.36));
     const x0 = labelWidth + 6;
     const x1 = Math.max(x0 + 40, width - 8);
@@ -264,7 +266,12 @@ export class Timeline {
   drawAxis(w, x0, x1, width) {
     this.axisSvg.attr("width", width);
     const scale = scaleTime().domain([new Date(w.from * 1000), new Date(w.to * 1000)]).range([x0, x1]);
-    this.axisG.call(axisTop(scale).ticks(Math.max(2, Math.floor((x1 - x0) / 150)))
+    // a label ("21:14:53") is about 4.5 em wide: at most one per 8 em (d3's
+    // time ticks may give twice as many: every other one is kept then)
+    const most = Math.max(2, Math.floor((x1 - x0) / (this.rem * 8)));
+    const ticks = scale.ticks(most);
+    const every = Math.ceil(ticks.length / most);
+    this.axisG.call(axisTop(scale).tickValues(ticks.filter((_, i) => i % every === 0))
       .tickFormat((d) => timeTick(d, this.span)).tickSizeOuter(0));
   }
 
