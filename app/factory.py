@@ -23,6 +23,7 @@ from app.web.api import api, http_error
 from app.web.controller import Controller
 from app.web.hub import Hub
 from app.web.polls import PollDesk
+from app.web.puzzles import PuzzleDesk
 from app.web.recorder import Listing, Recorder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,6 +46,8 @@ class Forkscope:
         self.lab = Lab(settings, self.queue, lab_process_info=self._lab_process_info)
         self.controller = Controller(settings, self.lab, self.hub)
         self.polls = PollDesk(self.hub)
+        # OSTEP's fork-tree puzzles; "ask the room" is a poll
+        self.puzzles = PuzzleDesk(settings, self.lab, self.hub, polls=self.polls)
         self.started = False
         self.access = None
         self.viewer_url = None  # set by the CLI, which knows the address students use
@@ -54,7 +57,7 @@ class Forkscope:
             p = registry.get(pid)
             if p is None or p["role"] == "dashboard":
                 return None
-            return {k: p[k] for k in ("uid", "role", "ppid", "state")}
+            return {k: p[k] for k in ("uid", "role", "ppid", "state", "old_ppid")}
         return self.hub.read(info)
 
     def start(self):

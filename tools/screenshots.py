@@ -17,7 +17,9 @@ with six clients and a zombie; the code view while stepping (issue 12) in both
 languages; and a projector, 1280×720, with 50 clients, the tree fitted.
 Last, in a lab of its own (issue 13): a poll on a student's phone while the
 room votes, and its reveal beside the tree of orphans on the projector
-(``--only polls`` shoots these alone, without the scene above).
+(``--only polls`` shoots these alone, without the scene above); and a fork-tree
+puzzle step (issue 13), its question and answer at 1280×720 and a student's
+phone on the question (``--only puzzle`` shoots these alone, without the scene).
 
     --only phone,presenter     only those shots (the scene is set all the same)
 
@@ -45,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 SIZES = ((1920, 1080), (1280, 720))
 SHOTS = ("dashboard", "details", "lab", "viewer-link", "code", "phone", "presenter", "projector",
-         "polls", "timeline")
+         "polls", "puzzle", "timeline")
 # Shots in a lab of their own: ``--only`` these needs none of the scene above.
 OWN_LAB = {"polls", "timeline"}
 EXAMPLE_VIEWER_URL = "http://192.0.2.10:5000/"   # RFC 5737: for documentation
@@ -91,6 +93,12 @@ class Api:
 
     def state(self):
         return requests.get(self.base + "/api/state", timeout=30).json()
+
+    def delete(self, path):
+        r = requests.delete(self.base + path, timeout=30,
+                            headers={"Authorization": f"Bearer {TOKEN}"})
+        r.raise_for_status()
+        return r.json()
 
     def process(self, pid):
         return next(p for p in self.state()["processes"]
@@ -417,6 +425,53 @@ def poll_shots(browser, out, lang):
         stop_app(proc)
 
 
+# -- a fork-tree puzzle (issue 13): OSTEP's fork.py on real processes ---------------------------
+PUZZLE = "a+b,b+c,c+d,c+e,c-,a+f"
+
+
+def puzzle_shots(browser, url, api, out, lang):
+    """A puzzle step at 1280×720: the room asked what c- does (candidate trees),
+    the same put to a vote (a poll), then the answer — the tree /proc has, d and
+    e re-parented to a, the poll revealed — beside the live tree; and a
+    student's phone (viewer, 390×844) on the question."""
+    puzzle = api.post("/api/puzzles", {"actions": PUZZLE, "reparent": "root"})
+    for _ in range(4):
+        api.post(f"/api/puzzles/{puzzle['id']}/next")
+    api.post(f"/api/puzzles/{puzzle['id']}/reveal")          # the question for c-
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                has_touch=True, locale="zh-CN")
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale=lang)
+    try:
+        page = phone.new_page()
+        page.goto(f"{url}/")
+        expect(page.locator("#puzzle")).to_have_attribute("data-phase", "question")
+        page.evaluate("document.querySelector('#panel-puzzle').scrollIntoView({block: 'start'})")
+        settle(page)
+        shoot(page, out / "puzzle-phone-390.png")
+        page = context.new_page()
+        page.goto(f"{url}/?token={TOKEN}&lang={lang}")
+        expect(page.locator("body")).to_have_attribute("data-access", "presenter")
+        page.locator("#tab-puzzle").click()
+        expect(page.locator("#puzzle")).to_have_attribute("data-phase", "question")
+        settle(page)
+        shoot(page, out / "puzzle-question-1280.png")
+        page.locator("[data-action='puzzle-ask']").click()      # the candidates, a poll
+        expect(page.locator("#poll-card")).to_have_attribute("data-poll-state", "open")
+        settle(page)
+        shoot(page, out / "puzzle-ask-1280.png")
+        page.locator("[data-action='puzzle-primary']").click()   # run c-, for real
+        expect(page.locator("#puzzle")).to_have_attribute("data-phase", "answer")
+        expect(page.locator("#poll-card")).to_have_attribute("data-poll-state", "revealed")
+        expect(page.locator("#tree g.node[data-puzzle-name='d']")).to_have_attribute(
+            "data-orphan", "true")
+        settle(page)
+        shoot(page, out / "puzzle-answer-1280.png")
+    finally:
+        context.close()
+        phone.close()
+    api.delete(f"/api/puzzles/{puzzle['id']}")
+
+
 def timeline_shots(browser, out, lang):
     """Issue 14, a lab of its own that records: five clients talk, one worker
     waits at its send gate for a while (step mode: a hatched span), one is
@@ -526,6 +581,9 @@ def main(argv=None):
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                          args=["--no-sandbox", "--disable-gpu"])
+            if args.only == {"puzzle"}:   # a puzzle needs no scene
+                puzzle_shots(browser, url, api, out, args.lang)
+                return
             page = browser.new_page(viewport={"width": SIZES[0][0], "height": SIZES[0][1]})
             page.goto(f"{url}/?token={TOKEN}&lang={args.lang}")
             expect(page.locator("[data-connection='connected']")).to_be_visible()
@@ -552,6 +610,8 @@ def main(argv=None):
                 presenter_shot(browser, url, api, out, args.lang)
             if want("projector"):
                 projector_shot(browser, url, api, out, args.lang)
+            if want("puzzle"):
+                puzzle_shots(browser, url, api, out, args.lang)
             if want("polls"):
                 poll_shots(browser, out, args.lang)    # a lab of its own: it kills its server
             if want("timeline"):

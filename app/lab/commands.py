@@ -42,6 +42,10 @@ RELEASE = "release"      # any: pass the gate named by "gate" and "since" (serve
                          # worker "pid"'s); to a worker or client a notification
 WAKE = "wake"            # any: the step settings changed, re-read them (server:
                          # and tell every worker); to a worker or client a notification
+# -- a puzzle process (app/lab/puzzle.py): OSTEP's fork-tree puzzles, for real
+FORK = "fork"            # fork child "name"; its channel's descriptor follows (pass_fd)
+EXIT = "exit"            # exit now (refused with has_children if "leaf_only" and it has)
+REAP = "reap"            # reap child "pid" ("uid"): our own, or an orphan adopted
 
 # -- error codes: why a request was refused ------------------------------------------------
 UNKNOWN_OP = "unknown_op"    # this process has no such op
@@ -50,6 +54,8 @@ NOT_FOUND = "not_found"      # server: no worker of ours has that pid
 GONE = "gone"                # the process at the other end has exited
 NO_ANSWER = "no_answer"      # it did not answer in time
 BUSY = "busy"                # too many requests to it already in flight
+HAS_CHILDREN = "has_children"  # puzzle: leaf_only, and it has children
+NOT_MY_CHILD = "not_my_child"  # puzzle: /proc says that pid is not our child
 
 
 def ok(**fields):

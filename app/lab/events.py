@@ -156,12 +156,14 @@ class Reporter:
             written = queue_write_atomic(self.queue, data)
             assert written, "frames() makes every frame fit one atomic write"
 
-    def hello(self, role, name, daemon, at=None):
+    def hello(self, role, name, daemon, at=None, uid_=None):
         """The tutorial's ``print(os.getppid(), os.getpid())``, made visible.
-        *at*: the first point it reaches, as a ``phase`` in the same write."""
+        *at*: the first point it reaches, as a ``phase`` in the same write;
+        *uid_*: its uid, when it is not made from its name (a puzzle's)."""
         parent = multiprocessing.parent_process()
         fields = {"pid": os.getpid(), "ppid": os.getppid(), "role": role, "name": name,
-                  "daemon": daemon, "uid": uid(name, parent.name if parent else None)}
+                  "daemon": daemon,
+                  "uid": uid_ or uid(name, parent.name if parent else None)}
         if at is None:
             self(HELLO, **fields)
         else:

@@ -10,6 +10,7 @@ jobs, each in its own place:
 * ``ExitWatcher`` (``watcher.py``) — sees exits, adopts orphans;
 * ``Children`` / ``Orphans`` — a parent's view of its own / adopted children;
 * ``DaemonDemo`` (``demos.py``) — the daemonic-process demonstration;
+* ``PuzzleRoom`` (``puzzle_room.py``) — OSTEP's fork-tree puzzles, for real;
 * ``StepControl`` (``stepping.py``) — the step mode every lab process reads.
 
 ``Lab`` wires them and routes an action on any lab process to the one that
@@ -32,6 +33,7 @@ from app.lab.client_pool import ClientPool
 from app.lab.demos import DaemonDemo
 from app.lab.mp_internals import resource_tracker_pid
 from app.lab.orphans import Orphans, become_subreaper
+from app.lab.puzzle_room import PuzzleRoom
 from app.lab.server_handle import STOP_TIMEOUT, ServerHandle
 from app.lab.stepping import StepControl
 from app.lab.watcher import ExitWatcher
@@ -55,6 +57,7 @@ class Lab:
         self.server = ServerHandle(settings, queue, self.children, self.lock, wake, self.step)
         self.clients = ClientPool(queue, self.children, self.lock, wake, self.step)
         self.demo = DaemonDemo(queue, self.children, self.lock, wake)
+        self.puzzles = PuzzleRoom(queue, self.children, self.lock, wake)
 
     # -- lifecycle ------------------------------------------------------------
     def start(self):
@@ -64,7 +67,14 @@ class Lab:
         self.server.start()
 
     def shutdown(self):
-        """Stop the server (it stops its workers), then clients and orphans; reap all."""
+        """End the puzzle; stop the server (it stops its workers), then clients
+        and orphans; reap all."""
+        try:
+            self.puzzles.end()
+        finally:
+            self._shutdown()
+
+    def _shutdown(self):
         with self.lock:
             self.watcher.stopping = True
             try:

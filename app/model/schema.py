@@ -73,7 +73,8 @@ PROCESS = {
                          "child's own os.getppid()"),
     "name": _field(None, "the multiprocessing name, e.g. worker-7 (the uid until "
                          "an event names it)"),
-    "role": _field(None, "dashboard, server, worker, client or helper"),
+    "role": _field(None, "dashboard, server, worker, client, helper or puzzle (a process "
+                         "of an OSTEP fork-tree puzzle, named a, b, c...)"),
     "state": _field("created", "created -> running -> zombie -> joined"),
     "alive": _field(False, 'state == "running": what p.is_alive() would say, '
                            "without calling it"),
@@ -96,7 +97,8 @@ PROCESS = {
     "reaped_via": _field(None, "in words, what reaped it: worker-3.join(), "
                                "start() of worker-4"),
     "reaped_via_kind": _field(None, "start, join, subreaper_waitpid, daemon_exit, "
-                                    "forkserver or forkserver_stop"),
+                                    "forkserver, forkserver_stop or adopter_waitpid (a "
+                                    "puzzle process reaped an orphan it adopted)"),
     "reaped_via_call": _field(None, "the call that reaped it, e.g. worker-4.start(), "
                                     "os.waitpid(123, 0); may be null"),
     "last_signal": _field(None, "SIGTERM / SIGKILL sent by terminate() / kill()"),
@@ -223,8 +225,8 @@ EVENTS = {
         "parent", "changes", "waitpid() collected it: by p.join() or implicitly",
         uid=_UID, exitcode=_req("its exit code"), how=_req("join, implicit or forkserver"),
         via=_req("in words, what reaped it"),
-        via_kind=_req("start, join, subreaper_waitpid, daemon_exit, forkserver or "
-                      "forkserver_stop"),
+        via_kind=_req("start, join, subreaper_waitpid, daemon_exit, forkserver, "
+                      "forkserver_stop or adopter_waitpid"),
         via_call=_opt("the call that reaped it")),
     "join_timeout": _event(
         "parent", "ignored", "p.join(timeout) returned and the child is still alive",
@@ -234,9 +236,11 @@ EVENTS = {
         uid=_UID, call=_req("terminate(), kill() or os.kill(...)"),
         signal=_req("SIGTERM or SIGKILL")),
     "reparented": _event(
-        "dashboard", "changes", "an orphan's parent died; the dashboard (the child "
-        "subreaper) is its parent now",
-        uid=_UID, old_ppid=_req("the parent that died"), ppid=_req("the dashboard")),
+        "dashboard (or the orphan itself: a puzzle process)", "changes",
+        "an orphan's parent died; the nearest child subreaper is its parent now: the "
+        "dashboard, or in a puzzle a or another puzzle process",
+        uid=_UID, old_ppid=_req("the parent that died (null if unknown)"),
+        ppid=_req("the subreaper that adopted it")),
     "listening": _event(
         "server", "changes", "the echo server is bound and listening",
         host=_req("the address it listens on"), port=_req("its port")),

@@ -18,9 +18,10 @@ api = Blueprint("api", __name__, url_prefix="/api")
 
 
 def payload(method):
-    """What the action gets from the request: the query of a GET (one value per
-    name), the JSON body of a POST (``None`` when empty)."""
-    if method == "GET":
+    """What the action gets from the request: the query of a GET or a DELETE
+    (one value per name; a DELETE cannot come from an HTML form), the JSON body
+    of a POST (``None`` when empty)."""
+    if method in ("GET", "DELETE"):
         return request.args.to_dict()
     if request.mimetype != "application/json":
         raise LabError(415, "bad_content_type", "control calls must be application/json")

@@ -26,6 +26,7 @@ from flask import current_app
 from werkzeug.exceptions import HTTPException
 
 from app.errors import LabError
+from app.model import puzzle as pz
 from app.model import schema
 from app.web import exports
 from app.web.controller import bad
@@ -61,10 +62,11 @@ class Action:
     body's type: an action answering anything but JSON (a recording's file)
     returns a ready ``flask.Response``, which the REST edge sends as it is.
 
-    *who* may ask: ``"presenter"`` or ``"anyone"``; by default a POST changes
-    the lab (the presenter only) and a GET reads (anyone). *edges* it comes in
-    by: ``"rest"`` (a route, in OpenAPI) and ``"socket"`` (a Socket.IO event
-    named like the action); by default a GET is REST only, a POST both. A
+    *who* may ask: ``"presenter"`` or ``"anyone"``; by default a POST or a
+    DELETE changes the lab (the presenter only) and a GET reads (anyone).
+    *edges* it comes in by: ``"rest"`` (a route, in OpenAPI) and ``"socket"``
+    (a Socket.IO event named like the action); by default a GET is REST only,
+    a POST or a DELETE both. A
     viewer's vote is the one action both say otherwise: anyone, Socket.IO
     only (a vote counts for the voter bound to a connection).
     """
@@ -99,7 +101,7 @@ class Action:
         """Only the presenter may ask (see *who*)."""
         if self.who is not None:
             return self.who != "anyone"
-        return self.method == "POST"
+        return self.method != "GET"
 
     @property
     def socket_event(self):
@@ -115,7 +117,7 @@ class Action:
     def edge_names(self):
         if self.edges is not None:
             return self.edges
-        return ("rest", "socket") if self.method == "POST" else ("rest",)
+        return ("rest", "socket") if self.method != "GET" else ("rest",)
 
     @property
     def path_params(self):
@@ -237,6 +239,56 @@ ACTIONS = {a.name: a for a in [
     Action("step_next", "POST", "/step/next", lambda fs, c, a: fs.controller.step_next(a),
            "release one waiting gate: pid's, else the one waiting longest", "Released",
            fields={"pid": PID}, errors=LAB),
+    # -- fork-tree puzzles: OSTEP's fork.py on real processes (app/web/puzzles.py) ----
+    Action("puzzles", "GET", "/puzzles", lambda fs, c, a: fs.puzzles.overview(),
+           "the fork-tree puzzle running now, or null", "PuzzleOverview"),
+    Action("puzzle", "GET", "/puzzles/<id>", lambda fs, c, a: fs.puzzles.get(a["id"]),
+           "a puzzle: its actions, the tree /proc has, the next tree expected and "
+           "candidate trees for a vote", "Puzzle"),
+    Action("puzzle_start", "POST", "/puzzles", lambda fs, c, a: fs.puzzles.create(a),
+           "start a fork-tree puzzle (root process a): actions given, or drawn from a seed",
+           "Puzzle", status=201, fields={
+               "actions": {"anyOf": [
+                   {"type": "string", "maxLength": pz.MAX_TEXT,
+                    "description": "fork.py's -A: a+b,b+c,c- (a forks b, ..., c exits)"},
+                   {"type": "array", "minItems": 1, "maxItems": pz.MAX_ACTIONS,
+                    "items": {"type": "string", "maxLength": pz.MAX_ITEM}}]},
+               "seed": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1,
+                        "description": "fork.py's -s (default: a random one)"},
+               "count": {"type": "integer", "minimum": 1, "maximum": pz.MAX_ACTIONS,
+                         "default": 5, "description": "fork.py's -a"},
+               "fork_p": {"type": "number", "minimum": 0.05, "maximum": 1, "default": 0.7,
+                          "description": "fork.py's -f: the chance an action is a fork"},
+               "reparent": {"enum": list(pz.REPARENTS), "default": "root",
+                            "description": "orphans go to a (only a is a child subreaper) "
+                                           "or to the nearest living ancestor (fork.py -R)"},
+               "leaf_only": {"type": "boolean", "default": False,
+                             "description": "fork.py -L: a process with children may "
+                                            "not exit"},
+               "ask": {"enum": list(pz.ASKS), "default": "tree",
+                       "description": "the room predicts the next tree, or (fork.py -t) "
+                                      "the action from the trees"}},
+           errors=(409, 429, 504)),
+    Action("puzzle_next", "POST", "/puzzles/<id>/next",
+           lambda fs, c, a: fs.puzzles.next(a["id"]),
+           "run the puzzle's next action with real processes; the tree /proc then has",
+           "PuzzleStep", errors=(409, 429, 504)),
+    Action("puzzle_reveal", "POST", "/puzzles/<id>/reveal",
+           lambda fs, c, a: fs.puzzles.reveal(a["id"]),
+           "show the room what comes next, running nothing: the next question "
+           "(ask=tree) or the action last run (ask=action)", "Puzzle", errors=(409,)),
+    Action("puzzle_ask", "POST", "/puzzles/<id>/ask",
+           lambda fs, c, a: fs.puzzles.ask_room(a["id"], a),
+           "ask the room the question now shown: a poll of the candidate trees (or "
+           "actions); the step that answers it reveals the one /proc proves", "Puzzle",
+           fields={"question": {"type": "string", "minLength": 1, "maxLength": 500,
+                                "pattern": r"\S",
+                                "description": "the poll's question, in the room's "
+                                               "language (default: English)"}},
+           errors=(409,)),
+    Action("puzzle_end", "DELETE", "/puzzles/<id>", lambda fs, c, a: fs.puzzles.end(a["id"]),
+           "end the puzzle: every puzzle process exits and is reaped", "PuzzleEnded",
+           errors=(504,)),
 ]}
 
 # -- polls: predict, then reveal (app/web/polls.py, app/model/polls.py) ----------------

@@ -29,7 +29,7 @@ ECHO = {"type": "object", "required": ["host", "port"],
 P_TYPES = {
     "uid": {"type": "string"}, "pid": NULLABLE_INT, "ppid": NULLABLE_INT,
     "name": NULLABLE_STR,
-    "role": {"enum": ["dashboard", "server", "worker", "client", "helper", None]},
+    "role": {"enum": ["dashboard", "server", "worker", "client", "helper", "puzzle", None]},
     "state": {"enum": list(schema.STATES)}, "alive": {"type": "boolean"},
     "exitcode": NULLABLE_INT, "daemon": {"type": "boolean"},
     "orphaned": {"type": "boolean"}, "old_ppid": NULLABLE_INT,
@@ -58,6 +58,45 @@ def ref(name):
 def obj(required, **properties):
     return {"type": "object", "required": list(required), "properties": properties}
 
+
+PUZZLE_PROCESS = obj(["name", "pid", "ppid", "state"], name={"type": "string"},
+                     pid={"type": "integer"}, ppid={"type": "integer"},
+                     state={"enum": list(schema.STATES)})
+TREE = {"type": "array", "items": PUZZLE_PROCESS,
+        "description": "every live puzzle process, as /proc has it"}
+TEXT = {"type": "string", "description": "a tree in fork.py's ASCII style"}
+OUTCOME = {"enum": ["forked", "exited", "has_children"]}
+PUZZLE_SCHEMAS = {
+    "Puzzle": obj(
+        ["id", "actions", "index", "finished", "seed", "reparent", "leaf_only", "ask",
+         "phase", "outcomes", "tree", "tree_text", "next", "last", "poll"],
+        id={"type": "integer"}, actions={"type": "array", "items": {"type": "string"}},
+        index={"type": "integer", "description": "the next action's"},
+        finished={"type": "boolean"}, seed=NULLABLE_INT,
+        reparent={"enum": ["root", "ancestor"]}, leaf_only={"type": "boolean"},
+        ask={"enum": ["tree", "action"]},
+        phase={"enum": ["question", "answer"], "description": "what the room is shown"},
+        outcomes={"type": "array", "items": OUTCOME}, tree=TREE, tree_text=TEXT,
+        next={"type": ["object", "null"], "required": ["action", "expected_text",
+                                                       "candidates"],
+              "properties": {"action": {"type": "string"}, "expected_text": TEXT,
+                             "candidates": {"type": "array", "items": obj(
+                                 ["text", "correct", "kind"], text=TEXT,
+                                 correct={"type": "boolean"}, kind={"type": "string"})}}},
+        poll={"type": ["object", "null"], "required": ["id", "step", "kind"],
+              "description": "the room's vote on a step (puzzle_ask): a poll's id"},
+        last={"type": ["object", "null"],
+              "required": ["action", "outcome", "before_text", "predicted_text",
+                           "real_text", "match", "candidates", "action_candidates"]}),
+    "PuzzleOverview": obj(["puzzle"], puzzle={"anyOf": [ref("Puzzle"), {"type": "null"}]}),
+    "PuzzleStep": obj(["action", "outcome", "index", "tree", "tree_text", "predicted_text",
+                       "match"], action={"type": "string"}, outcome=OUTCOME,
+                      index={"type": "integer"}, tree=TREE, tree_text=TEXT,
+                      predicted_text=TEXT, match={"type": "boolean"}),
+    "PuzzleEnded": obj(["id", "ended"], id={"type": "integer"},
+                       ended={"type": "array", "items": {"type": "integer"},
+                              "description": "the pids that exited and were reaped"}),
+}
 
 SCHEMAS = {
     "Error": {**obj(["error", "code", "params"], error={"type": "string"},
@@ -123,6 +162,8 @@ SCHEMAS = {
                           current={"type": "boolean"})}),
     "DaemonDemo": obj(["started", "error", "pid", "name"], started={"type": "boolean"},
                       error=NULLABLE_STR, pid={"type": "integer"}, name={"type": "string"}),
+    # -- fork-tree puzzles (app/web/puzzles.py) --
+    **PUZZLE_SCHEMAS,
 }
 
 # What each status means, and who may get it.
@@ -131,9 +172,10 @@ STATUS_TEXT = {
          "Host header the dashboard does not serve (bad_host)",
     403: "only the presenter may (forbidden)",
     404: "not a live lab process (not_lab_process), no such recording (no_recording), "
-         "no such poll (no_poll), or no such route",
+         "no such poll (no_poll), no such puzzle running (no_puzzle), or no such route",
     409: "the state forbids it (wrong_state, join_would_block, server_down, "
-         "nothing_waiting, not_recording, poll_open, poll_closed...)",
+         "nothing_waiting, not_recording, poll_open, poll_closed, puzzle_running, "
+         "has_children, finished...)",
     413: "the text is too large (too_large)",
     415: "a control call must be application/json (bad_content_type)",
     429: "a cap (max_clients, max_processes, rate_limited, max_voters; params.limit)",
@@ -158,8 +200,9 @@ def document(settings):
         "openapi": "3.1.0",
         "info": {"title": "Forkscope", "version": "1",
                  "description": "The processes of a forking echo server, live. Every "
-                                "POST is also a Socket.IO event of the same name as its "
-                                "operationId; its ack wraps the same body (docs/api.md)."},
+                                "POST and DELETE is also a Socket.IO event of the same "
+                                "name as its operationId; its ack wraps the same body "
+                                "(docs/api.md)."},
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,
@@ -186,6 +229,9 @@ def operation(action, settings):
             "additionalProperties": False}}}}
         op["security"] = [{}, {"token": []}, {"session": []}]
         errors = EVERY + EVERY_POST + action.errors
+    elif action.method == "DELETE":   # no body: nothing to type, the presenter only
+        op["security"] = [{}, {"token": []}, {"session": []}]
+        errors = EVERY + (403,) + action.errors
     else:
         op["parameters"] += [{"name": name, "in": "query", "required": name in action.required,
                               "schema": schema} for name, schema in fields.items()]

@@ -101,8 +101,8 @@ class Recorder:
         self.parts = []
         self.error = None
         self.rotation_due = False     # set by the writer, read by the hub
-        self._fd = None
-        self._lock = threading.Lock()  # parts' sizes: writer vs. readers
+        self._out = None
+        self._guard = threading.Lock()  # parts' sizes: writer vs. readers
         self._queue = queue.SimpleQueue()
         self._thread = None
         self._closed = False
@@ -185,16 +185,16 @@ class Recorder:
                 return
 
     def _write(self, chunks, count):
-        if not chunks or self._fd is None:
+        if not chunks or self._out is None:
             return
         data = b"".join(chunks)
         try:
-            _write_all(self._fd, data)
+            _write_all(self._out, data)
         except OSError as exc:
             self._fail(exc)
             self._close_fd()
             return
-        with self._lock:
+        with self._guard:
             part = self.parts[-1]
             part.size += len(data)
             part.events += count
@@ -204,7 +204,7 @@ class Recorder:
                 self.rotation_due = True
 
     def _next_part(self, line2):
-        if self._fd is None:
+        if self._out is None:
             return
         self._close_fd()
         try:
@@ -225,14 +225,14 @@ class Recorder:
         except OSError:
             os.close(fd)
             raise
-        self._fd = fd
-        with self._lock:
+        self._out = fd
+        with self._guard:
             self.parts.append(Part(path, number, size=len(data), started=started,
                                    head=len(data)))
 
     def _close_fd(self):
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
+        if self._out is not None:
+            fd, self._out = self._out, None
             try:
                 os.close(fd)
             except OSError as exc:
@@ -263,7 +263,7 @@ class Recorder:
             done = threading.Event()
             self._queue.put(done)
             done.wait(timeout)
-        with self._lock:
+        with self._guard:
             return [Part(p.path, p.number, p.size, p.events, p.started, p.head)
                     for p in self.parts]
 
@@ -306,7 +306,7 @@ class Listing:
 
     def __init__(self):
         self._cache = {}
-        self._lock = threading.Lock()
+        self._guard = threading.Lock()
 
     def files(self, directory, recorder=None):
         live = {p.name: p for p in recorder.sync()} if recorder is not None else {}
@@ -338,7 +338,7 @@ class Listing:
     def _describe(self, path):
         st = os.stat(path)
         key = (path, st.st_size, st.st_mtime_ns)
-        with self._lock:
+        with self._guard:
             if key in self._cache:
                 return self._cache[key]
         started, lines = None, 0
@@ -353,6 +353,6 @@ class Listing:
                 lines += chunk.count(b"\n")
         value = (st.st_size, max(lines - 2, 0),
                  started if isinstance(started, (int, float)) else None)
-        with self._lock:
+        with self._guard:
             self._cache[key] = value
         return value

@@ -320,6 +320,7 @@ export class Controls {
     const hints = [];
     if (!online) hints.push("hint.offline");
     else if (proc.role === "dashboard") hints.push("hint.dashboard");
+    else if (proc.role === "puzzle") hints.push("hint.puzzle");   // its puzzle's actions move it
     else if (proc.state === "joined") hints.push("hint.joined");
     else if (proc.state === "created") hints.push("hint.created");
     else if (zombie) hints.push("hint.zombie_no_signal");

@@ -46,7 +46,7 @@ const HOWS = ["join", "implicit", "forkserver"];
 // reaped_via_kind / an event's via_kind: which call reaped it (app/lab/children.py,
 // orphans.py, echo_server.py). Each has reaped_by.<kind> and explain.reaped.<kind>.
 export const VIA_KINDS = ["start", "join", "subreaper_waitpid", "daemon_exit", "forkserver",
-  "forkserver_stop"];
+  "forkserver_stop", "adopter_waitpid"];
 
 function howKey(how) {
   return HOWS.includes(how) ? how : "join";
@@ -128,6 +128,10 @@ export function eventName(type) {
 
 function keyFor(prefix, event) {
   if (event.type === "reaped") return reapKey(`${prefix}.reaped`, event.via_kind, event.how, event.via_call);
+  // a puzzle's orphan says so itself, and its subreaper is a puzzle process
+  if (event.type === "reparented" && String(event.uid ?? "").startsWith("puzzle-")) {
+    return `${prefix}.reparented_puzzle`;
+  }
   if (event.type === "exited" && (event.exitcode === null || event.exitcode === undefined)) {
     return `${prefix}.exited_unknown`;     // only its parent (a forkserver) knows the code
   }
@@ -176,8 +180,9 @@ export function errorText(ack) {
 
 // -- the words of a node in the process tree (tree.js draws them) --------------------
 
-/** A node's first line: its role and name. */
+/** A node's first line: its role and name (a puzzle's process: its name, a, b…). */
 export function nodeHeading(proc) {
+  if (proc.role === "puzzle") return t("node.puzzle_title", { name: proc.name ?? proc.uid });
   return t("node.title", { role: roleName(proc.role), name: proc.name ?? proc.uid });
 }
 
@@ -225,7 +230,7 @@ export function nodeTitle(proc, orphan, reap = null) {
  * for a zombie, who must reap it and with which call (*reap*, explain.js
  * reapHint()). *echo* is the echo server's address; a client's `said` is what
  * its server said before it closed the connection. */
-export function connectionLine(p, echo, reap = null) {
+export function connectionLine(p, echo, reap = null, model = null) {
   if (p.state === "zombie") {
     // Whatever it was connected to, a process that has exited holds no socket.
     return reap ? reap.short : t("node.exit_line", { meaning: exitBrief(p.exitcode) });
@@ -249,6 +254,12 @@ export function connectionLine(p, echo, reap = null) {
     return t("node.client_connecting");
   }
   if (p.role === "dashboard") return t("node.dashboard_line");
+  if (p.role === "puzzle") {
+    // its parent in the puzzle's names, as the ppid says: a's child, c's orphan
+    const up = model?.get(p.ppid);
+    if (!up || up.role !== "puzzle") return t("node.puzzle_root");
+    return t(p.orphaned ? "node.puzzle_adopted" : "node.puzzle_child", { parent: up.name });
+  }
   if (p.role === "helper") {
     if (p.name === "forkserver") return t("node.helper.forkserver");
     if (p.name === "resource_tracker") return t("node.helper.resource_tracker");

@@ -26,6 +26,7 @@ import { Stepper } from "./stepper.js";
 import { fetchCode } from "./source.js";
 import { setAttr, setText } from "./dom.js";
 import { addr } from "./format.js";
+import { PuzzlePanel } from "./puzzle.js";
 import { PollPanel, voterId } from "./polls.js";
 // -- time travel and the timeline (issue 14) --
 import { History } from "./history.js";
@@ -136,7 +137,10 @@ const sync = new Sync(model, {
   },
   onStatus: (s) => {
     status = s;
-    if (s === "connected") stepper.refresh();   // the mode may have changed while away
+    if (s === "connected") {
+      stepper.refresh();   // the mode may have changed while away
+      puzzle.load();       // so may the puzzle
+    }
     requestRender();
   },
   onEvents: (events, { live }) => {
@@ -194,18 +198,29 @@ function placeCodeView(view) {
   if (el.parentElement !== home) home.append(el);
   codeView.shown();
 }
+/** The puzzle's place: beside the tree in presenter view (shown there while
+ * one runs, CSS), else its tab. */
+function placePuzzle(view) {
+  const home = view === "present" ? $("#puzzle-present") : $("#panel-puzzle");
+  const el = $("#puzzle");
+  if (el.parentElement !== home) home.append(el);
+}
 // A change of view changes the panel and the legible minimum (--tree-min-label-px):
 // fit the tree again, and move the code view to its place.
 const views = new Views({
   onChange: (view) => {
     if (view === "present") showTab("details");   // the bar shows the selected process
     placeCodeView(view);
+    placePuzzle(view);
     tree.fit();
     requestRender();
   },
 });
 forkscope.views = views;
 const details = new Details($("#details"), controls, model);
+// OSTEP's fork-tree puzzles on real processes (the puzzle tab)
+const puzzle = new PuzzlePanel({ root: $("#puzzle"), sync, requestRender });
+forkscope.puzzle = puzzle;
 const log = new Log({
   list: $("#log"), pidFilter: $("#log-pid"), typeFilter: $("#log-type"), count: $("#log-count"),
   getEvents: (upTo) => (upTo === null ? sync.eventsList() : history.eventsUpTo(upTo, 5000)), lookup,
@@ -413,6 +428,7 @@ function renderAll() {
   const now = clockOfLab.now();
   timeline.update({ spans, now, head: now, selectedUid,
     cursor: past === null ? null : { seq: past, t: travel.time() } });
+  puzzle.render();
   renderCost = performance.now() - lastRender;
 }
 
@@ -435,7 +451,9 @@ async function start() {
   lab.bind();
   polls.bind();
   stepper.bind();
+  puzzle.bind();
   placeCodeView(views.current);
+  placePuzzle(views.current);
   access.bind();
   keys.bind();
   showTab("details");

@@ -47,7 +47,7 @@ export const SCHEMA = {
     },
     "role": {
       "default": null,
-      "doc": "dashboard, server, worker, client or helper"
+      "doc": "dashboard, server, worker, client, helper or puzzle (a process of an OSTEP fork-tree puzzle, named a, b, c...)"
     },
     "state": {
       "default": "created",
@@ -119,7 +119,7 @@ export const SCHEMA = {
     },
     "reaped_via_kind": {
       "default": null,
-      "doc": "start, join, subreaper_waitpid, daemon_exit, forkserver or forkserver_stop"
+      "doc": "start, join, subreaper_waitpid, daemon_exit, forkserver, forkserver_stop or adopter_waitpid (a puzzle process reaped an orphan it adopted)"
     },
     "reaped_via_call": {
       "default": null,
@@ -356,7 +356,7 @@ export const SCHEMA = {
         },
         "via_kind": {
           "required": true,
-          "doc": "start, join, subreaper_waitpid, daemon_exit, forkserver or forkserver_stop"
+          "doc": "start, join, subreaper_waitpid, daemon_exit, forkserver, forkserver_stop or adopter_waitpid"
         },
         "via_call": {
           "required": false,
@@ -399,9 +399,9 @@ export const SCHEMA = {
       }
     },
     "reparented": {
-      "by": "dashboard",
+      "by": "dashboard (or the orphan itself: a puzzle process)",
       "registry": "changes",
-      "doc": "an orphan's parent died; the dashboard (the child subreaper) is its parent now",
+      "doc": "an orphan's parent died; the nearest child subreaper is its parent now: the dashboard, or in a puzzle a or another puzzle process",
       "fields": {
         "uid": {
           "required": true,
@@ -409,11 +409,11 @@ export const SCHEMA = {
         },
         "old_ppid": {
           "required": true,
-          "doc": "the parent that died"
+          "doc": "the parent that died (null if unknown)"
         },
         "ppid": {
           "required": true,
-          "doc": "the dashboard"
+          "doc": "the subreaper that adopted it"
         }
       }
     },

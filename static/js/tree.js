@@ -567,6 +567,8 @@ export class Tree {
         + `${d.orphan ? " orphan" : ""}${d.selected ? " selected" : ""}`)
       .attr("aria-pressed", (d) => String(d.selected))
       .attr("data-start-method", (d) => d.proc.start_method ?? null)
+      // a puzzle's process: its name in the puzzle (a, b, c…), beside its pid
+      .attr("data-puzzle-name", (d) => (d.proc.role === "puzzle" ? d.proc.name : null))
       .attr("aria-label", (d) => title(d));
 
     sel.select("rect.recent-ring")
@@ -630,7 +632,7 @@ export class Tree {
     sel.select("text.l4").attr("x", textX).attr("y", baseline(3))
       .each(function (d) {
         lines.push({ el: this, max: nodeW - textX - pad,
-          text: g.lines > 3 ? connectionLine(d.proc, echo, reapHint(d.proc, model)) : "" });
+          text: g.lines > 3 ? connectionLine(d.proc, echo, reapHint(d.proc, model), model) : "" });
         this.classList.toggle("reap-line", d.proc.state === "zombie");
       });
     fitAll(lines);

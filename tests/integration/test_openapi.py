@@ -146,12 +146,24 @@ def a_live_client(api):
     return running[0]["pid"] if running else api.spawn(1)[0]
 
 
+def a_live_puzzle(api):
+    """The running puzzle's id (one is started if none runs): as for pids, half
+    the examples of an action on a puzzle aim at a real one (and see its state)."""
+    puzzle = api.get("/api/puzzles").json()["puzzle"]
+    if puzzle is None:
+        puzzle = api.post("/api/puzzles", {"seed": 1, "count": 60, "fork_p": 0.6}).json()
+    return puzzle["id"]
+
+
 def run_operation(live, operation, mode, limit):
     """Up to *limit* generated requests; {status: how many}."""
     strategy = operation.as_strategy(generation_mode=mode)
     if "{pid}" in operation.path:
         strategy |= operation.as_strategy(generation_mode=mode, path_parameters={
             "pid": a_live_client(live.api)})
+    if "/puzzles/{id}" in operation.path:
+        strategy |= operation.as_strategy(generation_mode=mode, path_parameters={
+            "id": a_live_puzzle(live.api)})
 
     @settings(max_examples=limit, deadline=None, database=None, derandomize=True,
               phases=[Phase.explicit, Phase.generate],
