@@ -116,6 +116,12 @@ def create_app(settings=None, start=True):
     def index():
         return render_template("index.html")
 
+    # A recorded lecture, replayed in the browser (static/js/replay.js): the
+    # page reads the file itself; it needs no lab, no presenter, no socket.
+    @app.get("/replay")
+    def replay():
+        return render_template("replay.html")
+
     if start:
         forkscope.start()
     return app

@@ -47,18 +47,21 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 SIZES = ((1920, 1080), (1280, 720))
 SHOTS = ("dashboard", "details", "lab", "viewer-link", "code", "phone", "presenter", "projector",
-         "polls", "puzzle")
+         "polls", "puzzle", "timeline")
+# Shots in a lab of their own: ``--only`` these needs none of the scene above.
+OWN_LAB = {"polls", "timeline"}
 EXAMPLE_VIEWER_URL = "http://192.0.2.10:5000/"   # RFC 5737: for documentation
 # The presenter's token: the screenshots' own pages are the presenter's, the
 # phone's is a viewer's, as in a lecture hall.
 TOKEN = "screenshots"
 
 
-def start_app():
+def start_app(record=None):
     proc = subprocess.Popen(
-        # --no-record: staging screenshots is not a lecture worth keeping
+        # --no-record: staging screenshots is not a lecture worth keeping (the
+        # replay's shots record into a directory of their own, thrown away)
         [sys.executable, "-m", "app", "--port", "0", "--echo-port", "0", "--token", TOKEN,
-         "--no-record"], cwd=ROOT,
+         *(["--record", record] if record else ["--no-record"])], cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     for line in proc.stdout:
         found = re.search(r"(http://\S+?)/?$", line.strip())
@@ -469,6 +472,78 @@ def puzzle_shots(browser, url, api, out, lang):
     api.delete(f"/api/puzzles/{puzzle['id']}")
 
 
+def timeline_shots(browser, out, lang):
+    """Issue 14, a lab of its own that records: five clients talk, one worker
+    waits at its send gate for a while (step mode: a hatched span), one is
+    terminated (a zombie) and another joined. The live page with its timeline
+    open at 1920×1080 and 1280×720; the same page scrubbed back to the zombie
+    (the past bar); then the session's export on /replay, half-played, at
+    1280×720 and on a phone (390×844)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as record:
+        proc, url = start_app(record)
+        try:
+            api = Api(url)
+            context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale=lang)
+            page = context.new_page()
+            page.add_init_script("localStorage.setItem('forkscope.timeline.open', 'true')")
+            page.goto(f"{url}/?token={TOKEN}&lang={lang}")
+            expect(page.locator("[data-connection='connected']")).to_be_visible()
+            clients = api.post("/api/clients", {"count": 5})["pids"]
+            wait_shown(page, "worker", 5)
+            for i, pid in enumerate(clients[:4]):
+                api.post(f"/api/clients/{pid}/messages", {"text": f"hello {i} 你好"})
+            api.post("/api/step", {"mode": "step", "gates": ["send"]})
+            sender = threading.Thread(target=api.post, args=(
+                f"/api/clients/{clients[0]}/messages", {"text": "慢一点 slow"}))
+            sender.start()
+            waiting = lambda: requests.get(url + "/api/step", timeout=10).json()["waiting"]
+            while not waiting():
+                time.sleep(0.1)
+            time.sleep(1.5)                        # the hatched wait, long enough to see
+            api.post("/api/step", {"mode": "run"})
+            sender.join(30)
+            for pid in clients[1:3]:
+                api.post(f"/api/clients/{pid}/messages", {"text": "again 再来"})
+            zombie = api.process(clients[3])["worker_pid"]
+            api.post(f"/api/processes/{zombie}/terminate")
+            joined = api.process(clients[4])["worker_pid"]
+            api.post(f"/api/processes/{joined}/terminate")
+            api.post(f"/api/processes/{joined}/join", {})
+            expect(page.locator(f"#tree g.node[data-pid='{zombie}']")).to_have_attribute(
+                "data-state", "zombie")
+            page.locator(f"#tree g.node[data-pid='{zombie}']").click()
+            for width, height in SIZES:
+                page.set_viewport_size({"width": width, "height": height})
+                settle(page)
+                shoot(page, out / f"timeline-{width}.png")
+            exited = next(e["seq"] for e in requests.get(url + "/api/events?after=0", timeout=10)
+                          .json()["events"] if e["type"] == "exited" and e["pid"] == joined)
+            page.locator("[role='tab'][data-tab='log']").click()
+            page.locator(f"#log li[data-seq='{exited}']").click()
+            expect(page.locator("body")).to_have_attribute("data-past-seq", str(exited))
+            settle(page)
+            shoot(page, out / "timeline-past-1280.png")
+            context.close()
+            last = api.state()["seq"]
+            for size, name in (({"width": 1280, "height": 720}, "replay-1280.png"),
+                               ({"width": 390, "height": 844}, "replay-390.png")):
+                phone = size["width"] < 500
+                context = browser.new_context(viewport=size, locale=lang, is_mobile=phone,
+                                              has_touch=phone)
+                replay = context.new_page()
+                replay.goto(f"{url}/replay?url=/api/export.jsonl&lang={lang}")
+                expect(replay.locator("body")).to_have_attribute("data-replay", "paused")
+                replay.evaluate(f"() => window.forkscope.seek({exited})")
+                expect(replay.locator("body")).to_have_attribute("data-replay-seq", str(exited))
+                replay.evaluate(f"() => window.forkscope.seek({(exited + last) // 2})")
+                settle(replay)
+                shoot(replay, out / name)
+                context.close()
+        finally:
+            stop_app(proc)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
@@ -490,11 +565,14 @@ def main(argv=None):
     if not fonts.stdout:
         print("warning: no CJK font installed (apt-get install fonts-noto-cjk): "
               "Chinese text will show as boxes", file=sys.stderr)
-    if args.only == {"polls"}:     # a lab of its own: the scene above is not needed
+    if args.only and args.only <= OWN_LAB:     # labs of their own: the scene above is not needed
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                          args=["--no-sandbox", "--disable-gpu"])
-            poll_shots(browser, out, args.lang)
+            if want("polls"):
+                poll_shots(browser, out, args.lang)
+            if want("timeline"):
+                timeline_shots(browser, out, args.lang)
             browser.close()
         return
     proc, url = start_app()
@@ -536,6 +614,8 @@ def main(argv=None):
                 puzzle_shots(browser, url, api, out, args.lang)
             if want("polls"):
                 poll_shots(browser, out, args.lang)    # a lab of its own: it kills its server
+            if want("timeline"):
+                timeline_shots(browser, out, args.lang)   # a lab of its own, recorded
             browser.close()
     finally:
         stop_app(proc)

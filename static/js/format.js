@@ -350,3 +350,42 @@ function stepSummary(event, lookup) {
   const how = has(`gate_how.${event.how}`) ? t(`gate_how.${event.how}`) : (event.how ?? "");
   return t("summary.gate_pass", { name, gate: event.gate, how });
 }
+
+// -- the timeline (timeline.js) and time travel (timetravel.js, replay.js) ---------------
+
+/** A lane's name: "worker-3 · 12727". */
+export function laneLabel(row) {
+  return t("timeline.lane", { name: row.name ?? row.uid ?? "?", pid: row.pid ?? t("node.no_pid") });
+}
+
+/** A group row: "▾ 12 workers" (open) or "▸ 12 workers · 3 zombie" (folded). */
+export function laneGroupLabel(row) {
+  const states = Object.entries(row.states ?? {})
+    .filter(([state]) => state !== "running" && state !== "joined")
+    .map(([state, n]) => t("group.state", { n, state: stateName(state) })).join(" · ");
+  return t(row.open ? "timeline.group_open" : "timeline.group_folded",
+    { n: row.count ?? 0, role: rolesName(row.role) }) + (!row.open && states ? ` · ${states}` : "");
+}
+
+/** How much time the timeline shows: "30 s", "5 min", "2 h". */
+export function spanLabel(seconds) {
+  if (seconds < 60) return t("timeline.span_s", { n: Math.round(seconds) });
+  if (seconds < 3600) return t("timeline.span_min", { n: Math.round(seconds / 6) / 10 });
+  return t("timeline.span_h", { n: Math.round(seconds / 360) / 10 });
+}
+
+/** A time-axis label: seconds shown when the span is short. */
+export function timeTick(date, span) {
+  const pad = (n) => String(n).padStart(2, "0");
+  const hm = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  return span <= 600 ? `${hm}:${pad(date.getSeconds())}` : hm;
+}
+
+
+/** A length of time in words: "42 s", "5 min 12 s", "1 h 3 min". */
+export function durationText(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return t("duration.s", { s });
+  if (s < 3600) return t("duration.min", { min: Math.floor(s / 60), s: s % 60 });
+  return t("duration.h", { h: Math.floor(s / 3600), min: Math.floor((s % 3600) / 60) });
+}

@@ -2,7 +2,8 @@
 //
 // For benchmarks and tests the page records (docs/api.md, the testability contract)
 //   window.forkscope = { model, appliedSeq, appliedAt: Map(seq -> epoch ms), sync,
-//                        truth, truthMonitor, tree, views }
+//                        truth, truthMonitor, tree, views,
+//                        history, spans, travel, timeline, shown() }
 // (appliedAt keeps the most recent 2000 entries, from Sync's onApplied; truth
 // is the last /api/truth?detail=0). This module alone writes it.
 
@@ -19,6 +20,7 @@ import { LabPanel } from "./lab.js";
 import { TruthMonitor } from "./truth.js";
 import { Keys, registerKey } from "./keys.js";
 import { Views } from "./views.js";
+import { Tabs } from "./tabs.js";
 import { CodeView } from "./codeview.js";
 import { Stepper } from "./stepper.js";
 import { fetchCode } from "./source.js";
@@ -26,6 +28,12 @@ import { setAttr, setText } from "./dom.js";
 import { addr } from "./format.js";
 import { PuzzlePanel } from "./puzzle.js";
 import { PollPanel, voterId } from "./polls.js";
+// -- time travel and the timeline (issue 14) --
+import { History } from "./history.js";
+import { Spans } from "./spans.js";
+import { TimeTravel } from "./timetravel.js";
+import { Timeline } from "./timeline.js";
+import { LabClock, narrator, reachBack, rememberTimelineOpen, timelineOpen } from "./timeline-page.js";
 import { Lessons } from "./lessons.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -74,7 +82,7 @@ function requestRender() {
 }
 
 function select(uid) {
-  if (!uid || !model.procs.has(uid)) return;
+  if (!uid || !shownModel().procs.has(uid)) return;
   selectedUid = uid;
   // on the code tab a selection is a line to look at: the code view scrolls to it
   if (currentTab() !== "code") showTab("details");
@@ -82,9 +90,38 @@ function select(uid) {
 }
 
 function lookup(event) {
-  if (event.uid && model.procs.has(event.uid)) return model.procs.get(event.uid);
-  return event.pid ? model.get(event.pid) : null;
+  const shown = shownModel();
+  // the process the event was about when it happened (spans.js), even once reaped
+  const uid = event.uid ?? spans.uidOf(event.seq);
+  if (uid) {
+    const proc = shown.procs.get(uid) ?? model.procs.get(uid);
+    if (proc) return proc;
+  }
+  return event.pid ? shown.get(event.pid) : null;
 }
+
+// -- time travel and the timeline (issue 14): the history of what was applied, the
+// past the views show (live when travel.past is false), the lanes of the timeline ---------
+const history = new History();
+const spans = new Spans();
+const clockOfLab = new LabClock();
+const travel = new TimeTravel({ history, bar: $("#past-bar"), onChange: () => {
+  if (!travel.past) timeline.resume();
+  requestRender();
+} });
+/** The model the views draw: the past's while travelling, else the live one. */
+function shownModel() {
+  return travel.shown(model);
+}
+const timeline = new Timeline($("#timeline"), {
+  onScrub: (seq) => travel.to(seq),
+  onSelect: (uid) => select(uid),
+  narrate: narrator(history, lookup),
+  seqAtTime: (time) => history.seqAtTime(time),
+  onToggle: rememberTimelineOpen,
+  open: timelineOpen(false),
+});
+Object.assign(forkscope, { history, spans, travel, timeline, shown: shownModel });
 
 const access = new Access({ requestRender });
 const truth = new TruthMonitor({
@@ -109,6 +146,7 @@ const sync = new Sync(model, {
   },
   onEvents: (events, { live }) => {
     eventsVersion += 1;
+    history.remember(events);
     log.add(events);
     controls.noticeEvents(events);
     lab.noticeEvents(events);
@@ -121,6 +159,24 @@ const sync = new Sync(model, {
   onAccess: (presenter) => access.set(presenter),
   onApplied: recordApplied,
   auth: { voter: voterId() },          // one vote per device per question (polls.js)
+  onSnapshot: (snapshot) => {
+    const fresh = history.range() === null;
+    if (history.start(snapshot, model)) {       // another dashboard run: its own past
+      travel.live();
+      spans.clear();
+    }
+    spans.start(snapshot);
+    clockOfLab.guess();
+    // the past before this page connected, from the dashboard's recording
+    if (fresh || history.firstSeq === snapshot.seq) reachBack(history, spans).then((reached) => {
+      if (reached) requestRender();
+    });
+  },
+  onEvent: (event) => {
+    history.push(event, model);
+    spans.add(event);
+    clockOfLab.see(event.t);
+  },
 });
 forkscope.sync = sync;
 forkscope.truthMonitor = truth;
@@ -189,8 +245,15 @@ const puzzle = new PuzzlePanel({ root: $("#puzzle"), sync, requestRender });
 forkscope.puzzle = puzzle;
 const log = new Log({
   list: $("#log"), pidFilter: $("#log-pid"), typeFilter: $("#log-type"), count: $("#log-count"),
-  getEvents: () => sync.eventsList(), lookup,
-  onPick: (uid, pid) => select(uid && model.procs.has(uid) ? uid : model.get(pid)?.uid),
+  getEvents: (upTo) => (upTo === null ? sync.eventsList() : history.eventsUpTo(upTo, 5000)), lookup,
+  // a click on an event: the lab as it was then (time travel), its process selected
+  onPick: (uid, pid, seq) => {
+    travel.to(seq);
+    const shown = shownModel();
+    const picked = uid && shown.procs.has(uid) ? uid : shown.get(pid)?.uid;
+    if (picked) selectedUid = picked;   // the log stays: the next click goes on through time
+    requestRender();
+  },
 });
 
 // -- short notices under the tree: the server refused a connection ("server busy" at
@@ -228,35 +291,21 @@ const notices = {
   },
 };
 
-// -- tabs: details / finished / log -------------------------------------------------------
-function showTab(name) {
-  for (const tab of document.querySelectorAll("[role='tab']")) {
-    const on = tab.dataset.tab === name;
-    tab.setAttribute("aria-selected", String(on));
-    tab.tabIndex = on ? 0 : -1;
-    $(`#${tab.getAttribute("aria-controls")}`).hidden = !on;
-  }
+// -- tabs: details / finished / log / code (tabs.js) ------------------------------------------
+const tabs = new Tabs({ onShow: (name) => {
   if (name === "code") codeView.shown();     // it scrolls to the selection once it has a box
+  if (travel.past) requestRender();          // the past's log and reaped list, drawn when shown
+} });
+
+function showTab(name) {
+  tabs.show(name);
 }
 
 function currentTab() {
-  return document.querySelector("[role='tab'][aria-selected='true']")?.dataset.tab ?? null;
+  return tabs.current;
 }
 
-for (const tab of document.querySelectorAll("[role='tab']")) {
-  tab.addEventListener("click", () => showTab(tab.dataset.tab));
-  tab.addEventListener("keydown", (ev) => {
-    const tabs = [...document.querySelectorAll("[role='tab']")];
-    const i = tabs.indexOf(tab);
-    const next = ev.key === "ArrowRight" ? tabs[(i + 1) % tabs.length]
-      : ev.key === "ArrowLeft" ? tabs[(i + tabs.length - 1) % tabs.length] : null;
-    if (next) {
-      ev.preventDefault();     // the arrow was the tabs': the tree's arrow keys leave it be
-      showTab(next.dataset.tab);
-      next.focus();
-    }
-  });
-}
+tabs.bind();
 
 // -- keys (keys.js): each acts through the same function as its button ----------------------
 function switchLang() {
@@ -272,6 +321,10 @@ function selectedPid() {
 }
 
 function actOnSelected(action) {
+  if (travel.past) {      // the selection is a process of the past: act on the present only
+    notices.show("past", () => t("notice.past"));
+    return;
+  }
   const pid = selectedPid();
   if (pid) controls.actOn(action, pid);
 }
@@ -279,7 +332,7 @@ function actOnSelected(action) {
 /** The processes the arrow keys walk, in the tree's reading order (a group
  *  is passed over: open it to walk its members). */
 function readingOrder() {
-  return tree.visibleOrder().filter((id) => model.procs.has(id));
+  return tree.visibleOrder().filter((id) => shownModel().procs.has(id));
 }
 
 function moveSelection(step) {
@@ -314,6 +367,15 @@ registerKey("q", { label: "keys.ask", presenterOnly: true, run: () => polls.open
 registerKey("s", { label: "keys.step", presenterOnly: true, run: () => { stepper.step(); } });
 registerKey(" ", { label: "keys.continue", presenterOnly: true, display: "Space",
   run: () => { stepper.toggle(); } });
+// time travel: one event back / forward, back to live; the timeline shown or not
+registerKey(",", { label: "keys.event_back", run: () => travel.step(-1) });
+registerKey(".", { label: "keys.event_forward", run: () => (travel.past ? travel.step(1) : false) });
+registerKey("Escape", { label: "keys.live", display: "Esc", run: () => {
+  if (!travel.past) return false;
+  travel.live();
+  return true;
+} });
+registerKey("h", { label: "keys.timeline", run: () => timeline.setOpen(!timeline.isOpen) });
 // lessons: a clicker sends PageDown / PageUp. Not presenterOnly: on a viewer's page, or
 // with no lesson open, they do nothing (run returns false) and PageDown still scrolls.
 registerKey(["n", "PageDown"], { label: "keys.lesson_next", display: "N PgDn", run: () => lessons.next() });
@@ -348,15 +410,27 @@ function renderEcho() {
 const els = {
   results: $("#results"), clients: $("#clients"), clientsEmpty: $("#clients-empty"),
   clientsCount: $("#clients-count"), finished: $("#finished"), finishedEmpty: $("#finished-empty"),
-  finishedCount: $("#finished-count"),
+  finishedCount: $("#finished-count"), log: $("#log"),
 };
+
+let shownSeq = 0;             // the seq of the model drawn last, and whether it was the past's
+let shownWasPast = false;
 
 function renderAll() {
   frame = 0;
   lastRender = performance.now();
+  const shown = shownModel();
+  // In the past a scrub redraws the log and the reaped list: only when on screen,
+  // asked before the views change the page (after, each question costs a layout).
+  const onScreen = travel.past ? { log: els.log.getClientRects().length > 0,
+    finished: els.finished.parentElement.getClientRects().length > 0 } : {};
+  // a jump through time (not one event, not the live stream): no highlights of "new"
+  if ((travel.past || shownWasPast) && Math.abs(shown.seq - shownSeq) > 1) tree.forgetChanges();
+  shownSeq = shown.seq;
+  shownWasPast = travel.past;
   renderStatus();
   renderEcho();
-  tree.update(model, selectedUid);
+  tree.update(shown, selectedUid);
   controls.renderStatic();
   controls.renderResults(els.results);
   lab.render();
@@ -366,13 +440,21 @@ function renderAll() {
   access.render();
   notices.render();
   setText(els.clientsCount, String(controls.renderClients(els.clients, els.clientsEmpty)));
-  const selected = selectedUid ? model.procs.get(selectedUid) : null;
-  if (selectedUid && !selected) selectedUid = null;
-  details.render(selected, { orphan: tree.orphans.has(selectedUid), events: () => sync.eventsList(),
-    eventsVersion, lookup });
-  setText(els.finishedCount, String(renderFinished(els.finished, els.finishedEmpty, model, selectedUid, select)));
-  log.render();
-  codeView.render(model, selectedUid, stepper.state);
+  const selected = selectedUid ? shown.procs.get(selectedUid) : null;
+  // a process not born yet in the past shown stays selected for the present
+  if (selectedUid && !selected && !travel.past) selectedUid = null;
+  const past = travel.past ? travel.reached : null;
+  details.render(selected, { orphan: tree.orphans.has(selectedUid), model: shown,
+    events: past === null ? () => sync.eventsList() : () => history.eventsUpTo(past),
+    eventsVersion: past === null ? eventsVersion : `past ${past}`, lookup });
+  setText(els.finishedCount, String(renderFinished(els.finished, els.finishedEmpty, shown, selectedUid, select,
+    { lazy: past !== null, shown: onScreen.finished })));
+  log.render(past, { shown: onScreen.log });
+  codeView.render(shown, selectedUid, stepper.state);
+  travel.render();
+  const now = clockOfLab.now();
+  timeline.update({ spans, now, head: now, selectedUid,
+    cursor: past === null ? null : { seq: past, t: travel.time() } });
   puzzle.render();
   renderCost = performance.now() - lastRender;
 }
@@ -386,6 +468,7 @@ async function start() {
   $("#keys-button").addEventListener("click", () => keys.toggleSheet());
   onLangChange(() => {
     log.languageChanged();
+    timeline.languageChanged();
     truth.languageChanged();
     keys.languageChanged();
     polls.languageChanged();

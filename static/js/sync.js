@@ -10,6 +10,9 @@
 // Each seq applied (a snapshot's, or an event's) is reported to onApplied(seq,
 // atMs), atMs the wall-clock time it was applied here: the page's owner
 // records it (main.js: window.forkscope, read by tests and benchmarks).
+// What was applied is also given whole, for the page's history (time
+// travel, the timeline): onSnapshot(snapshot) right after the model was
+// reset to it, onEvent(event) right after the model applied it.
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { OutOfSync } from "./model.js";
@@ -20,13 +23,15 @@ const HISTORY_FETCHED = 2000;
 
 export class Sync {
   constructor(model, { onChange, onStatus, onEvents, onAccess = () => {}, onApplied = () => {},
-    auth = {} }) {
+    onSnapshot = () => {}, onEvent = () => {}, auth = {} }) {
     this.model = model;
     this.onChange = onChange;
     this.onStatus = onStatus;
     this.onEvents = onEvents;
     this.onAccess = onAccess;
     this.onApplied = onApplied;
+    this.onSnapshot = onSnapshot;
+    this.onEvent = onEvent;
     this.presenter = null;               // unknown until the server says
     this.appliedSeq = 0;
     this.events = new Map();             // seq -> event, for the log and the details
@@ -76,6 +81,7 @@ export class Sync {
   // -- applying -----------------------------------------------------------------
   applySnapshot(snapshot) {
     this.model.reset(snapshot);
+    this.onSnapshot(snapshot);
     this.markApplied(snapshot.seq);
     this.resyncing = false;
     const pending = this.buffer.filter((e) => e.seq > snapshot.seq);
@@ -116,6 +122,7 @@ export class Sync {
       this.resync(error.message);
       return false;
     }
+    this.onEvent(event);
     this.markApplied(event.seq);
     return true;
   }

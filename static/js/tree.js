@@ -126,6 +126,12 @@ export class Tree {
     this.refresh();
   }
 
+  /** The next model drawn does not follow from the last one (time travel
+   *  jumped, a replay was scrubbed): nothing in it is "new" or "just ended". */
+  forgetChanges() {
+    this.changes = null;
+  }
+
   /** Draw again with what was drawn last (the room or a view's minimum changed). */
   refresh() {
     if (this.lastArgs) this.update(...this.lastArgs);

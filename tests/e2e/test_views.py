@@ -363,8 +363,11 @@ def test_phone_viewer_sees_the_tree_first_and_live(lecture, phone):
     expect(log.locator("li").first).to_be_visible()
     assert details.bounding_box()["y"] >= tree["bottom"] - 1
     assert log.bounding_box()["y"] > details.bounding_box()["y"]
-    # viewers cannot act (the tree's fit button only moves their own view)
-    expect(page.locator("[data-action]:not([data-action='fit']):visible")).to_have_count(0)
+    # viewers cannot act (the tree's fit button and the timeline's buttons only move
+    # their own view)
+    expect(page.locator("[data-action]:not([data-action='fit']):not(#timeline [data-action]):visible")
+           ).to_have_count(0)
+    expect(page.locator("#timeline [data-action='timeline']")).to_be_visible()
     expect(page.locator(".actions-card")).to_be_hidden()
     small = page.evaluate(TOUCH_TARGETS)
     assert not small, f"touch targets under 44 px: {small}"
