@@ -38,6 +38,7 @@ JOIN = "join"            # server: p.join("timeout") one of its workers
 RELAY = "relay"          # server: pass "request" to worker "pid", its reply back
 SEND = "send"            # client: send "text" to the echo server, return the reply
 CLOSE = "close"          # client: close the socket and exit
+FLOOD = "flood"          # client: send "text" back to back for "seconds" (a lesson)
 RELEASE = "release"      # any: pass the gate named by "gate" and "since" (server: or
                          # worker "pid"'s); to a worker or client a notification
 WAKE = "wake"            # any: the step settings changed, re-read them (server:

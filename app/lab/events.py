@@ -51,6 +51,8 @@ GATE_PASS = _type("gate_pass")
 POLL_OPENED = _type("poll_opened")
 POLL_CLOSED = _type("poll_closed")
 POLL_REVEALED = _type("poll_revealed")
+FLOODED = _type("flooded")
+LESSON_STEP = _type("lesson_step")
 
 
 def uid(name, parent_name):

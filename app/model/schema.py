@@ -280,7 +280,9 @@ EVENTS = {
         error=_req("the message"), demo=_opt("the demonstration that failed")),
     "demo": _event(
         "helper", "ignored", "a demonstration's outcome (app.lab.demos)",
-        demo=_req("which demonstration"), error=_opt("null: it did not fail")),
+        demo=_req("which demonstration"), error=_opt("null: it did not fail"),
+        call=_opt("run_vs_start: p.run() or p.start(), the call that ran run()"),
+        ppid=_opt("run_vs_start: os.getppid() inside run()")),
     "phase": _event(
         "any", "changes", "the process reached a point of the tutorial's code (POINTS); "
         "in run mode coalesced like served",
@@ -310,6 +312,18 @@ EVENTS = {
         poll=_req("the poll's id"),
         choice=_req("the index of the choice that came true, or null (none did)"),
         note=_opt("a sentence on what happened")),
+    # -- lessons (app/lessons): the lab driven by a script of steps ------------------
+    "flooded": _event(
+        "client", "changes", "the client sent and received back to back for seconds "
+        "(a lesson on concurrency): count round trips at once",
+        count=_req("round trips"), bytes=_req("their bytes, each way"),
+        seconds=_req("how long it went on"), text=_req("what it sent each time")),
+    "lesson_step": _event(
+        "dashboard", "ignored", "the presenter's lesson is at this step (viewers follow)",
+        lesson=_req("the lesson's id; null: no lesson"), step=_req("the step, from 0"),
+        phase=_opt("ready, asking or done"),
+        truth=_opt("done: the key of the choice that really happened"),
+        outcome=_opt("done: what the lab answered, as facts [{key, params}]")),
 }
 
 

@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from flask import current_app
 from werkzeug.exceptions import HTTPException
 
+from app import lessons
 from app.errors import LabError
 from app.model import puzzle as pz
 from app.model import schema
 from app.web import exports
-from app.web.controller import bad
+from app.web.controller import FLOOD_MAX, FLOOD_MIN, LESSON_PHASES, OUTCOME_MAX, bad
 
 PID = {"type": "integer", "minimum": 1, "description": "a lab process's pid"}
 
@@ -131,6 +132,18 @@ class Action:
 def _whoami(fs, caller, args):
     return {"presenter": caller.presenter, "token_required": fs.settings.token is not None,
             "viewer_url": fs.viewer_url}
+
+
+def _reset(fs):
+    """A known lab for a lesson: no puzzle running either — its desk ends it (every
+    puzzle process reaped by its parent) before the controller resets the lab."""
+    puzzle = fs.puzzles.current
+    if puzzle is not None:
+        try:
+            fs.puzzles.end(puzzle.id)
+        except LabError:
+            pass   # ended meanwhile; or a process that does not answer: the reset kills it
+    return fs.controller.reset_lab()
 
 
 def _openapi(fs, caller, args):
@@ -289,6 +302,44 @@ ACTIONS = {a.name: a for a in [
     Action("puzzle_end", "DELETE", "/puzzles/<id>", lambda fs, c, a: fs.puzzles.end(a["id"]),
            "end the puzzle: every puzzle process exits and is reaped", "PuzzleEnded",
            errors=(504,)),
+    # -- lessons (app/lessons): a known lab, two demonstrations, the CPU meter, and
+    # the step the presenter's lesson is at (viewers follow it) ----------------------
+    Action("lessons", "GET", "/lessons", lambda fs, c, a: lessons.public(),
+           "the guided lessons: each a script of narrated steps", "Lessons"),
+    Action("lesson_current", "GET", "/lessons/current",
+           lambda fs, c, a: fs.controller.lesson_current(),
+           "the lesson and step the presenter is at", "LessonStep"),
+    Action("lesson_step", "POST", "/lessons/step", lambda fs, c, a: fs.controller.lesson_step(a),
+           "the presenter's lesson is at this step: a lesson_step event for viewers",
+           "LessonStep", required=("lesson", "step"),
+           fields={"lesson": {"type": ["string", "null"], "maxLength": 64,
+                              "description": "a lesson's id; null: no lesson"},
+                   "step": {"type": "integer", "minimum": 0, "maximum": 99},
+                   "phase": {"enum": list(LESSON_PHASES)},
+                   "truth": {"type": ["string", "null"], "maxLength": 40,
+                             "description": "done: the key of the choice that happened"},
+                   "outcome": {"type": "array", "maxItems": OUTCOME_MAX, "items": {
+                       "type": "object", "required": ["key"],
+                       "properties": {"key": {"type": "string", "maxLength": 80},
+                                      "params": {"type": "object"}}},
+                       "description": "done: what the lab answered, as catalogue facts"}},
+           errors=(413,)),
+    Action("lab_reset", "POST", "/lab/reset", lambda fs, c, a: _reset(fs),
+           "a known lab: every client, worker and orphan stopped and reaped, run mode, "
+           "default lab settings, one new echo server", "LabReset", errors=LAB),
+    Action("run_demo", "POST", "/demos/run-vs-start",
+           lambda fs, c, a: fs.controller.run_demo(),
+           "a process calls p.run() directly, then p.join(), then p.start()", "RunDemo",
+           errors=LAB),
+    Action("flood", "POST", "/clients/flood", lambda fs, c, a: fs.controller.flood(a),
+           "every connected client sends back to back for seconds, all at once (run mode)",
+           "Flooded", fields={"seconds": {"type": "number", "minimum": FLOOD_MIN,
+                                          "maximum": FLOOD_MAX, "default": 3},
+                              "text": {"type": "string", "pattern": r"\S", "maxLength": 100,
+                                       "default": "ping"}},
+           errors=LAB),
+    Action("cpu", "GET", "/cpu", lambda fs, c, a: fs.controller.cpu(),
+           "CPU per core and per lab process since the last reading (psutil)", "Cpu"),
 ]}
 
 # -- polls: predict, then reveal (app/web/polls.py, app/model/polls.py) ----------------

@@ -22,6 +22,10 @@ ADDRESS = {"type": ["array", "null"], "items": {"type": ["string", "integer"]},
            "description": "[host, port]"}
 ECHO = {"type": "object", "required": ["host", "port"],
         "properties": {"host": NULLABLE_STR, "port": NULLABLE_INT}}
+LANGS_TEXT = {"type": "object", "required": ["zh-CN", "en"],
+              "properties": {"zh-CN": {"type": "string"}, "en": {"type": "string"}}}
+PID_PPID = {"type": "object", "required": ["pid", "ppid"],
+            "properties": {"pid": {"type": "integer"}, "ppid": {"type": "integer"}}}
 
 
 #: JSON types of P's fields, where a client may rely on one. Which fields P
@@ -164,6 +168,31 @@ SCHEMAS = {
                       error=NULLABLE_STR, pid={"type": "integer"}, name={"type": "string"}),
     # -- fork-tree puzzles (app/web/puzzles.py) --
     **PUZZLE_SCHEMAS,
+    # -- lessons (app/lessons) ------------------------------------------------------------
+    "Lessons": {"type": "array", "items": obj(
+        ["id", "title", "steps"], id={"type": "string"}, title=LANGS_TEXT,
+        steps={"type": "array", "items": obj(["narration"], narration=LANGS_TEXT)})},
+    "LessonStep": obj(["lesson", "step"], lesson=NULLABLE_STR, step={"type": "integer"},
+                      phase={"type": "string"}, truth=NULLABLE_STR,
+                      outcome={"type": "array", "items": obj(["key"], key={"type": "string"})}),
+    "LabReset": obj(["pid", "echo", "lab", "step", "clean"], pid={"type": "integer"},
+                    echo=ECHO, lab=ref("Lab"), step=ref("StepState"),
+                    clean={"type": "boolean", "description": "the registry showed the "
+                           "clean lab before the answer"}),
+    "RunDemo": obj(["caller", "run", "start", "join_error", "pid", "name"],
+                   caller=PID_PPID, run=PID_PPID, start=PID_PPID, join_error=NULLABLE_STR,
+                   pid={"type": "integer"}, name={"type": "string"}),
+    "Flooded": obj(["seconds", "clients"], seconds={"type": "number"},
+                   clients={"type": "array", "items": obj(
+                       ["pid", "ok", "rounds", "worker_pid"], pid={"type": "integer"},
+                       ok={"type": "boolean"}, rounds={"type": "integer"},
+                       worker_pid=NULLABLE_INT)}),
+    "Cpu": obj(["cores", "percent", "interval", "processes"], cores={"type": "integer"},
+               percent={"type": "array", "items": {"type": "number"}},
+               interval={"type": "number"},
+               processes={"type": "array", "items": obj(
+                   ["pid", "percent", "core"], pid={"type": "integer"},
+                   percent={"type": ["number", "null"]}, core=NULLABLE_INT)}),
 }
 
 # What each status means, and who may get it.
@@ -175,7 +204,7 @@ STATUS_TEXT = {
          "no such poll (no_poll), no such puzzle running (no_puzzle), or no such route",
     409: "the state forbids it (wrong_state, join_would_block, server_down, "
          "nothing_waiting, not_recording, poll_open, poll_closed, puzzle_running, "
-         "has_children, finished...)",
+         "has_children, finished, no_clients, stepping...)",
     413: "the text is too large (too_large)",
     415: "a control call must be application/json (bad_content_type)",
     429: "a cap (max_clients, max_processes, rate_limited, max_voters; params.limit)",

@@ -117,6 +117,10 @@ function eventParams(event, lookup) {
     p.via = p.call;
   }
   if (event.type?.startsWith("poll_")) Object.assign(p, pollParams(event));
+  if (event.type === "lesson_step") {      // steps count from 1 for people
+    p.step = (event.step ?? 0) + 1;
+    p.lesson = event.lesson ?? "—";
+  }
   if (event.timeout === null || event.timeout === undefined) p.timeout = "";
   if (p.start_ms === undefined || p.start_ms === null) p.start_ms = "?";
   return p;

@@ -34,6 +34,7 @@ import { Spans } from "./spans.js";
 import { TimeTravel } from "./timetravel.js";
 import { Timeline } from "./timeline.js";
 import { LabClock, narrator, reachBack, rememberTimelineOpen, timelineOpen } from "./timeline-page.js";
+import { Lessons } from "./lessons.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -151,6 +152,7 @@ const sync = new Sync(model, {
     lab.noticeEvents(events);
     stepper.noticeEvents(events);
     polls.noticeEvents(events);
+    lessons.noticeEvents(events);
     if (live) notices.add(events);
     requestRender();
   },
@@ -181,13 +183,32 @@ forkscope.truthMonitor = truth;
 
 const controls = new Controls({ sync, model, onSelect: select, requestRender, onAcked: () => truth.poke() });
 const lab = new LabPanel({ controls, model, requestRender });
-const polls = new PollPanel({ sync, isPresenter: () => access.presenter, requestRender });
+const polls = new PollPanel({ sync, isPresenter: () => access.presenter, requestRender,
+  hides: (poll) => lessons.ownsPoll(poll.id) });   // a lesson draws its own question
 const tree = new Tree($("#tree"), { onSelect: select, fitButton: $("#tree-fit") });
 // the views' keys (f: fit; arrows: tree.visibleOrder()) and tests reach the tree here
 forkscope.tree = tree;
 const codeView = new CodeView($("#code-view"), { onSelect: select, loadCode: fetchCode });
 const stepper = new Stepper({ controls, sync, bar: $("#step-bar"), requestRender,
   selected: () => (selectedUid ? model.procs.get(selectedUid) : null) });
+
+// -- lessons (lessons.js): the panel is a tab in the full view; in presenter view and on
+// a phone, while a lesson is open, it has a place of its own beside / above the tree ------
+const lessons = new Lessons({ root: $("#lessons"), controls, sync, model, access, requestRender,
+  truthNow: () => forkscope.truth,
+  onActive: (id) => {
+    placeLessons(views.current);
+    if (id && views.current === "full") showTab("lessons");   // a viewer follows the presenter
+  } });
+forkscope.lessons = lessons;
+
+function placeLessons(view) {
+  const aside = lessons.lessonId && (view === "present" || view === "phone");
+  const home = aside ? $("#lessons-aside") : $("#panel-lessons");
+  const el = $("#lessons");
+  if (el.parentElement !== home) home.append(el);
+  if (view === "present") tree.fit();     // the tree's panel changed width
+}
 
 /** The code view's place: beside the tree in presenter view (shown there while
  * stepping, CSS), else its tab (on a phone every tab's panel is shown, the
@@ -212,6 +233,7 @@ const views = new Views({
     if (view === "present") showTab("details");   // the bar shows the selected process
     placeCodeView(view);
     placePuzzle(view);
+    placeLessons(view);
     tree.fit();
     requestRender();
   },
@@ -354,6 +376,10 @@ registerKey("Escape", { label: "keys.live", display: "Esc", run: () => {
   return true;
 } });
 registerKey("h", { label: "keys.timeline", run: () => timeline.setOpen(!timeline.isOpen) });
+// lessons: a clicker sends PageDown / PageUp. Not presenterOnly: on a viewer's page, or
+// with no lesson open, they do nothing (run returns false) and PageDown still scrolls.
+registerKey(["n", "PageDown"], { label: "keys.lesson_next", display: "N PgDn", run: () => lessons.next() });
+registerKey(["b", "PageUp"], { label: "keys.lesson_back", display: "B PgUp", run: () => lessons.back() });
 
 // -- rendering ---------------------------------------------------------------------------------
 function renderStatus() {
@@ -410,6 +436,7 @@ function renderAll() {
   lab.render();
   polls.render();
   stepper.render();
+  lessons.render();
   access.render();
   notices.render();
   setText(els.clientsCount, String(controls.renderClients(els.clients, els.clientsEmpty)));
@@ -452,6 +479,7 @@ async function start() {
   polls.bind();
   stepper.bind();
   puzzle.bind();
+  lessons.bind();
   placeCodeView(views.current);
   placePuzzle(views.current);
   access.bind();

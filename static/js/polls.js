@@ -68,7 +68,10 @@ function percent(n, total) {
 }
 
 export class PollPanel {
-  constructor({ sync, isPresenter, requestRender }) {
+  /** *hides(poll)*: a poll this card leaves to another panel (a lesson's question is
+   * drawn in the lesson, in each page's language: lessons.js). */
+  constructor({ sync, isPresenter, requestRender, hides = () => false }) {
+    this.hides = hides;
     this.sync = sync;
     this.isPresenter = isPresenter;         // () => true | false | null (not known yet)
     this.requestRender = requestRender;
@@ -272,7 +275,7 @@ export class PollPanel {
   // -- drawing -----------------------------------------------------------------------------
   render() {
     const poll = this.poll;
-    const shown = Boolean(poll) && this.dismissed !== poll.id;
+    const shown = Boolean(poll) && this.dismissed !== poll.id && !this.hides(poll);
     this.card.hidden = !shown;
     setAttr(document.body, "data-poll", shown ? poll.state : null);
     const presenter = this.isPresenter();

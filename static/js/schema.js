@@ -593,6 +593,14 @@ export const SCHEMA = {
         "error": {
           "required": false,
           "doc": "null: it did not fail"
+        },
+        "call": {
+          "required": false,
+          "doc": "run_vs_start: p.run() or p.start(), the call that ran run()"
+        },
+        "ppid": {
+          "required": false,
+          "doc": "run_vs_start: os.getppid() inside run()"
         }
       }
     },
@@ -699,6 +707,56 @@ export const SCHEMA = {
         "note": {
           "required": false,
           "doc": "a sentence on what happened"
+        }
+      }
+    },
+    "flooded": {
+      "by": "client",
+      "registry": "changes",
+      "doc": "the client sent and received back to back for seconds (a lesson on concurrency): count round trips at once",
+      "fields": {
+        "count": {
+          "required": true,
+          "doc": "round trips"
+        },
+        "bytes": {
+          "required": true,
+          "doc": "their bytes, each way"
+        },
+        "seconds": {
+          "required": true,
+          "doc": "how long it went on"
+        },
+        "text": {
+          "required": true,
+          "doc": "what it sent each time"
+        }
+      }
+    },
+    "lesson_step": {
+      "by": "dashboard",
+      "registry": "ignored",
+      "doc": "the presenter's lesson is at this step (viewers follow)",
+      "fields": {
+        "lesson": {
+          "required": true,
+          "doc": "the lesson's id; null: no lesson"
+        },
+        "step": {
+          "required": true,
+          "doc": "the step, from 0"
+        },
+        "phase": {
+          "required": false,
+          "doc": "ready, asking or done"
+        },
+        "truth": {
+          "required": false,
+          "doc": "done: the key of the choice that really happened"
+        },
+        "outcome": {
+          "required": false,
+          "doc": "done: what the lab answered, as facts [{key, params}]"
         }
       }
     }
