@@ -134,3 +134,31 @@ def dashboard_process(*args):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def kill_outright(proc, timeout=20):
+    """SIGKILL a dashboard started by ``dashboard_process`` and wait until every
+    process of its lab has exited on its own (each notices its parent is gone).
+
+    Once any test has made this pytest process a child subreaper
+    (``app.lab.orphans.become_subreaper`` — it stays one), the lab's orphans
+    are re-parented to pytest and their exits leave zombies here: reap exactly
+    those, by pid (never ``waitpid(-1)``), so nothing is left behind. Returns
+    the lab's pids as they were before the kill."""
+    lab = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+    proc.kill()
+    proc.communicate(timeout=30)
+
+    def exited():
+        for pid in lab:
+            try:
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    return False
+            except psutil.NoSuchProcess:
+                pass
+        return True
+    wait_until(exited, timeout=timeout, message="the killed dashboard's lab processes to exit")
+    for pid in lab:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)   # ours only if it was re-parented to us
+    return lab

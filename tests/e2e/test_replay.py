@@ -11,7 +11,6 @@ import os
 import signal
 import threading
 
-import psutil
 import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
@@ -20,7 +19,7 @@ from app import create_app
 from app.settings import Settings
 from tests.e2e.pages import SLOW, assert_tree_matches, wait_connected
 from tests.e2e.test_model_parity import differences
-from tests.helpers import Api, dashboard_process, wait_until
+from tests.helpers import Api, dashboard_process, kill_outright, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -128,12 +127,8 @@ def test_a_lecture_recorded_through_a_dashboard_kill_replays_to_the_live_page(pa
         assert any(p["orphaned"] for p in live["model"]["procs"].values())
         wait_until(lambda: recorded_up_to(api, upto), timeout=10, message="the recording to catch up")
         orphans_and_all = lab_pids(api)
-        proc.kill()
-        proc.communicate(timeout=30)
-    # Its lab notices its parent is gone and exits: nothing is left behind.
-    wait_until(lambda: not [p for p in orphans_and_all if psutil.pid_exists(p)
-                            and psutil.Process(p).status() != psutil.STATUS_ZOMBIE],
-               timeout=20, message="the killed dashboard's lab processes to exit")
+        assert set(orphans_and_all) <= set(kill_outright(proc))
+    # Its lab noticed its parent was gone and exited: nothing is left behind.
 
     with dashboard_process("--record", str(sessions)) as (_proc, url, _echo):
         listing = Api(url).get("/api/recordings").json()

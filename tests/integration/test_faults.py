@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from app.lab.orphans import become_subreaper
-from tests.helpers import Api, dashboard_process, wait_until
+from tests.helpers import Api, dashboard_process, kill_outright, wait_until
 
 
 def killed_and_seen(api, pid):
@@ -81,20 +81,8 @@ def test_a_killed_dashboard_takes_the_lab_with_it():
         api = Api(url)
         api.spawn(3)
         wait_until(lambda: len(api.processes(role="worker", state="running")) == 3)
-        lab = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+        lab = kill_outright(proc)
         assert len(lab) >= 7
-        proc.kill()
-        proc.wait(10)
-
-    def all_exited():
-        return all(not psutil.pid_exists(pid) or
-                   psutil.Process(pid).status() == psutil.STATUS_ZOMBIE for pid in lab)
-    wait_until(all_exited, timeout=5, message="every lab process to exit on its own")
-    for pid in lab:  # they are ours now (we are the subreaper): reap them by pid
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass  # reaped by their own parent before it exited
 
 
 def test_a_killed_dashboard_takes_a_puzzle_with_it():
@@ -110,18 +98,8 @@ def test_a_killed_dashboard_takes_a_puzzle_with_it():
             assert api.post(f"/api/puzzles/{r.json()['id']}/next").status_code == 200
         puzzle = [p["pid"] for p in api.get("/api/puzzles").json()["puzzle"]["tree"]]
         assert len(puzzle) == 4
-        proc.kill()
-        proc.wait(10)
-
-    def all_exited():
-        return all(not psutil.pid_exists(pid) or
-                   psutil.Process(pid).status() == psutil.STATUS_ZOMBIE for pid in puzzle)
-    wait_until(all_exited, timeout=5, message="every puzzle process to exit on its own")
-    for pid in puzzle:   # what re-parented to us (the subreaper): reap it by pid
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+        # every one of them exits on its own, adopted orphans included
+        assert set(puzzle) <= set(kill_outright(proc))
 
 
 def test_sigterm_while_loaded_with_forkserver_clients_leaves_nothing():
