@@ -21,6 +21,8 @@ from app.web import headers, sockets
 from app.web.access import Access
 from app.web.api import api, http_error
 from app.web.controller import Controller
+from app.web.fanout import Fanout
+from app.web.hall import Hall
 from app.web.hub import Hub
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,7 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class Forkscope:
     """Everything one dashboard owns, wired together; ``start``/``shutdown``."""
 
-    def __init__(self, settings, socketio):
+    def __init__(self, settings, fanout):
         # The queue comes from the spawn context: a Queue whose lock was made
         # in the fork context refuses to be pickled for spawn and forkserver
         # workers, while one from spawn also works in forked children. (Its
@@ -37,7 +39,8 @@ class Forkscope:
         self.settings = settings
         self.queue = multiprocessing.get_context("spawn").Queue()
         self.registry = Registry(os.getpid(), os.getppid(), keep=settings.events_kept)
-        self.hub = Hub(self.registry, self.queue, socketio)
+        self.fanout = fanout    # the hub emits through it (app/web/fanout.py)
+        self.hub = Hub(self.registry, self.queue, fanout)
         self.lab = Lab(settings, self.queue, lab_process_info=self._lab_process_info)
         self.controller = Controller(settings, self.lab, self.hub)
         self.started = False
@@ -53,6 +56,7 @@ class Forkscope:
         return self.hub.read(info)
 
     def start(self):
+        self.fanout.hall.start()
         self.hub.start()
         self.started = True
         self.lab.start()
@@ -65,6 +69,7 @@ class Forkscope:
             self.lab.shutdown()
         finally:
             self.hub.stop()
+            self.fanout.close()
 
 
 def create_app(settings=None, start=True):
@@ -77,7 +82,8 @@ def create_app(settings=None, start=True):
     access.install(app)
     headers.install(app)
     socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=access.origin_ok)
-    forkscope = Forkscope(settings, socketio)
+    hall = Hall(backlog=settings.viewer_backlog)
+    forkscope = Forkscope(settings, Fanout(socketio, hall))
     forkscope.access = access
     app.extensions["forkscope"] = forkscope
     app.register_blueprint(api)

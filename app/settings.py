@@ -38,6 +38,8 @@ class Settings:
     max_processes: int = 600       # all live lab processes together
     spawn_rate: int = 30           # spawn requests per SPAWN_WINDOW seconds
     lab: LabSettings = None
+    # -- a lecture hall of viewers (app/web/hall.py, app/web/serving.py) --
+    viewer_backlog: int = 4 * 1024 * 1024  # bytes queued for a viewer that does not read
 
     def __post_init__(self):
         if self.lab is None:

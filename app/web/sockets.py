@@ -26,6 +26,7 @@ def ack(status, body):
 
 def register(socketio, forkscope):
     access = forkscope.access
+    fanout = forkscope.fanout   # app/web/fanout.py: one frame for every viewer
     presenters = set()  # sids of presenter connections
 
     @socketio.on("connect")
@@ -35,13 +36,14 @@ def register(socketio, forkscope):
         presenter = access.presenter(auth)
         if presenter:
             presenters.add(request.sid)
-        socketio.emit("access", {"presenter": presenter}, to=request.sid)
+        fanout.emit("access", {"presenter": presenter}, to=request.sid)
         forkscope.hub.send_snapshot(request.sid)
         return None
 
     @socketio.on("disconnect")
     def disconnect(reason=None):
         presenters.discard(request.sid)
+        fanout.leave(request.sid)
 
     @socketio.on("*")
     def action(event, data=None):

@@ -37,7 +37,10 @@ export class Sync {
   }
 
   connect() {
-    const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 3000 });
+    // Websocket first: the dashboard writes one frame to every websocket viewer
+    // (app/web/hall.py); HTTP long-polling only if the websocket cannot open.
+    const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 3000,
+      transports: ["websocket", "polling"], tryAllTransports: true });
     this.socket = socket;
     socket.on("connect", () => this.setStatus("connected"));
     socket.on("disconnect", (reason) => {
