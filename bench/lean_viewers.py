@@ -10,9 +10,15 @@ connection is a non-blocking socket on one ``selectors`` loop, spoken with
 - HTTP upgrade to ``/socket.io/?EIO=4&transport=websocket``;
 - Engine.IO ``0{...}`` open -> send ``40`` (Socket.IO connect, namespace ``/``);
 - ``2`` ping -> ``3`` pong; websocket pings are answered too;
-- ``42["events",[...]]`` is stamped with ``time.time()`` once, as the message
-  completes, and kept as text: it is parsed only for the report, so parsing
-  one viewer's message does not delay the next viewer's stamp;
+- ``42["events",[...]]`` is stamped once, as the message completes, and kept
+  as text: it is parsed only for the report. The stamp is the kernel's
+  receive time of the bytes that completed it (``SO_TIMESTAMPNS``, read with
+  ``recvmsg``): when the dashboard's bytes reached this machine, not when this
+  loop got round to them — with 300 viewers in one loop, the last one's turn
+  comes many milliseconds after its bytes arrived, a delay of the harness,
+  not of the dashboard, and a browser on its own machine would not have it.
+  The loop's own time (``time.time()`` as the message completes) is kept
+  beside it and reported too (``user_latency_ms``);
 - ``42["snapshot",{...}]`` is parsed at once (its ``seq`` is where checks start).
 
 stdin (JSON lines from ``bench.viewers``) is on the same loop; the protocol is
@@ -24,6 +30,7 @@ import json
 import os
 import selectors
 import socket
+import struct
 import time
 from urllib.parse import urlsplit
 
@@ -42,6 +49,8 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 from bench.common import summary
 
 TARGET = "/socket.io/?EIO=4&transport=websocket"
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)   # Linux's value
+STAMP_SPACE = socket.CMSG_SPACE(16)                       # struct timespec
 EVENTS_PREFIX = '42["events",'
 CONNECTING = 20       # handshakes in flight at once
 RECV_BYTES = 65536
@@ -63,7 +72,8 @@ class LeanViewer:
         self.out = b""
         self.text = []              # fragments of a text message not yet finished
         self.snapshot_seq = None
-        self.raw = []               # (received_at, '42["events",[...]]')
+        self.raw = []               # (arrived_at, read_at, '42["events",[...]]')
+        self.arrived = None         # kernel receive time of the bytes being read
         self.unexpected = []
         self.error = None
         self.closed = False
@@ -73,6 +83,7 @@ class LeanViewer:
     def start(self, sel):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.sock.setblocking(False)
         err = self.sock.connect_ex(self.address)
         if err not in (0, 115):     # EINPROGRESS
@@ -105,7 +116,7 @@ class LeanViewer:
 
     def readable(self, sel):
         try:
-            data = self.sock.recv(RECV_BYTES)
+            data, ancillary, _, _ = self.sock.recvmsg(RECV_BYTES, STAMP_SPACE)
         except BlockingIOError:
             return
         except OSError as exc:
@@ -114,6 +125,7 @@ class LeanViewer:
         if not data:
             self.fail("the server closed the connection", sel)
             return
+        self.arrived = arrival(ancillary)
         try:
             self.ws.receive_data(data)
             for event in self.ws.events():
@@ -166,7 +178,7 @@ class LeanViewer:
 
     def on_message(self, text):
         if text.startswith(EVENTS_PREFIX):
-            self.raw.append((time.time(), text))
+            self.raw.append(self.stamp(text))
         elif text == "2":
             self.out += self.ws.send(TextMessage(data="3"))
         elif text.startswith("0"):
@@ -176,7 +188,7 @@ class LeanViewer:
             if name == "snapshot":
                 self.snapshot_seq = data["seq"]
             elif name == "events":    # the same message, other separators
-                self.raw.append((time.time(), "42" + json.dumps(["events", data])))
+                self.raw.append(self.stamp("42" + json.dumps(["events", data])))
             elif name != "access":
                 self.unexpected.append(name)
         elif text.startswith("40"):
@@ -188,28 +200,43 @@ class LeanViewer:
         else:
             self.unexpected.append(text[:20])
 
+    def stamp(self, text):
+        now = time.time()
+        return (now if self.arrived is None else self.arrived, now, text)
+
     # -- results -------------------------------------------------------------------------------
     def last_seq(self):
         """The last seq received (the snapshot's if no event yet)."""
         n, seq = self._last
         if n != len(self.raw):
-            seq = json.loads(self.raw[-1][1][2:])[1][-1]["seq"]
+            seq = json.loads(self.raw[-1][2][2:])[1][-1]["seq"]
             self._last = (len(self.raw), seq)
         if seq is None:
             return self.snapshot_seq if self.snapshot_seq is not None else 0
         return seq
 
     def report(self):
-        seqs, latency, received_at, ts = [], [], [], []
-        for at, text in self.raw:
+        seqs, latency, read_latency, received_at, ts = [], [], [], [], []
+        for at, read_at, text in self.raw:
             for event in json.loads(text[2:])[1]:
                 seqs.append(event["seq"])
                 latency.append(round((at - event["t"]) * 1000, 3))
+                read_latency.append(round((read_at - event["t"]) * 1000, 3))
                 received_at.append(at)
                 ts.append(event["t"])
         return {"snapshot_seq": self.snapshot_seq, "messages": len(self.raw), "seqs": seqs,
-                "latency_ms": latency, "received_at": received_at, "t": ts,
+                "latency_ms": latency, "user_latency_ms": read_latency,
+                "received_at": received_at, "t": ts,
                 "error": self.error, "unexpected": self.unexpected[:10]}
+
+
+def arrival(ancillary):
+    """The kernel's receive time (``time.time()`` scale) in *ancillary*, or None."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanoseconds = struct.unpack("qq", data[:16])
+            return seconds + nanoseconds / 1e9
+    return None
 
 
 class Lines:
@@ -277,7 +304,7 @@ def run(url, n, timeout, stdin_fd, out):
             if mask & selectors.EVENT_READ and not handler.closed:
                 before = len(handler.raw)
                 handler.readable(sel)
-                loop_delays.extend(at - woke for at, _ in handler.raw[before:])
+                loop_delays.extend(read_at - woke for _, read_at, _ in handler.raw[before:])
 
     try:
         deadline = time.monotonic() + timeout
