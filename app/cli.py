@@ -11,13 +11,12 @@ import signal
 import socket
 import sys
 
-from werkzeug.serving import make_server
-
 from app.errors import LabError
 from app.factory import create_app
 from app.lab import mp_internals
 from app.settings import SPAWN_WINDOW, START_METHODS, WORKER_STYLES, LabSettings, Settings
 from app.web.access import is_loopback, local_addresses, new_token
+from app.web.serving import BoundedServer, raise_fd_limit
 
 
 def parse_args(argv):
@@ -49,6 +48,13 @@ def parse_args(argv):
                    help="start workers with daemon=True")
     p.add_argument("--worker-style", choices=WORKER_STYLES, default=d.lab.worker_style,
                    help="Process(target=talk) or a Process subclass (default %(default)s)")
+    # -- a lecture hall: what the room may open (app/web/serving.py, app/web/hall.py) --
+    p.add_argument("--max-connections", type=int, default=d.max_connections,
+                   help="open HTTP and websocket connections at most; beyond, new ones "
+                        "are refused (default %(default)s)")
+    p.add_argument("--viewer-backlog", type=int, default=d.viewer_backlog // 1024,
+                   metavar="KIB", help="KiB queued for a viewer that does not read before "
+                                       "it is dropped (default %(default)s)")
     return p.parse_args(argv)
 
 
@@ -87,10 +93,16 @@ def main(argv=None):
                         echo_port=args.echo_port, max_clients=args.max_clients, lab=lab,
                         token=token, allowed_hosts=tuple(args.allow_host),
                         max_workers=args.max_workers, idle_timeout=args.idle_timeout,
-                        max_processes=args.max_processes, spawn_rate=args.spawn_rate)
+                        max_processes=args.max_processes, spawn_rate=args.spawn_rate,
+                        max_connections=args.max_connections,
+                        viewer_backlog=args.viewer_backlog * 1024)
     # Request logs would write to stderr from many threads; a fork while one of
     # them holds the stream's lock would leave that lock held in the child.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    said = logging.StreamHandler()   # the bounds' few lines (each kind said once)
+    said.setFormatter(logging.Formatter("forkscope: %(message)s"))
+    logging.getLogger("forkscope").addHandler(said)
+    raise_fd_limit()   # the caps decide how many connections, not a laptop's 1,024
     try:
         listener = socket.create_server((args.host, args.port), backlog=128)
     except OSError as exc:
@@ -101,8 +113,10 @@ def main(argv=None):
     app = create_app(settings, start=False)  # after the bind: nothing to undo before
     forkscope = app.extensions["forkscope"]
     with listener:  # Werkzeug would sys.exit(1) with two lines; we bind it ourselves
-        server = make_server(args.host, listener.getsockname()[1], app, threaded=True,
-                             fd=listener.fileno())
+        server = BoundedServer(args.host, listener.getsockname()[1], app,
+                               fd=listener.fileno(), max_connections=settings.max_connections,
+                               pending_max=settings.pending_max,
+                               header_timeout=settings.header_timeout)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         try:

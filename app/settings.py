@@ -40,6 +40,9 @@ class Settings:
     lab: LabSettings = None
     # -- a lecture hall of viewers (app/web/hall.py, app/web/serving.py) --
     viewer_backlog: int = 4 * 1024 * 1024  # bytes queued for a viewer that does not read
+    max_connections: int = 1000    # HTTP + websocket connections with a thread
+    pending_max: int = 256         # connections still waiting for their request head
+    header_timeout: float = 10.0   # seconds a new connection has to send its request head
 
     def __post_init__(self):
         if self.lab is None:

@@ -64,9 +64,11 @@ class Conn:
 
 
 class Hall:
-    def __init__(self, backlog=BACKLOG, sndbuf=SNDBUF, logger=log):
+    def __init__(self, backlog=BACKLOG, sndbuf=None, logger=log):
         self.backlog = backlog
-        self.sndbuf = sndbuf
+        # the kernel's buffer is part of what a stuck viewer holds: a quarter of
+        # the backlog (Linux doubles it), at most SNDBUF
+        self.sndbuf = sndbuf if sndbuf is not None else max(4096, min(SNDBUF, backlog // 4))
         self.log = logger
         self.conns = {}           # key -> Conn (read from other threads: dict ops are atomic)
         self.members = set()      # Conns that get broadcasts; the hall's thread only
