@@ -55,6 +55,11 @@ def parse_args(argv):
     p.add_argument("--viewer-backlog", type=int, default=d.viewer_backlog // 1024,
                    metavar="KIB", help="KiB queued for a viewer that does not read before "
                                        "it is dropped (default %(default)s)")
+    # -- viewer relays (app/relay): python -m app relay --message-queue URL --
+    p.add_argument("--message-queue", metavar="URL", default=None,
+                   help="feed viewer relays through this Redis (redis://HOST:6379/0)")
+    p.add_argument("--viewer-url", metavar="URL", default=None,
+                   help="the link (and QR code) students get, e.g. a relay's address")
     return p.parse_args(argv)
 
 
@@ -83,7 +88,18 @@ def fail(message):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["relay"]:   # python -m app relay ...: a viewer relay (app/relay/cli.py)
+        from app.relay.cli import main as relay_main
+        return relay_main(argv[1:])
     args = parse_args(argv)
+    if args.message_queue is not None:
+        from app.relay.wire import MissingRedis, check_url, redis_module
+        try:
+            check_url(args.message_queue)
+            redis_module()
+        except (ValueError, MissingRedis) as exc:
+            return fail(str(exc))
     lab = LabSettings(start_method=args.start_method, daemon_workers=args.daemon_workers,
                       worker_style=args.worker_style)
     token = args.token
@@ -95,7 +111,8 @@ def main(argv=None):
                         max_workers=args.max_workers, idle_timeout=args.idle_timeout,
                         max_processes=args.max_processes, spawn_rate=args.spawn_rate,
                         max_connections=args.max_connections,
-                        viewer_backlog=args.viewer_backlog * 1024)
+                        viewer_backlog=args.viewer_backlog * 1024,
+                        message_queue=args.message_queue, viewer_url=args.viewer_url)
     # Request logs would write to stderr from many threads; a fork while one of
     # them holds the stream's lock would leave that lock held in the child.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -126,13 +143,18 @@ def main(argv=None):
             return fail(exc.message + hint)
         host, port = forkscope.lab.echo_address
         base = f"http://{public_name(args.host)}:{server.port}/"
-        forkscope.viewer_url = base
+        forkscope.viewer_url = args.viewer_url or base
         print(f"Forkscope dashboard: {base}", flush=True)
         print(f"Echo server (tutorial's 服务端): {host}:{port}   "
               f"try: nc {public_name(host)} {port}", flush=True)
         if token is not None:
             print(f"Presenter (keep private): {base}?token={token}", flush=True)
-            print(f"Viewers (show the room):  {base}", flush=True)
+        if token is not None or args.viewer_url:
+            print(f"Viewers (show the room):  {forkscope.viewer_url}", flush=True)
+        if args.message_queue:
+            from app.relay.cli import shown
+            print(f"Relays: python -m app relay --message-queue {shown(args.message_queue)}",
+                  flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass

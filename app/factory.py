@@ -57,6 +57,10 @@ class Forkscope:
 
     def start(self):
         self.fanout.hall.start()
+        if self.settings.message_queue:   # viewer relays (app/relay): fed from the fan-out
+            from app.relay.feed import Feed
+            self.fanout.feed = Feed(self.settings.message_queue, self)
+            self.fanout.feed.start()
         self.hub.start()
         self.started = True
         self.lab.start()
@@ -69,6 +73,8 @@ class Forkscope:
             self.lab.shutdown()
         finally:
             self.hub.stop()
+            if self.fanout.feed is not None:
+                self.fanout.feed.stop()
             self.fanout.close()
 
 

@@ -43,6 +43,8 @@ class Settings:
     max_connections: int = 1000    # HTTP + websocket connections with a thread
     pending_max: int = 256         # connections still waiting for their request head
     header_timeout: float = 10.0   # seconds a new connection has to send its request head
+    message_queue: str | None = None  # redis://...: feed viewer relays (app/relay)
+    viewer_url: str | None = None  # the link students get (a relay's), if not ours
 
     def __post_init__(self):
         if self.lab is None:

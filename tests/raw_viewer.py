@@ -8,7 +8,8 @@ connect, ``2``/``3`` ping/pong, ``42[name, data]`` events, and ``call``:
 ``42<id>[name, data]`` answered by the ack ``43<id>[ack]``. The server's
 ``events`` message is a list of consecutive events: ``events`` keeps them
 flattened, in the order they came, ``batches`` each message's seqs, and
-``unexpected`` the name of any other message.
+``unexpected`` the name of any other message. A later ``snapshot`` (a relay
+that lost its place sends one) is kept in ``snapshots``, with where it came.
 """
 
 import json
@@ -30,6 +31,7 @@ class RawViewer:
         self.access = None
         self.events = []
         self.stamps = []            # time.time() each event's message was read
+        self.snapshots = []         # (seq, how many events had come before it)
         self.batches = []
         self.unexpected = []
         self.acks = {}              # ack id -> the ack's data
@@ -56,6 +58,7 @@ class RawViewer:
                 with self.lock:
                     if name == "snapshot":
                         self.snapshot = data
+                        self.snapshots.append((data["seq"], len(self.events)))
                     elif name == "access":
                         self.access = data
                     elif name == "events":

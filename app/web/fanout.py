@@ -19,7 +19,9 @@ Two pieces:
   the same messages in the same order.
 
 The relay feed (``app.relay.feed``), when there is one, gets every broadcast
-too, under the same lock, so relays see the order viewers see.
+too, under the same lock, so relays see the order viewers see. The fan-out's
+own emits never go through a message queue (``ignore_queue``): on a relay,
+Socket.IO's client manager is the queue's reader (``app.relay.mirror``).
 """
 
 import contextlib
@@ -147,13 +149,13 @@ class Fanout:
             with self._lock:
                 polling = sorted(self._polling)
             if polling:
-                self.socketio.emit(name, data, to=polling)
+                self.socketio.emit(name, data, to=polling, ignore_queue=True)
             if self.feed is not None:
                 self.feed.put(name, data)
             return
         conn = self._conn_of(to)
         if conn is None:
-            self.socketio.emit(name, data, to=to)
+            self.socketio.emit(name, data, to=to, ignore_queue=True)
             if name == "snapshot":
                 with self._lock:
                     self._polling.add(to)
