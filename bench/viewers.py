@@ -30,6 +30,7 @@ list): each event in it counts with the message's receipt time;
 ``details.messages`` says how many messages it took.
 """
 
+import contextlib
 import itertools
 import json
 import socket
@@ -38,13 +39,16 @@ import threading
 import time
 
 import psutil
+import requests
 
 from bench.common import PY, ROOT, AppProcess, echo_once, figure, pct, summary, wait_until
+from bench.relays import RedisServer, RelayProcess, redis_missing
 
 NAME = "viewers"
 TITLE = "Viewers: Socket.IO fan-out"
 TARGETS = {"missing": 0, "p95": 50.0}
 RAW_POOLS = 1
+RELAYS = 2
 SOCKETIO_POOLS = 2
 SOCKETIO_NOTE = "informational: includes the client's own threads and GIL"
 READ_NOTE = "informational: plus the harness's own loop delay"
@@ -121,19 +125,38 @@ def check(viewer, final_seq):
             "before_snapshot": sum(1 for s in seqs if s <= start)}
 
 
-def measure(client, pools, n, connections, messages, spacing):
-    """One app, *n* viewers of *client* in *pools* processes, the drive; what they got."""
-    sizes = [n // pools + (1 if i < n % pools else 0) for i in range(pools)]
-    started = []
-    with AppProcess() as app:
+def measure(client, pools, n, connections, messages, spacing, relays=0):
+    """One app, *n* viewers of *client* in *pools* processes, the drive; what they got.
+
+    With *relays*, the app feeds that many viewer relays through a private
+    Redis (``bench.relays``) and the pools connect to the relays, one pool per
+    relay: the dashboard serves no viewer itself."""
+    with contextlib.ExitStack() as stack:
+        app_args, urls = (), None
+        if relays:
+            redis = stack.enter_context(RedisServer())
+            app_args = ("--message-queue", redis.url)
+        app = stack.enter_context(AppProcess(*app_args))
+        relay_procs = [stack.enter_context(RelayProcess(redis.url)) for _ in range(relays)]
+        if relays:
+            pools = relays
+            urls = [r.url for r in relay_procs]
+            # a relay serves once it has the dashboard's state
+            for r in relay_procs:
+                wait_until(lambda r=r: relay_ready(r.url), timeout=30,
+                           message="a relay to have the dashboard's state")
+        urls = urls or [app.url] * pools
+        sizes = [n // pools + (1 if i < n % pools else 0) for i in range(pools)]
         dash = psutil.Process(app.pid)
+        started = []
         try:
             t0 = time.perf_counter()
-            started = [Pool(app.url, k, client) for k in sizes if k]
+            started = [Pool(url, k, client) for url, k in zip(urls, sizes, strict=True) if k]
             ready = [p.message(0, timeout=120) for p in started]
             connect_s = time.perf_counter() - t0
             first_seq = app.state()["seq"] + 1
-            procs = [dash, *(psutil.Process(p.proc.pid) for p in started)]
+            servers = [dash, *(psutil.Process(r.pid) for r in relay_procs)]
+            procs = [*servers, *(psutil.Process(p.proc.pid) for p in started)]
             for proc in procs:
                 proc.cpu_percent(None)
             t_drive = time.perf_counter()
@@ -142,7 +165,8 @@ def measure(client, pools, n, connections, messages, spacing):
             state = wait_until(lambda: no_worker_running(app.state()), timeout=30,
                                message="the last worker to exit")
             drive_s = time.perf_counter() - t_drive
-            cpu, *pool_cpu = (proc.cpu_percent(None) for proc in procs)
+            cpus = [proc.cpu_percent(None) for proc in procs]
+            cpu, relay_cpu, pool_cpu = cpus[0], cpus[1:len(servers)], cpus[len(servers):]
             final_seq = state["seq"]
             for p in started:
                 p.send({"final_seq": final_seq})
@@ -150,14 +174,22 @@ def measure(client, pools, n, connections, messages, spacing):
         finally:
             for p in started:
                 p.stop()
-    return {"client": client, "n": n, "pools": len(started),
+    return {"client": client, "n": n, "pools": len(started), "relays": relays,
             "connected": sum(r["ready"] for r in ready),
             "errors": [e for r in ready for e in r["errors"]],
             "connect_s": connect_s, "drive_s": drive_s, "cpu": cpu, "pool_cpu": pool_cpu,
+            "relay_cpu": relay_cpu,
             "first_seq": first_seq, "final_seq": final_seq,
             "viewers": [v for r in results for v in r["viewers"]],
             "late": sum(r["late"] for r in results),
             "loop_ms": [r["loop_ms"] for r in results if "loop_ms" in r]}
+
+
+def relay_ready(url):
+    try:
+        return requests.get(url + "/api/state", timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def analyse(m):
@@ -196,6 +228,7 @@ def analyse(m):
             "late_viewers": m["late"], "seq": [first_seq, final_seq],
             "drive_s": round(m["drive_s"], 2), "dashboard_cpu_pct": m["cpu"],
             "pool_cpu_pct": m["pool_cpu"], "pool_loop_ms": m["loop_ms"],
+            "relays": m.get("relays", 0), "relay_cpu_pct": m.get("relay_cpu", []),
             "fanout_ms": summary(latencies), "read_ms": summary(read),
             "spread_ms": summary(spread),
             "first_viewer_ms": summary(first_viewer), "deliveries": len(latencies),
@@ -234,11 +267,23 @@ def run(quick=False, browser=True):
     raw = analyse(raw_m)
     big_m = measure("raw", RAW_POOLS, hall, *load)
     big = analyse(big_m)
+    figures = [*raw_figures("", n, raw_m, raw),
+               *raw_figures(f"{hall} viewers: ", hall, big_m, big)]
+    details = {"hall": big["details"]}
+    why_not = redis_missing()
+    if why_not is None:
+        relay_m = measure("raw", RAW_POOLS, hall, *load, relays=RELAYS)
+        relay = analyse(relay_m)
+        prefix = f"{hall} viewers over {RELAYS} relays: "
+        figures += [*raw_figures(prefix, hall, relay_m, relay),
+                    figure(f"{prefix}relays' CPU while driving", sum(relay_m["relay_cpu"]),
+                           "% of a core")]
+        details["relays"] = relay["details"]
+    else:
+        details["relays"] = {"skipped": why_not}
     sio_m = measure("socketio", SOCKETIO_POOLS, n, *load)
     sio = analyse(sio_m)
-    figures = [
-        *raw_figures("", n, raw_m, raw),
-        *raw_figures(f"{hall} viewers: ", hall, big_m, big),
+    figures += [
         figure("python-socketio viewers connected", sio_m["connected"], "", n, ">="),
         figure("python-socketio: missing + duplicate / out-of-order",
                sio["missing"] + sio["disordered"], "", 0, "<="),
@@ -248,4 +293,4 @@ def run(quick=False, browser=True):
     # the raw viewers' details where they always were; the others' beside them
     return {"figures": figures, "details": {
         **raw["details"], "connections": load[0], "messages_each": load[1],
-        "spacing_s": load[2], "hall": big["details"], "socketio": sio["details"]}}
+        "spacing_s": load[2], **details, "socketio": sio["details"]}}
