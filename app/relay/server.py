@@ -71,7 +71,12 @@ class RelayController(Controller):
         if pid is None:
             return truth
         only = require_pid(pid)
-        return dict(truth, processes=[r for r in truth["processes"] if r["pid"] == only])
+        rows = [r for r in truth["processes"] if r["pid"] == only]
+        if not rows:   # not "no such process": the check is older than this process
+            raise LabError(503, "relay_truth_stale",
+                           f"the dashboard's last /proc check does not cover pid {only} yet",
+                           pid=only)
+        return dict(truth, processes=rows)
 
 
 class Relay:
