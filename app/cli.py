@@ -14,7 +14,14 @@ import sys
 from app.errors import LabError
 from app.factory import create_app
 from app.lab import mp_internals
-from app.settings import SPAWN_WINDOW, START_METHODS, WORKER_STYLES, LabSettings, Settings
+from app.settings import (
+    SPAWN_WINDOW,
+    START_METHODS,
+    WORKER_STYLES,
+    LabSettings,
+    Settings,
+    default_record_dir,
+)
 from app.web.access import is_loopback, local_addresses, new_token
 from app.web.serving import BoundedServer, raise_fd_limit
 
@@ -48,6 +55,13 @@ def parse_args(argv):
                    help="start workers with daemon=True")
     p.add_argument("--worker-style", choices=WORKER_STYLES, default=d.lab.worker_style,
                    help="Process(target=talk) or a Process subclass (default %(default)s)")
+    # -- recording (docs/api.md, "Recording") --
+    rec = p.add_mutually_exclusive_group()
+    rec.add_argument("--record", metavar="DIR", default=None,
+                     help=f"record the session to DIR (default {default_record_dir()})")
+    rec.add_argument("--no-record", action="store_true", help="record nothing")
+    p.add_argument("--record-max-mb", type=float, default=d.record_max_mb, metavar="MB",
+                   help="start a new part file at this size (default %(default)g)")
     # -- a lecture hall: what the room may open (app/web/serving.py, app/web/hall.py) --
     p.add_argument("--max-connections", type=int, default=d.max_connections,
                    help="open HTTP and websocket connections at most; beyond, new ones "
@@ -93,6 +107,8 @@ def main(argv=None):
         from app.relay.cli import main as relay_main
         return relay_main(argv[1:])
     args = parse_args(argv)
+    if not args.record_max_mb > 0:
+        return fail("--record-max-mb must be a positive number of megabytes")
     if args.message_queue is not None:
         from app.relay.wire import MissingRedis, check_url, redis_module
         try:
@@ -110,6 +126,8 @@ def main(argv=None):
                         token=token, allowed_hosts=tuple(args.allow_host),
                         max_workers=args.max_workers, idle_timeout=args.idle_timeout,
                         max_processes=args.max_processes, spawn_rate=args.spawn_rate,
+                        record=None if args.no_record else (args.record or default_record_dir()),
+                        record_max_mb=args.record_max_mb,
                         max_connections=args.max_connections,
                         viewer_backlog=args.viewer_backlog * 1024,
                         message_queue=args.message_queue, viewer_url=args.viewer_url)
@@ -155,6 +173,9 @@ def main(argv=None):
             from app.relay.cli import shown
             print(f"Relays: python -m app relay --message-queue {shown(args.message_queue)}",
                   flush=True)
+        recording = forkscope.recording_note()
+        if recording:
+            print(recording, flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -24,6 +24,9 @@ from app.web.controller import Controller
 from app.web.fanout import Fanout
 from app.web.hall import Hall
 from app.web.hub import Hub
+from app.web.polls import PollDesk
+from app.web.puzzles import PuzzleDesk
+from app.web.recorder import Listing, Recorder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -39,10 +42,15 @@ class Forkscope:
         self.settings = settings
         self.queue = multiprocessing.get_context("spawn").Queue()
         self.registry = Registry(os.getpid(), os.getppid(), keep=settings.events_kept)
+        self.recorder = self._recorder(settings)
+        self.recordings = Listing()
         self.fanout = fanout    # the hub emits through it (app/web/fanout.py)
-        self.hub = Hub(self.registry, self.queue, fanout)
+        self.hub = Hub(self.registry, self.queue, fanout, recorder=self.recorder)
         self.lab = Lab(settings, self.queue, lab_process_info=self._lab_process_info)
         self.controller = Controller(settings, self.lab, self.hub)
+        self.polls = PollDesk(self.hub)
+        # OSTEP's fork-tree puzzles; "ask the room" is a poll
+        self.puzzles = PuzzleDesk(settings, self.lab, self.hub, polls=self.polls)
         self.started = False
         self.access = None
         self.viewer_url = None  # set by the CLI, which knows the address students use
@@ -52,7 +60,7 @@ class Forkscope:
             p = registry.get(pid)
             if p is None or p["role"] == "dashboard":
                 return None
-            return {k: p[k] for k in ("uid", "role", "ppid", "state")}
+            return {k: p[k] for k in ("uid", "role", "ppid", "state", "old_ppid")}
         return self.hub.read(info)
 
     def start(self):
@@ -61,6 +69,8 @@ class Forkscope:
             from app.relay.feed import Feed
             self.fanout.feed = Feed(self.settings.message_queue, self)
             self.fanout.feed.start()
+        if self.recorder is not None:  # before any event: part 1 starts at seq 0
+            self.hub.read(self.recorder.start)
         self.hub.start()
         self.started = True
         self.lab.start()
@@ -76,6 +86,24 @@ class Forkscope:
             if self.fanout.feed is not None:
                 self.fanout.feed.stop()
             self.fanout.close()
+            if self.recorder is not None:  # the hub's last batch is in: close the file
+                self.recorder.close()
+
+    # -- recording (app/web/recorder.py) ---------------------------------------------
+    def _recorder(self, settings):
+        if settings.record is None:
+            return None
+        return Recorder(settings.record, int(settings.record_max_mb * 1024 * 1024),
+                        describe=lambda: self.settings.lab.to_json())
+
+    def recording_note(self):
+        """One line for the terminal: where this session is recorded, or why not."""
+        rec = self.recorder
+        if rec is None:
+            return "Recording: off (--no-record)"
+        if rec.error is not None:
+            return f"Recording: failed ({rec.error}); the dashboard runs without it"
+        return f"Recording: {rec.parts[0].path if rec.parts else rec.directory}"
 
 
 def create_app(settings=None, start=True):
@@ -99,6 +127,12 @@ def create_app(settings=None, start=True):
     @app.get("/")
     def index():
         return render_template("index.html")
+
+    # A recorded lecture, replayed in the browser (static/js/replay.js): the
+    # page reads the file itself; it needs no lab, no presenter, no socket.
+    @app.get("/replay")
+    def replay():
+        return render_template("replay.html")
 
     if start:
         forkscope.start()

@@ -1,5 +1,6 @@
 """Lab and web settings, shared by the CLI, the app factory and the tests."""
 
+import os
 from dataclasses import asdict, dataclass
 
 START_METHODS = ("fork", "spawn", "forkserver")
@@ -38,6 +39,10 @@ class Settings:
     max_processes: int = 600       # all live lab processes together
     spawn_rate: int = 30           # spawn requests per SPAWN_WINDOW seconds
     lab: LabSettings = None
+    # recording (app/web/recorder.py): a directory, or None for none. The CLI
+    # defaults to default_record_dir(); Settings() alone (tests) records nothing.
+    record: str | None = None
+    record_max_mb: float = 64.0    # a part file's size before the next one starts
     # -- a lecture hall of viewers (app/web/hall.py, app/web/serving.py) --
     viewer_backlog: int = 4 * 1024 * 1024  # bytes queued for a viewer that does not read
     max_connections: int = 1000    # HTTP + websocket connections with a thread
@@ -49,3 +54,11 @@ class Settings:
     def __post_init__(self):
         if self.lab is None:
             self.lab = LabSettings()
+
+
+def default_record_dir():
+    """Where recordings go without --record: the XDG data directory's
+    ``forkscope/sessions`` ($XDG_DATA_HOME, else ~/.local/share)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"),
+                                                           ".local", "share")
+    return os.path.join(base, "forkscope", "sessions")

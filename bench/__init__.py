@@ -10,6 +10,8 @@ One module per benchmark, each with ``NAME``, ``TITLE`` and
     start_methods  per-worker start cost for fork / spawn / forkserver
     stepping       a Step click in the page -> the released process's next point applied
                    (needs the lab's step mode)
+    scrub          time travel: one scrub step's rebuild + render, 10,000 events, 200
+                   processes (/replay, no lab)
 
 See docs/performance.md for the latest figures.
 """
@@ -17,7 +19,7 @@ See docs/performance.md for the latest figures.
 import importlib
 import os
 
-BENCHMARKS = ("latency", "echo", "scale", "viewers", "start_methods", "stepping")
+BENCHMARKS = ("latency", "echo", "scale", "viewers", "start_methods", "stepping", "scrub")
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 

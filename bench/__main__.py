@@ -15,7 +15,7 @@ import time
 import traceback
 from datetime import UTC, datetime
 
-from bench import BENCHMARKS, RESULTS, load_benchmark
+from bench import BENCHMARKS, RESULTS, common, load_benchmark
 from bench.common import ROOT, browser_available, machine
 
 
@@ -86,12 +86,16 @@ def parse_args(argv):
                                                   "(default %(default)s)")
     p.add_argument("--no-browser", action="store_true",
                    help="skip the parts measured in headless Chromium")
+    p.add_argument("--no-record", action="store_true",
+                   help="run the app with --no-record (default: it records, as a "
+                        "teacher's does, into a temporary directory): recording's cost")
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     names = args.only or list(BENCHMARKS)
+    common.RECORD = not args.no_record
     browser = not args.no_browser and browser_available()
     if not args.no_browser and not browser:
         print("bench: headless Chromium not available; browser parts skipped", file=sys.stderr)
@@ -116,7 +120,7 @@ def main(argv=None):
             failed.append(name)
         seconds = time.perf_counter() - t0
         record = {"benchmark": name, "title": module.TITLE, "quick": args.quick,
-                  "browser": browser, "started": started, "seconds": round(seconds, 1),
+                  "browser": browser, "record": common.RECORD, "started": started, "seconds": round(seconds, 1),
                   "loadavg_start": load_start, "loadavg_end": loadavg(),
                   "machine": info, "code": code_state(), "error": error, **result}
         path = write_json(args.out, name, record)

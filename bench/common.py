@@ -13,6 +13,7 @@ import os
 import platform
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,6 +31,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 BANNER_TIMEOUT = 30.0
+#: Run the app recording (into a temporary directory), as a teacher's does;
+#: ``python -m bench --no-record`` sets it False, to measure what recording costs.
+RECORD = True
 STOP_TIMEOUT = 90.0
 
 
@@ -81,6 +85,13 @@ class AppProcess:
 
     def __init__(self, *args):
         self.args = ["--port", "0", "--echo-port", "0", *map(str, args)]
+        self.record_dir = None
+        if not {"--record", "--no-record"} & set(self.args):
+            if RECORD:  # as a teacher runs it, but never into the real home
+                self.record_dir = tempfile.mkdtemp(prefix="forkscope-bench-rec-")
+                self.args += ["--record", self.record_dir]
+            else:
+                self.args.append("--no-record")
         self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen([PY, "-m", "app", *self.args], cwd=ROOT,
                                      stdout=subprocess.PIPE, stderr=self.stderr, text=True)
@@ -153,6 +164,8 @@ class AppProcess:
         with contextlib.suppress(Exception):
             self.http.close()
         self.stderr.close()
+        if self.record_dir is not None:
+            shutil.rmtree(self.record_dir, ignore_errors=True)
         return self.proc.returncode
 
     def __enter__(self):

@@ -5,8 +5,11 @@ Werkzeug in a thread on an ephemeral loopback port, with the echo server on
 another ephemeral port.
 """
 
+import atexit
 import contextlib
 import os
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from multiprocessing import resource_tracker
@@ -22,6 +25,11 @@ from tests.helpers import Api, wait_until
 # multiprocessing's resource_tracker is one per process tree and lives as long
 # as this test process: start it now, so that no test counts it as its own.
 resource_tracker.ensure_running()
+
+# The default recordings directory is under $XDG_DATA_HOME: a dashboard a test
+# starts without --record / --no-record must not write into the real home.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="forkscope-test-data-")
+atexit.register(shutil.rmtree, os.environ["XDG_DATA_HOME"], ignore_errors=True)
 
 
 def our_processes(before):

@@ -122,6 +122,8 @@ def read_banner(proc):
 def dashboard_process(*args):
     """``python -m app ARGS`` as a teacher would run it; yields (proc, url, echo
     address). Killed after the block if the test did not stop it."""
+    if not {"--record", "--no-record"} & {str(a) for a in args}:
+        args = (*args, "--no-record")  # a test records only where it says so
     proc = subprocess.Popen([sys.executable, "-m", "app", "--port", "0", "--echo-port", "0",
                              *args], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

@@ -196,6 +196,35 @@ def _stepped_through_a_connection():
             ev("exited", pid=400, uid="worker-1", exitcode=-15, by=SERVER, t=1.6)]
 
 
+def _a_poll_around_a_kill():
+    """The room predicts, the server is killed, the answer is revealed: the
+    poll events are the dashboard's own (pid null) and change no process."""
+    choices = ["they die with it", "orphans, adopted by the dashboard"]
+    return [*_created_started_hello(),
+            ev("poll_opened", pid=None, by=DASH, poll=1, question="kill server-1?",
+               choices=choices, lesson="orphans", step=2, t=1.1),
+            ev("poll_closed", pid=None, by=DASH, poll=1, counts=[3, 5], voters=8, t=1.2),
+            ev("signalled", pid=SERVER, uid="server-1", call="kill()", signal="SIGKILL",
+               by=DASH, t=1.3),
+            ev("exited", pid=SERVER, uid="server-1", exitcode=-9, by=DASH, t=1.4),
+            ev("poll_revealed", pid=None, by=DASH, poll=1, choice=1,
+               note="re-parented to the dashboard", t=1.5)]
+def _a_lesson_floods_and_the_presenter_steps():
+    """A lesson: the presenter's step (a dashboard event, changes nothing), a
+    client's echo then a flood of round trips counted at once, the run demo's
+    two reports of run()."""
+    local = ["127.0.0.1", 6004]
+    return [ev("lesson_step", pid=DASH, lesson="concurrency", step=3, phase="asking"),
+            *lifecycle("client-4", 303, DASH, role="client"),
+            ev("connected", pid=303, local=local, server=["127.0.0.1", 8088]),
+            ev("echo", pid=303, text="hi", reply="HI", rtt_ms=0.2, local=local),
+            ev("flooded", pid=303, count=1200, bytes=4800, seconds=3.0, text="ping"),
+            ev("demo", pid=501, by=501, demo="run_vs_start", error=None, call="p.run()",
+               ppid=DASH),
+            ev("lesson_step", pid=DASH, lesson="concurrency", step=3, phase="done",
+               truth="cores", outcome=[{"key": "lesson.fact.cores", "params": {"cores": 2}}])]
+
+
 #: name -> the events, in the order the registry receives them.
 SCENARIOS = {
     "dashboard_only": [],
@@ -217,6 +246,8 @@ SCENARIOS = {
     "server_killed_its_worker_orphaned": _server_killed_its_worker_orphaned(),
     "daemon_demo": _daemon_demo(),
     "stepped_through_a_connection": _stepped_through_a_connection(),
+    "a_poll_around_a_kill": _a_poll_around_a_kill(),
+    "a_lesson_floods_and_the_presenter_steps": _a_lesson_floods_and_the_presenter_steps(),
 }
 
 

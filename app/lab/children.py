@@ -46,8 +46,9 @@ def reaped(proc):
 
 def uid_of(proc):
     """The process's name, qualified by its parent's when that is not the
-    dashboard: a restarted server counts ``worker-1, worker-2 ...`` again."""
-    return events.uid(proc.name, parent_name(proc))
+    dashboard: a restarted server counts ``worker-1, worker-2 ...`` again.
+    A ``LabProcess`` given a uid has that one (``puzzle-2/c``)."""
+    return getattr(proc, "lab_uid", None) or events.uid(proc.name, parent_name(proc))
 
 
 def call_of(description):

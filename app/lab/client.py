@@ -61,6 +61,7 @@ class Client:
         self.orphaned = False
         self.gates = stepping.Stepper(step, self.report, wait=self.wait_at_gate)
         self.ops = Ops({cmd.SEND: self.op_send, cmd.CLOSE: self.op_close,
+                        cmd.FLOOD: self.op_flood,
                         cmd.RELEASE: self.op_release, cmd.WAKE: stepping.ignore})
 
     def run(self):
@@ -112,6 +113,37 @@ class Client:
         if reply.get("code") == "disconnected":
             self.connected = False
         return reply
+
+    def op_flood(self, request):
+        """The tutorial's client loop without ``input()``: send, receive the
+        reply, again, for ``seconds`` — so that this client and its worker
+        want the CPU the whole time (a lesson on concurrency and parallelism).
+        No gates: the dashboard asks only in run mode. One ``flooded`` event
+        at the end, not one ``echo`` per round trip."""
+        if self.gates.gate is not None:
+            return refused(cmd.BUSY, "the client is waiting at a gate")
+        if not self.connected:
+            return refused("disconnected", "the server closed this connection")
+        data = str(request.get("text") or "ping").encode("utf-8")
+        seconds = float(request.get("seconds", 1.0))
+        rounds = 0
+        t0 = time.perf_counter()
+        end = t0 + seconds
+        try:
+            while time.perf_counter() < end:
+                self.sock.sendall(data)
+                read_exactly(self.sock, len(data))
+                rounds += 1
+        except (OSError, ConnectionError) as exc:
+            self.connected = False
+            self.report(events.DISCONNECTED, error=str(exc))
+            return refused("disconnected", str(exc))
+        finally:
+            elapsed = round(time.perf_counter() - t0, 3)
+            if rounds:
+                self.report(events.FLOODED, count=rounds, bytes=rounds * len(data),
+                            seconds=elapsed, text=data.decode("utf-8", "replace"))
+        return ok(rounds=rounds, seconds=elapsed)
 
     def op_close(self, _request):
         if self.gates.gate is not None:

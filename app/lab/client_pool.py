@@ -6,6 +6,7 @@ A client's pipe goes when the client is reaped.
 """
 
 import itertools
+import threading
 from multiprocessing import Pipe
 
 from app.errors import LabError
@@ -69,6 +70,26 @@ class ClientPool:
         """*stepping*: the lab is in step or slow mode, the reply may take long."""
         timeout = STEPPED_REPLY_TIMEOUT if stepping else REPLY_TIMEOUT + 2
         return self.call(pid, {"op": commands.SEND, "text": text}, timeout)
+
+    def flood(self, pids, seconds, text):
+        """Clients *pids* send *text* back to back for *seconds*, all at once
+        (one thread per client waits for its reply): ``{pid: reply}``."""
+        replies = {}
+
+        def one(pid):
+            try:
+                replies[pid] = self.call(pid, {"op": commands.FLOOD, "seconds": seconds,
+                                               "text": text}, seconds + STOP_TIMEOUT)
+            except LabError as exc:
+                replies[pid] = {"ok": False, "code": exc.code, "error": exc.message}
+
+        threads = [threading.Thread(target=one, args=(pid,), name=f"flood-{pid}")
+                   for pid in pids]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return replies
 
     def notify(self, pid, msg):
         """A notification to client *pid* (``release``, ``wake``): no reply."""

@@ -38,10 +38,15 @@ JOIN = "join"            # server: p.join("timeout") one of its workers
 RELAY = "relay"          # server: pass "request" to worker "pid", its reply back
 SEND = "send"            # client: send "text" to the echo server, return the reply
 CLOSE = "close"          # client: close the socket and exit
+FLOOD = "flood"          # client: send "text" back to back for "seconds" (a lesson)
 RELEASE = "release"      # any: pass the gate named by "gate" and "since" (server: or
                          # worker "pid"'s); to a worker or client a notification
 WAKE = "wake"            # any: the step settings changed, re-read them (server:
                          # and tell every worker); to a worker or client a notification
+# -- a puzzle process (app/lab/puzzle.py): OSTEP's fork-tree puzzles, for real
+FORK = "fork"            # fork child "name"; its channel's descriptor follows (pass_fd)
+EXIT = "exit"            # exit now (refused with has_children if "leaf_only" and it has)
+REAP = "reap"            # reap child "pid" ("uid"): our own, or an orphan adopted
 
 # -- error codes: why a request was refused ------------------------------------------------
 UNKNOWN_OP = "unknown_op"    # this process has no such op
@@ -50,6 +55,8 @@ NOT_FOUND = "not_found"      # server: no worker of ours has that pid
 GONE = "gone"                # the process at the other end has exited
 NO_ANSWER = "no_answer"      # it did not answer in time
 BUSY = "busy"                # too many requests to it already in flight
+HAS_CHILDREN = "has_children"  # puzzle: leaf_only, and it has children
+NOT_MY_CHILD = "not_my_child"  # puzzle: /proc says that pid is not our child
 
 
 def ok(**fields):

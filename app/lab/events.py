@@ -47,6 +47,13 @@ PHASE = _type("phase")
 GATE_WAIT = _type("gate_wait")
 GATE_PASS = _type("gate_pass")
 
+# the dashboard's own: a poll of the room (app/web/polls.py, through Hub.publish)
+POLL_OPENED = _type("poll_opened")
+POLL_CLOSED = _type("poll_closed")
+POLL_REVEALED = _type("poll_revealed")
+FLOODED = _type("flooded")
+LESSON_STEP = _type("lesson_step")
+
 
 def uid(name, parent_name):
     """A lab process's unique id: its multiprocessing name, prefixed by its
@@ -151,12 +158,14 @@ class Reporter:
             written = queue_write_atomic(self.queue, data)
             assert written, "frames() makes every frame fit one atomic write"
 
-    def hello(self, role, name, daemon, at=None):
+    def hello(self, role, name, daemon, at=None, uid_=None):
         """The tutorial's ``print(os.getppid(), os.getpid())``, made visible.
-        *at*: the first point it reaches, as a ``phase`` in the same write."""
+        *at*: the first point it reaches, as a ``phase`` in the same write;
+        *uid_*: its uid, when it is not made from its name (a puzzle's)."""
         parent = multiprocessing.parent_process()
         fields = {"pid": os.getpid(), "ppid": os.getppid(), "role": role, "name": name,
-                  "daemon": daemon, "uid": uid(name, parent.name if parent else None)}
+                  "daemon": daemon,
+                  "uid": uid_ or uid(name, parent.name if parent else None)}
         if at is None:
             self(HELLO, **fields)
         else:

@@ -76,12 +76,15 @@ class LabProcess(PopenChoosingProcess):
 
     ``fds`` lists the objects (sockets, connections, queues) whose descriptors
     a forked child is given; everything else it inherited is released.
+    ``uid``, when given, is its uid in the model (``children.uid_of``): a
+    puzzle's processes are named a, b, c… as OSTEP names them, in every puzzle.
     """
 
-    def __init__(self, *args, fds=(), start_method="fork", **kwargs):
+    def __init__(self, *args, fds=(), start_method="fork", uid=None, **kwargs):
         super().__init__(*args, **kwargs)
         self._fd_owners = tuple(fds)
         self.start_method = start_method
+        self.lab_uid = uid
 
     def inherit_fds(self):
         keep = [fd_of(owner) for owner in self._fd_owners]

@@ -9,7 +9,8 @@ jobs, each in its own place:
 * ``ClientPool`` (``client_pool.py``) — client processes and their channels;
 * ``ExitWatcher`` (``watcher.py``) — sees exits, adopts orphans;
 * ``Children`` / ``Orphans`` — a parent's view of its own / adopted children;
-* ``DaemonDemo`` (``demos.py``) — the daemonic-process demonstration;
+* ``HelperDemo`` (``demos.py``) — the daemonic-process and ``p.run()`` demonstrations;
+* ``PuzzleRoom`` (``puzzle_room.py``) — OSTEP's fork-tree puzzles, for real;
 * ``StepControl`` (``stepping.py``) — the step mode every lab process reads.
 
 ``Lab`` wires them and routes an action on any lab process to the one that
@@ -29,12 +30,14 @@ from app.errors import LabError
 from app.lab import commands, events
 from app.lab.children import Children
 from app.lab.client_pool import ClientPool
-from app.lab.demos import DaemonDemo
+from app.lab.demos import daemon_demo, run_demo
 from app.lab.mp_internals import resource_tracker_pid
 from app.lab.orphans import Orphans, become_subreaper
+from app.lab.puzzle_room import PuzzleRoom
 from app.lab.server_handle import STOP_TIMEOUT, ServerHandle
-from app.lab.stepping import StepControl
+from app.lab.stepping import DEFAULT_DELAY, StepControl
 from app.lab.watcher import ExitWatcher
+from app.model.schema import GATES
 
 PING_TIMEOUT = 3.0   # the server gives up on a worker after relay.RELAY_TIMEOUT (2 s)
 
@@ -54,7 +57,9 @@ class Lab:
         self.step = StepControl()  # shared memory: made before any lab process
         self.server = ServerHandle(settings, queue, self.children, self.lock, wake, self.step)
         self.clients = ClientPool(queue, self.children, self.lock, wake, self.step)
-        self.demo = DaemonDemo(queue, self.children, self.lock, wake)
+        self.demo = daemon_demo(queue, self.children, self.lock, wake)
+        self.run_vs_start = run_demo(queue, self.children, self.lock, wake)
+        self.puzzles = PuzzleRoom(queue, self.children, self.lock, wake)
 
     # -- lifecycle ------------------------------------------------------------
     def start(self):
@@ -64,7 +69,14 @@ class Lab:
         self.server.start()
 
     def shutdown(self):
-        """Stop the server (it stops its workers), then clients and orphans; reap all."""
+        """End the puzzle; stop the server (it stops its workers), then clients
+        and orphans; reap all."""
+        try:
+            self.puzzles.end()
+        finally:
+            self._shutdown()
+
+    def _shutdown(self):
         with self.lock:
             self.watcher.stopping = True
             try:
@@ -73,6 +85,20 @@ class Lab:
                 self.children.stop_all()
                 self.watcher.reap_stragglers()
         self.watcher.stop()
+
+    def reset(self, lab_settings):
+        """The known state a lesson starts from: run mode with every gate, no
+        client, no worker, no orphan, no zombie; one new echo server with
+        *lab_settings*. Everything is stopped the way ``shutdown`` stops it —
+        terminated and reaped, each step reported — but the dashboard goes on.
+        Returns the new server's pid."""
+        with self.lock:
+            self.set_step("run", DEFAULT_DELAY, list(GATES))  # nobody waits at a gate
+            self.server.stop()             # it stops (and reaps) its workers
+            self.children.stop_all()       # clients, and a terminated server's zombie
+            self.watcher.reap_stragglers() # orphans the kernel gave us
+            self.settings.lab = lab_settings
+            return self.server.start()
 
     def _report_resource_tracker(self):
         """multiprocessing's resource_tracker helper, started for the event
@@ -132,6 +158,16 @@ class Lab:
 
     def daemon_demo(self):
         return self.demo.run()
+
+    def run_demo(self):
+        return self.run_vs_start.run()
+
+    def flood(self, seconds, text):
+        """Every connected client sends *text* back to back for *seconds*, all
+        at once: ``{pid: reply}``."""
+        with self.lock:
+            pids = list(self.clients.channels)
+        return self.clients.flood(pids, seconds, text)
 
     # -- acting on any lab process: whoever is its parent does it ---------------
     def _at_parent(self, pid, ours, adopted, relay, answer, timeout=STOP_TIMEOUT):

@@ -14,6 +14,9 @@ from multiprocessing.connection import wait
 from app.lab.orphans import direct_children
 
 ADOPTION_SCAN_INTERVAL = 0.5
+# Roles whose adopted orphans the dashboard reaps as soon as they exit: nobody
+# clicks join on a helper, and a fork-tree puzzle's tree has no zombies.
+REAPED_AT_ONCE = ("helper", "puzzle")
 
 
 class ExitWatcher:
@@ -71,10 +74,15 @@ class ExitWatcher:
             known = set(self.children.procs) | set(self.orphans.adopted)
             for pid in direct_children(me) - known:
                 info = self.lab_process_info(pid)
-                # a lab process whose recorded parent is not us has been re-parented
-                if info is not None and info["ppid"] != me:
-                    self.orphans.adopt(pid, info["uid"], info["ppid"],
-                                       zombie=info["state"] == "zombie")
+                # a lab process whose recorded parent is not us has been re-parented;
+                # a puzzle process says so itself (app/lab/puzzle.py), and it is
+                # never multiprocessing's own helper
+                if info is not None and (info["ppid"] != me or info["role"] == "puzzle"):
+                    zombie = info["state"] == "zombie"
+                    old = info["ppid"] if info["ppid"] != me else info.get("old_ppid")
+                    if (self.orphans.adopt(pid, info["uid"], old, zombie=zombie)
+                            and zombie and info["role"] in REAPED_AT_ONCE):
+                        self.orphans.join(pid, 0)
             for orphan in list(self.orphans.adopted):
                 for pid in direct_children(orphan):
                     info = self.lab_process_info(pid)
@@ -94,5 +102,5 @@ class ExitWatcher:
     def _orphan_exited(self, pid):
         self.orphans.observe_exit(pid)
         info = self.lab_process_info(pid)
-        if info is not None and info["role"] == "helper":
-            self.orphans.join(pid, 0)  # nobody will click join on a helper
+        if info is not None and info["role"] in REAPED_AT_ONCE:
+            self.orphans.join(pid, 0)

@@ -224,6 +224,11 @@ class Registry:
         event["client_pid"] = proc["pid"]
         event["worker_pid"] = proc["worker_pid"]
 
+    def _on_flooded(self, event):
+        """Round trips sent back to back (a lesson on concurrency): counted
+        as echoes, reported once rather than one event each."""
+        self._find(event)["echoes"] += event["count"]
+
     def _link(self, proc):
         """Pair a client with the worker serving it: the worker's peer address is
         the client's local address (both on this machine)."""

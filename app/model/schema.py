@@ -73,7 +73,8 @@ PROCESS = {
                          "child's own os.getppid()"),
     "name": _field(None, "the multiprocessing name, e.g. worker-7 (the uid until "
                          "an event names it)"),
-    "role": _field(None, "dashboard, server, worker, client or helper"),
+    "role": _field(None, "dashboard, server, worker, client, helper or puzzle (a process "
+                         "of an OSTEP fork-tree puzzle, named a, b, c...)"),
     "state": _field("created", "created -> running -> zombie -> joined"),
     "alive": _field(False, 'state == "running": what p.is_alive() would say, '
                            "without calling it"),
@@ -96,7 +97,8 @@ PROCESS = {
     "reaped_via": _field(None, "in words, what reaped it: worker-3.join(), "
                                "start() of worker-4"),
     "reaped_via_kind": _field(None, "start, join, subreaper_waitpid, daemon_exit, "
-                                    "forkserver or forkserver_stop"),
+                                    "forkserver, forkserver_stop or adopter_waitpid (a "
+                                    "puzzle process reaped an orphan it adopted)"),
     "reaped_via_call": _field(None, "the call that reaped it, e.g. worker-4.start(), "
                                     "os.waitpid(123, 0); may be null"),
     "last_signal": _field(None, "SIGTERM / SIGKILL sent by terminate() / kill()"),
@@ -174,7 +176,7 @@ def _opt(doc):
 ENVELOPE = {
     "type": _req("one of EVENTS"),
     "t": _req("the reporting process's time.time() when it happened"),
-    "pid": _req("the process the event is about; null for created"),
+    "pid": _req("the process the event is about; null for created and the poll events"),
     "by": _req("the pid of the process that reported it"),
     "seq": _opt("assigned by the registry, +1 each"),
     "state": _opt("added by the registry when the event moved the process to a state"),
@@ -223,8 +225,8 @@ EVENTS = {
         "parent", "changes", "waitpid() collected it: by p.join() or implicitly",
         uid=_UID, exitcode=_req("its exit code"), how=_req("join, implicit or forkserver"),
         via=_req("in words, what reaped it"),
-        via_kind=_req("start, join, subreaper_waitpid, daemon_exit, forkserver or "
-                      "forkserver_stop"),
+        via_kind=_req("start, join, subreaper_waitpid, daemon_exit, forkserver, "
+                      "forkserver_stop or adopter_waitpid"),
         via_call=_opt("the call that reaped it")),
     "join_timeout": _event(
         "parent", "ignored", "p.join(timeout) returned and the child is still alive",
@@ -234,9 +236,11 @@ EVENTS = {
         uid=_UID, call=_req("terminate(), kill() or os.kill(...)"),
         signal=_req("SIGTERM or SIGKILL")),
     "reparented": _event(
-        "dashboard", "changes", "an orphan's parent died; the dashboard (the child "
-        "subreaper) is its parent now",
-        uid=_UID, old_ppid=_req("the parent that died"), ppid=_req("the dashboard")),
+        "dashboard (or the orphan itself: a puzzle process)", "changes",
+        "an orphan's parent died; the nearest child subreaper is its parent now: the "
+        "dashboard, or in a puzzle a or another puzzle process",
+        uid=_UID, old_ppid=_req("the parent that died (null if unknown)"),
+        ppid=_req("the subreaper that adopted it")),
     "listening": _event(
         "server", "changes", "the echo server is bound and listening",
         host=_req("the address it listens on"), port=_req("its port")),
@@ -276,7 +280,9 @@ EVENTS = {
         error=_req("the message"), demo=_opt("the demonstration that failed")),
     "demo": _event(
         "helper", "ignored", "a demonstration's outcome (app.lab.demos)",
-        demo=_req("which demonstration"), error=_opt("null: it did not fail")),
+        demo=_req("which demonstration"), error=_opt("null: it did not fail"),
+        call=_opt("run_vs_start: p.run() or p.start(), the call that ran run()"),
+        ppid=_opt("run_vs_start: os.getppid() inside run()")),
     "phase": _event(
         "any", "changes", "the process reached a point of the tutorial's code (POINTS); "
         "in run mode coalesced like served",
@@ -290,6 +296,34 @@ EVENTS = {
         "any", "changes", "the process passed the gate it waited at",
         gate=_req("the gate"),
         how=_opt("step (released), slow (delay_ms passed), run (mode changed) or stop")),
+    # -- polls: the dashboard's own events (app/web/polls.py), not a process's; pid null
+    "poll_opened": _event(
+        "dashboard", "ignored", "the presenter (or a lesson) asked the room a question; "
+        "anyone connected may vote until poll_closed",
+        poll=_req("the poll's id"), question=_req("the question"),
+        choices=_req("the choices, 2 to 8 texts (may be several lines: a small tree)"),
+        lesson=_opt("the lesson that asked"), step=_opt("its step")),
+    "poll_closed": _event(
+        "dashboard", "ignored", "votes are over; the counts are for everyone now",
+        poll=_req("the poll's id"), counts=_req("votes per choice, in the choices' order"),
+        voters=_req("how many voted")),
+    "poll_revealed": _event(
+        "dashboard", "ignored", "what really happened: the choice that came true",
+        poll=_req("the poll's id"),
+        choice=_req("the index of the choice that came true, or null (none did)"),
+        note=_opt("a sentence on what happened")),
+    # -- lessons (app/lessons): the lab driven by a script of steps ------------------
+    "flooded": _event(
+        "client", "changes", "the client sent and received back to back for seconds "
+        "(a lesson on concurrency): count round trips at once",
+        count=_req("round trips"), bytes=_req("their bytes, each way"),
+        seconds=_req("how long it went on"), text=_req("what it sent each time")),
+    "lesson_step": _event(
+        "dashboard", "ignored", "the presenter's lesson is at this step (viewers follow)",
+        lesson=_req("the lesson's id; null: no lesson"), step=_req("the step, from 0"),
+        phase=_opt("ready, asking or done"),
+        truth=_opt("done: the key of the choice that really happened"),
+        outcome=_opt("done: what the lab answered, as facts [{key, params}]")),
 }
 
 

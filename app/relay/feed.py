@@ -14,9 +14,10 @@ channel (``app.relay.wire``). The feed then takes the state under the hub's
 lock — the snapshot, the reaped order, the last events — and queues it like
 a batch: the relay gets it between the same two batches as the dashboard's
 viewers would. While relays are alive (a hello within ``ALIVE`` seconds) it
-also sends what the page reads besides the table (``relay_side``): lab
-settings and the step mode when they change, and a ``/proc`` check every
-``TRUTH_EVERY`` seconds.
+also sends what the page reads besides the table (``relay_side``), as a
+viewer would read it: lab settings, the step mode, the lesson the presenter
+is at, the puzzle, the recent polls — checked every second, sent when they
+change — and a ``/proc`` check every ``TRUTH_EVERY`` seconds.
 """
 
 import collections
@@ -107,18 +108,36 @@ class Feed:
             self.items.append((name, data, room))
             self.cond.notify()
 
-    def state_of(self, registry):
+    def state_of(self, registry, side):
         """What a relay starts from (call under the hub's lock)."""
         return {"epoch": self.epoch, "snapshot": registry.snapshot(),
                 "joined": list(registry.joined),
-                "events": list(registry.events)[-HISTORY:], "side": self.side()}
+                "events": list(registry.events)[-HISTORY:], "side": side}
 
     def send_state(self):
-        self.fs.hub.read(lambda r: self.put(STATE, self.state_of(r), room=RELAYS))
+        # outside the hub's lock: the desks take their own first; a /proc check
+        # with it, so a relay's page has its truth badge from the start
+        side = self.side(truth=self.truth())
+        self.fs.hub.read(lambda r: self.put(STATE, self.state_of(r, side), room=RELAYS))
 
     def side(self, truth=None):
-        return {"lab": self.fs.settings.lab.to_json(), "step": self.fs.lab.step_settings(),
-                **({"truth": truth} if truth is not None else {})}
+        """What the page reads besides the table, as a viewer would get it."""
+        from app.web.dispatch import Caller
+        fs = self.fs
+        viewer = Caller(presenter=False)
+        side = {"lab": fs.settings.lab.to_json(), "step": fs.lab.step_settings(),
+                "lesson": fs.controller.lesson_current(),
+                "puzzle": fs.puzzles.overview()["puzzle"], "polls": fs.polls.list(viewer)}
+        if truth is not None:
+            side["truth"] = truth
+        return side
+
+    def truth(self):
+        """The model beside /proc (``detail=0``) and when it was taken, or None."""
+        try:
+            return dict(self.fs.controller.truth(detail=False), at=time.time())
+        except Exception:  # noqa: BLE001 - the next check will do
+            return None
 
     def alive(self):
         now = time.monotonic()
@@ -187,10 +206,13 @@ class Feed:
             truth = None
             if now >= truth_due:
                 truth_due = now + TRUTH_EVERY
-                with contextlib.suppress(Exception):
-                    truth = dict(self.fs.controller.truth(detail=False), at=time.time())
-            side = self.side(truth)
-            plain = {k: side[k] for k in ("lab", "step")}
+                truth = self.truth()
+            try:
+                side = self.side(truth)
+            except Exception as exc:  # noqa: BLE001 - a desk mid-change: next second
+                self._say("side", f"relays: cannot read the side state ({exc!r})")
+                continue
+            plain = {k: v for k, v in side.items() if k != "truth"}
             if truth is not None or plain != last:
                 last = plain
                 self.put(SIDE, side, room=RELAYS)

@@ -43,7 +43,9 @@ class Mirror:
         self.cond = threading.Condition()
         self.registry = None
         self.epoch = None
-        self.side = {"lab": None, "step": None, "truth": None}
+        # what the page reads besides the table, as the dashboard last sent it
+        self.side = {"lab": None, "step": None, "truth": None, "lesson": None,
+                     "puzzle": None, "polls": None}
         self.want_state = True
         self.resyncs = 0          # states adopted after the first
         self.need_state = threading.Event()   # wakes the hello thread
@@ -106,6 +108,8 @@ class Mirror:
     def on_broadcast(self, name, data):
         """Any other message the dashboard broadcast: to every viewer, in order."""
         with self.cond:
+            if name == "puzzle" and isinstance(data, dict):
+                self.side["puzzle"] = data.get("puzzle")   # GET /api/puzzles, at once
             if self.registry is not None and not self.want_state:
                 self.fanout.emit(name, data)
 
@@ -138,14 +142,17 @@ class RelayManager(RedisManager):
         super().__init__(url, channel=channel,
                          redis_options={"socket_connect_timeout": 2, "socket_keepalive": True})
         self.mirror = mirror
-        self.connects = 0
+        self._seen = None
 
-    def _redis_connect(self):
-        super()._redis_connect()
-        self.connects += 1
-        if self.connects > 1:
-            # subscribed again: whatever was published meanwhile is gone
-            self.mirror.lost("reconnected to Redis")
+    def check_reconnected(self):
+        """Called every second (the relay's hello thread): the listener makes a
+        new pub/sub connection each time it reconnects, and whatever was
+        published while it was away is gone: the relay asks for the state."""
+        current = self.pubsub
+        if current is not None and current is not self._seen:
+            if self._seen is not None:
+                self.mirror.lost("reconnected to Redis")
+            self._seen = current
 
     def _handle_emit(self, message):
         if (message.get("namespace") or "/") != "/":

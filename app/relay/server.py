@@ -11,9 +11,11 @@ the headers, the Host and origin checks, the hall and its fan-out — around a
   bring: every control (REST ``POST``, a Socket.IO action) is ``403
   forbidden`` by ``dispatch``, as for any viewer, and the page shows none;
 * ``controller`` answers the reads: the table and events from the mirror;
-  lab settings, the step mode and the last ``/proc`` check as the dashboard
-  last sent them (``relay_side``) — a relay's ``/api/truth`` is the
-  dashboard's check (with ``at``, when it ran), not its own machine's.
+  lab settings, the step mode, the lesson, the puzzle, the recent polls and
+  the last ``/proc`` check as the dashboard last sent them (``relay_side``) —
+  a relay's ``/api/truth`` is the dashboard's check (with ``at``, when it
+  ran), not its own machine's. What only the dashboard can answer (a vote,
+  the CPU meter) is ``503 relay_unavailable``; a relay records nothing.
 """
 
 import contextlib
@@ -21,6 +23,7 @@ import json
 import os
 import secrets
 import threading
+import time
 
 from flask import Flask, render_template
 from flask_socketio import SocketIO
@@ -46,6 +49,54 @@ class ViewerAccess(Access):
         return False
 
 
+def unavailable(what):
+    return LabError(503, "relay_unavailable",
+                    f"{what}: ask the dashboard, a relay only relays what it shows")
+
+
+class RelayPuzzles:
+    """The puzzle as the dashboard last showed it (``relay_side``, ``puzzle``)."""
+    current = None
+
+    def __init__(self, mirror):
+        self.mirror = mirror
+
+    def overview(self):
+        return {"puzzle": self.mirror.side.get("puzzle")}
+
+    def get(self, puzzle_id):
+        puzzle = self.mirror.side.get("puzzle")
+        if puzzle is None or str(puzzle.get("id")) != str(puzzle_id):
+            raise LabError(404, "no_puzzle", f"no puzzle {puzzle_id} is running",
+                           id=str(puzzle_id))
+        return puzzle
+
+
+class RelayPolls:
+    """The recent polls as a viewer of the dashboard sees them; no vote here."""
+
+    def __init__(self, mirror):
+        self.mirror = mirror
+
+    def connected(self, sid, auth, presenter, emit):
+        pass   # the poll's state reaches a relay's page by the events and GET /api/polls
+
+    def disconnected(self, sid):
+        pass
+
+    def list(self, caller):
+        return self.mirror.side.get("polls") or {"polls": []}
+
+    def get(self, poll, caller):
+        for p in self.list(caller)["polls"]:
+            if str(p.get("id")) == str(poll):
+                return p
+        raise LabError(404, "no_poll", f"there is no poll {poll}", poll=str(poll))
+
+    def vote(self, body, caller):
+        raise unavailable("votes are counted by the dashboard")
+
+
 class RelayController(Controller):
     """The reads of ``app.web.controller.Controller``, from the mirror and from
     what the dashboard last sent. Actions never get here (``dispatch``: 403)."""
@@ -65,6 +116,12 @@ class RelayController(Controller):
 
     def step_state(self):
         return dict(self._side("step", "its step mode"), waiting=self.hub.read(self._waiting))
+
+    def lesson_current(self):
+        return self.mirror.side.get("lesson") or {"lesson": None, "step": 0}
+
+    def cpu(self):
+        raise unavailable("the CPU meter reads the dashboard's machine")
 
     def truth(self, detail=True, pid=None):
         truth = self._side("truth", "a /proc check")
@@ -92,6 +149,11 @@ class Relay:
         self.hub = mirror             # what app.web.sockets asks for snapshots
         self.mirror = mirror
         self.controller = RelayController(settings, mirror)
+        # the dashboard's desks, as a relay can answer them (reads only)
+        self.puzzles = RelayPuzzles(mirror)
+        self.polls = RelayPolls(mirror)
+        self.recorder = None          # a relay records nothing: GET /api/recordings says so
+        self.recordings = None
         self.viewer_url = None        # set by the CLI: this relay's own address
         self.id = f"relay-{secrets.token_hex(4)}"
         self._stopping = threading.Event()
@@ -120,15 +182,21 @@ class Relay:
         may not be up yet), else every HEARTBEAT — at once if we lose our place."""
         client = redis_module().Redis.from_url(self.url, socket_connect_timeout=2,
                                                socket_timeout=5)
+        manager = self.socketio.server.manager
+        next_hello = 0.0
         while not self._stopping.is_set():
+            manager.check_reconnected()
             want = self.mirror.want_state
-            with contextlib.suppress(Exception):   # Redis gone: the listener says so
-                client.publish(hello_channel(self.channel), json.dumps(
-                    {"relay": self.id, "want_state": want, "viewers": self.viewers()}))
+            if want or time.monotonic() >= next_hello:
+                with contextlib.suppress(Exception):   # Redis gone: the listener says so
+                    client.publish(hello_channel(self.channel), json.dumps(
+                        {"relay": self.id, "want_state": want, "viewers": self.viewers()}))
+                next_hello = time.monotonic() + HEARTBEAT
+            # a second at most: while we wait for a state, and to notice a reconnect
             if want:
                 self._stopping.wait(1.0)
             else:
-                self.mirror.need_state.wait(HEARTBEAT)
+                self.mirror.need_state.wait(1.0)   # wakes at once if we lose our place
         client.close()
 
 
@@ -156,5 +224,9 @@ def create_relay_app(settings, url, channel=CHANNEL):
     @app.get("/")
     def index():
         return render_template("index.html")
+
+    @app.get("/replay")
+    def replay():   # a recording opened from a file: no lab, no socket (static/js/replay.js)
+        return render_template("replay.html")
 
     return app

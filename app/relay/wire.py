@@ -13,8 +13,10 @@ which no viewer ever joins:
   "joined", "events", "side"}``. The dashboard takes it under the hub's lock,
   between two batches, and publishes it in the same stream as the batches:
   every batch after it carries the next seqs.
-* ``relay_side``: what the page reads besides the table — ``{"lab", "step",
-  "truth"}`` (lab settings, step mode, the last ``/proc`` check).
+* ``relay_side``: what the page reads besides the table, as a viewer reads
+  it — ``{"lab", "step", "lesson", "puzzle", "polls", "truth"?}`` (lab
+  settings, step mode, the presenter's lesson, the puzzle, the recent polls,
+  the last ``/proc`` check).
 
 Relays speak on ``hello_channel(CHANNEL)`` (plain pub/sub, JSON): ``{"relay": id,
 "want_state": bool, "viewers": n}``, once a second until they have a state,

@@ -9,7 +9,7 @@ browser cannot be made to act by a page it visits (the session cookie is
 also SameSite=Strict).
 """
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from app.errors import LabError
 from app.web.dispatch import ACTIONS, Caller, dispatch, failure
@@ -18,9 +18,10 @@ api = Blueprint("api", __name__, url_prefix="/api")
 
 
 def payload(method):
-    """What the action gets from the request: the query of a GET (one value per
-    name), the JSON body of a POST (``None`` when empty)."""
-    if method == "GET":
+    """What the action gets from the request: the query of a GET or a DELETE
+    (one value per name; a DELETE cannot come from an HTML form), the JSON body
+    of a POST (``None`` when empty)."""
+    if method in ("GET", "DELETE"):
         return request.args.to_dict()
     if request.mimetype != "application/json":
         raise LabError(415, "bad_content_type", "control calls must be application/json")
@@ -47,10 +48,14 @@ def route(action):
 
 
 def respond(status, body):
+    if isinstance(body, Response):  # a file (Action.media): sent as it is
+        return body, status
     return jsonify(body), status
 
 
 for _action in ACTIONS.values():
+    if not _action.rest_route:
+        continue
     api.add_url_rule(_action.path, endpoint=_action.name, view_func=route(_action),
                      methods=[_action.method])
 

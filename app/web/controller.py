@@ -10,19 +10,29 @@ new state.
 """
 
 import inspect
+import json
+import os
 import threading
 import time
 from collections import deque
 
+from app import lessons
 from app.errors import LabError
+from app.lab import events
 from app.lab.stepping import DELAY_MAX, DELAY_MIN
 from app.model import schema
 from app.model.states import State
 from app.settings import SPAWN_WINDOW, START_METHODS, WORKER_STYLES, LabSettings
+from app.web.cpu import CpuMeter
 from app.web.truth import compare
 
 SETTLE_TIMEOUT = 3.0
 SIGNALS = ("terminate", "kill")
+# lessons (app/lessons): the flood's bounds, a lesson step's phases and outcome
+FLOOD_MIN, FLOOD_MAX = 0.5, 10.0
+LESSON_PHASES = ("ready", "asking", "done")
+OUTCOME_MAX = 16
+OUTCOME_BYTES = 2000   # a lesson_step event is one atomic pipe write (events.py)
 
 
 def bad(message, reason, **params):
@@ -56,6 +66,8 @@ class Controller:
         self.hub = hub
         self._spawns = deque()  # times of recent spawn requests
         self._spawn_lock = threading.Lock()
+        self.cpu_meter = CpuMeter()
+        self.lesson = {"lesson": None, "step": 0}   # where the presenter's lesson is
 
     # -- reading ------------------------------------------------------------------
     def state(self):
@@ -305,9 +317,126 @@ class Controller:
                            pid=wait["pid"])
         return {"released": {"pid": wait["pid"], "gate": wait["gate"]}}
 
+    # -- lessons: a known lab, demonstrations, the meter, the step viewers follow ------
+    def reset_lab(self):
+        """Stop and reap every client, worker and orphan, run mode, default lab
+        settings, one new server; answer once the registry shows that lab."""
+        pid = self.lab.reset(LabSettings())
+        new = self._new_server(pid)
+
+        def clean(r):
+            return not any(p["state"] in (State.RUNNING.value, State.ZOMBIE.value)
+                           and (p["role"] in ("client", "worker")
+                                or (p["role"] == "server" and p["pid"] != pid))
+                           for p in r.procs.values())
+        settled = self.hub.wait_for(clean, SETTLE_TIMEOUT)
+        return dict(new, lab=self.settings.lab.to_json(), step=self.step_state(),
+                    clean=bool(settled))
+
+    def run_demo(self):
+        return self.lab.run_demo()
+
+    def flood(self, body):
+        """Every connected client sends *text* back to back for *seconds*; answer
+        once the registry has counted their round trips."""
+        body = require_object(body)
+        seconds = body.get("seconds", 3)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise bad("seconds must be a number", reason="seconds_not_number")
+        if not FLOOD_MIN <= seconds <= FLOOD_MAX:
+            raise bad(f"seconds must be between {FLOOD_MIN} and {FLOOD_MAX}",
+                      reason="seconds_range", min=FLOOD_MIN, max=FLOOD_MAX)
+        text = body.get("text", "ping")
+        if not isinstance(text, str) or not text.strip() or len(text) > 100:
+            raise bad("text must be 1 to 100 characters", reason="flood_text")
+        if self.lab.step_settings()["mode"] != "run":
+            raise LabError(409, "stepping", "the clients flood only in run mode: the "
+                           "gates would hold every round trip")
+        before = self.hub.read(lambda r: {p["pid"]: (p["uid"], p["echoes"])
+                                          for p in r.procs.values()
+                                          if p["role"] == "client"
+                                          and p["state"] == State.RUNNING.value})
+        if not before:
+            raise LabError(409, "no_clients", "there is no client to send anything")
+        replies = self.lab.flood(float(seconds), text)
+        done = {pid: reply for pid, reply in replies.items()
+                if reply.get("ok") and reply.get("rounds") and pid in before}
+        self.hub.wait_for(lambda r: all(r.procs[before[pid][0]]["echoes"] > before[pid][1]
+                                        for pid in done), SETTLE_TIMEOUT)
+        workers = self.hub.read(lambda r: {pid: r.procs[before[pid][0]]["worker_pid"]
+                                           for pid in replies if pid in before})
+        return {"seconds": seconds, "clients": [
+            {"pid": pid, "ok": bool(reply.get("ok")), "rounds": reply.get("rounds", 0),
+             "worker_pid": workers.get(pid), **({} if reply.get("ok") else
+                                                 {"code": reply.get("code")})}
+            for pid, reply in sorted(replies.items())]}
+
+    def cpu(self):
+        pids = self.hub.read(lambda r: [p["pid"] for p in r.procs.values()
+                                        if p["state"] == State.RUNNING.value
+                                        and p["role"] != "dashboard" and p["pid"]])
+        return self.cpu_meter.read(pids)
+
+    def lesson_current(self):
+        return dict(self.lesson)
+
+    def lesson_step(self, body):
+        """The presenter's lesson is at *step* of *lesson* (None: no lesson),
+        in *phase*; when done, the *truth* and the *outcome* it showed. Recorded,
+        and reported as a ``lesson_step`` event: every viewer follows."""
+        body = require_object(body)
+        lesson_id, step = body.get("lesson"), body.get("step")
+        if lesson_id is not None:
+            lesson = lessons.find(lesson_id) if isinstance(lesson_id, str) else None
+            if lesson is None:
+                raise bad(f"no lesson {lesson_id!r}", reason="unknown_lesson")
+            steps = len(lesson["steps"])
+        else:
+            steps = 1
+        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < steps:
+            raise bad(f"step must be an integer from 0 to {steps - 1}", reason="step_range",
+                      max=steps - 1)
+        news = {"lesson": lesson_id, "step": step}
+        if body.get("phase") is not None:
+            if body["phase"] not in LESSON_PHASES:
+                raise bad(f"phase must be one of {list(LESSON_PHASES)}", reason="phase")
+            news["phase"] = body["phase"]
+        if body.get("truth") is not None:
+            if not isinstance(body["truth"], str) or len(body["truth"]) > 40:
+                raise bad("truth must be a choice's key", reason="truth")
+            news["truth"] = body["truth"]
+        if body.get("outcome") is not None:
+            news["outcome"] = checked_outcome(body["outcome"])
+        self.lesson = news
+        self.lab.report(events.LESSON_STEP, pid=os.getpid(), **news)
+        return dict(news)
+
     @staticmethod
     def _wrong_state(proc, action):
         return LabError(409, "wrong_state",
                         f"cannot {action} {proc['name']} (pid {proc['pid']}): "
                         f"it is {proc['state']}",
                         action=action, pid=proc["pid"], state=proc["state"])
+
+
+def checked_outcome(outcome):
+    """A lesson step's outcome: at most OUTCOME_MAX facts ``{key, params}``, each
+    key a catalogue key under ``lesson.``, each param a number, a string, a
+    boolean or null — small enough for one event."""
+    if not isinstance(outcome, list) or len(outcome) > OUTCOME_MAX:
+        raise bad(f"outcome must be a list of at most {OUTCOME_MAX} facts", reason="outcome")
+    facts = []
+    for fact in outcome:
+        if not isinstance(fact, dict) or not isinstance(fact.get("key"), str) \
+                or not fact["key"].startswith("lesson.") or set(fact) - {"key", "params"}:
+            raise bad("each fact is {key: 'lesson.…', params: {…}}", reason="outcome")
+        params = fact.get("params", {})
+        if not isinstance(params, dict) or not all(
+                isinstance(k, str) and (v is None or isinstance(v, (str, int, float, bool)))
+                for k, v in params.items()):
+            raise bad("a fact's params are names with plain values", reason="outcome")
+        facts.append({"key": fact["key"], "params": params})
+    if len(json.dumps(facts, ensure_ascii=False).encode("utf-8")) > OUTCOME_BYTES:
+        raise LabError(413, "too_large", f"the outcome is larger than {OUTCOME_BYTES} bytes",
+                       limit=OUTCOME_BYTES)
+    return facts

@@ -2,8 +2,8 @@
 
 Two pieces:
 
-* ``HallSocket``, an Engine.IO websocket driver (what python-engineio calls
-  ``_async['websocket']``). It is simple-websocket's, but every byte it
+* ``HallSocket``, an Engine.IO websocket driver (given to python-engineio by
+  ``app.web.eio_internals``). It is simple-websocket's, but every byte it
   would write to the socket goes to the hall instead: the handshake, pings,
   acks, the close frame. It also declines permessage-deflate: a compressed
   frame depends on each connection's own compression context, so it could
@@ -31,6 +31,7 @@ import simple_websocket
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
+from app.web.eio_internals import set_websocket_class
 from app.web.hall import text_frame
 
 NAMESPACE = "/"
@@ -120,11 +121,9 @@ class Fanout:
         self.hall = hall
         self.feed = None            # app.relay.feed.Feed, with --message-queue
         self._polling = set()       # members served by Socket.IO (no hall socket)
-        self._lock = threading.Lock()
-        eio = socketio.server.eio
-        # an instance's own table: the driver module's is shared by every server
-        eio._async = dict(eio._async, websocket=lambda handler, server:
-                          HallSocket(hall, handler, server))
+        self._guard = threading.Lock()
+        set_websocket_class(socketio.server.eio,
+                            lambda handler, server: HallSocket(hall, handler, server))
 
     @staticmethod
     def encode(name, data):
@@ -146,7 +145,7 @@ class Fanout:
         a ``snapshot`` makes that viewer a member."""
         if to is None:
             self.hall.broadcast(self.encode(name, data))
-            with self._lock:
+            with self._guard:
                 polling = sorted(self._polling)
             if polling:
                 self.socketio.emit(name, data, to=polling, ignore_queue=True)
@@ -157,7 +156,7 @@ class Fanout:
         if conn is None:
             self.socketio.emit(name, data, to=to, ignore_queue=True)
             if name == "snapshot":
-                with self._lock:
+                with self._guard:
                     self._polling.add(to)
         elif name == "snapshot":
             self.hall.join(conn, self.encode(name, data))
@@ -167,7 +166,7 @@ class Fanout:
     def leave(self, sid):
         """*sid* disconnected: no more broadcasts to it (called while Socket.IO
         still knows its Engine.IO connection)."""
-        with self._lock:
+        with self._guard:
             self._polling.discard(sid)
         conn = self._conn_of(sid)
         if conn is not None:

@@ -14,6 +14,10 @@ does a new viewer's ``snapshot``: a viewer therefore gets its snapshot at some
 ``seq`` S and then exactly the events S+1, S+2, ... — never one twice, never a
 gap. Request threads wait on the same condition for the state an action leads
 to (``wait_for``), instead of sleeping; they are woken once per batch.
+
+The recorder (``app.web.recorder``) gets each batch right after the viewers,
+under the same lock: the file has the viewers' order, and its snapshots (at
+the start, at each rotation) are taken between batches like a viewer's.
 """
 
 import queue as queue_module
@@ -24,10 +28,11 @@ BATCH_MAX = 256   # events per message at most: bounds the lock hold and the fra
 
 
 class Hub:
-    def __init__(self, registry, queue, socketio):
+    def __init__(self, registry, queue, socketio, recorder=None):
         self.registry = registry
         self.queue = queue
         self.socketio = socketio
+        self.recorder = recorder   # app/web/recorder.py, or None: --no-record
         self.cond = threading.Condition()
         self._thread = threading.Thread(target=self._consume, name="hub", daemon=True)
 
@@ -43,11 +48,24 @@ class Hub:
             batch, stop = self._drain()
             if batch:
                 with self.cond:
-                    events = [self.registry.apply(raw) for raw in batch]
-                    self.socketio.emit("events", events)
-                    self.cond.notify_all()
+                    self._apply_and_emit(batch)
             if stop:
                 return
+
+    def _apply_and_emit(self, batch):
+        """Under the lock: apply *batch*, emit it to every viewer, hand it to
+        the recorder, wake the waiters; the events with their seqs. Every event
+        of the stream passes here, the lab's and the dashboard's own alike."""
+        recorder = self.recorder
+        if recorder is not None and recorder.rotation_due:
+            # the next file starts from the table as of the last batch
+            recorder.rotate(self.registry)
+        events = [self.registry.apply(raw) for raw in batch]
+        self.socketio.emit("events", events)
+        if recorder is not None:  # one queue put; written on its own thread
+            recorder.put(events)
+        self.cond.notify_all()
+        return events
 
     def _drain(self):
         """``(batch, stop)``: block for the first event, then take what is
@@ -76,6 +94,17 @@ class Hub:
                 return batch, True
 
     # -- for request threads ------------------------------------------------------
+    def publish(self, event):
+        """An event the dashboard itself originates (a poll opened, closed,
+        revealed: ``app.web.polls``) into the one ordered stream: applied and
+        emitted under the same lock as the lab's batches, so it gets the next
+        ``seq`` and reaches every viewer in that order. It does not go through
+        the lab's queue: a poll's texts can be far larger than one atomic pipe
+        frame (``app.lab.events.frames``), and nothing here needs a process.
+        The recording gets it too: a file with a gap in seq would not replay."""
+        with self.cond:
+            return self._apply_and_emit([event])[0]
+
     def read(self, fn):
         """Run *fn(registry)* under the lock (a consistent view)."""
         with self.cond:

@@ -13,7 +13,7 @@ there with these types; a body may carry more (``additionalProperties`` is
 left open), so adding a field to ``P`` does not break a client or this file.
 """
 
-from app.model import schema
+from app.model import schema, session_file
 from app.web.dispatch import ACTIONS
 
 NULLABLE_INT = {"type": ["integer", "null"]}
@@ -22,6 +22,10 @@ ADDRESS = {"type": ["array", "null"], "items": {"type": ["string", "integer"]},
            "description": "[host, port]"}
 ECHO = {"type": "object", "required": ["host", "port"],
         "properties": {"host": NULLABLE_STR, "port": NULLABLE_INT}}
+LANGS_TEXT = {"type": "object", "required": ["zh-CN", "en"],
+              "properties": {"zh-CN": {"type": "string"}, "en": {"type": "string"}}}
+PID_PPID = {"type": "object", "required": ["pid", "ppid"],
+            "properties": {"pid": {"type": "integer"}, "ppid": {"type": "integer"}}}
 
 
 #: JSON types of P's fields, where a client may rely on one. Which fields P
@@ -29,7 +33,7 @@ ECHO = {"type": "object", "required": ["host", "port"],
 P_TYPES = {
     "uid": {"type": "string"}, "pid": NULLABLE_INT, "ppid": NULLABLE_INT,
     "name": NULLABLE_STR,
-    "role": {"enum": ["dashboard", "server", "worker", "client", "helper", None]},
+    "role": {"enum": ["dashboard", "server", "worker", "client", "helper", "puzzle", None]},
     "state": {"enum": list(schema.STATES)}, "alive": {"type": "boolean"},
     "exitcode": NULLABLE_INT, "daemon": {"type": "boolean"},
     "orphaned": {"type": "boolean"}, "old_ppid": NULLABLE_INT,
@@ -58,6 +62,45 @@ def ref(name):
 def obj(required, **properties):
     return {"type": "object", "required": list(required), "properties": properties}
 
+
+PUZZLE_PROCESS = obj(["name", "pid", "ppid", "state"], name={"type": "string"},
+                     pid={"type": "integer"}, ppid={"type": "integer"},
+                     state={"enum": list(schema.STATES)})
+TREE = {"type": "array", "items": PUZZLE_PROCESS,
+        "description": "every live puzzle process, as /proc has it"}
+TEXT = {"type": "string", "description": "a tree in fork.py's ASCII style"}
+OUTCOME = {"enum": ["forked", "exited", "has_children"]}
+PUZZLE_SCHEMAS = {
+    "Puzzle": obj(
+        ["id", "actions", "index", "finished", "seed", "reparent", "leaf_only", "ask",
+         "phase", "outcomes", "tree", "tree_text", "next", "last", "poll"],
+        id={"type": "integer"}, actions={"type": "array", "items": {"type": "string"}},
+        index={"type": "integer", "description": "the next action's"},
+        finished={"type": "boolean"}, seed=NULLABLE_INT,
+        reparent={"enum": ["root", "ancestor"]}, leaf_only={"type": "boolean"},
+        ask={"enum": ["tree", "action"]},
+        phase={"enum": ["question", "answer"], "description": "what the room is shown"},
+        outcomes={"type": "array", "items": OUTCOME}, tree=TREE, tree_text=TEXT,
+        next={"type": ["object", "null"], "required": ["action", "expected_text",
+                                                       "candidates"],
+              "properties": {"action": {"type": "string"}, "expected_text": TEXT,
+                             "candidates": {"type": "array", "items": obj(
+                                 ["text", "correct", "kind"], text=TEXT,
+                                 correct={"type": "boolean"}, kind={"type": "string"})}}},
+        poll={"type": ["object", "null"], "required": ["id", "step", "kind"],
+              "description": "the room's vote on a step (puzzle_ask): a poll's id"},
+        last={"type": ["object", "null"],
+              "required": ["action", "outcome", "before_text", "predicted_text",
+                           "real_text", "match", "candidates", "action_candidates"]}),
+    "PuzzleOverview": obj(["puzzle"], puzzle={"anyOf": [ref("Puzzle"), {"type": "null"}]}),
+    "PuzzleStep": obj(["action", "outcome", "index", "tree", "tree_text", "predicted_text",
+                       "match"], action={"type": "string"}, outcome=OUTCOME,
+                      index={"type": "integer"}, tree=TREE, tree_text=TEXT,
+                      predicted_text=TEXT, match={"type": "boolean"}),
+    "PuzzleEnded": obj(["id", "ended"], id={"type": "integer"},
+                       ended={"type": "array", "items": {"type": "integer"},
+                              "description": "the pids that exited and were reaped"}),
+}
 
 SCHEMAS = {
     "Error": {**obj(["error", "code", "params"], error={"type": "string"},
@@ -103,8 +146,53 @@ SCHEMAS = {
                          **{"for": obj(["peer"], peer=ADDRESS)})}),
     "Released": obj(["released"], released=obj(["pid", "gate"], pid={"type": "integer"},
                                                 gate={"enum": list(schema.GATES)})),
+    "Poll": obj(["id", "question", "choices", "open", "state", "counts", "voters", "answer",
+                 "note"],
+                id={"type": "integer"}, question={"type": "string"},
+                choices={"type": "array", "items": {"type": "string"}},
+                open={"type": "boolean"}, state={"enum": ["open", "closed", "revealed"]},
+                counts={"type": ["array", "null"], "items": {"type": "integer"},
+                        "description": "votes per choice; null for a viewer while open"},
+                voters={"type": "integer"}, answer=NULLABLE_INT, note=NULLABLE_STR),
+    "Polls": obj(["polls"], polls={"type": "array", "items": ref("Poll")}),
+    "Recordings": obj(["recording", "current", "schema", "recordings"],
+                      recording={"type": "boolean"}, current=NULLABLE_STR,
+                      error=NULLABLE_STR, schema={"type": "string"},
+                      recordings={"type": "array", "items": obj(
+                          ["name", "session", "part", "size", "started", "events",
+                           "current"], name={"type": "string"}, session={"type": "string"},
+                          part={"type": "integer"}, size={"type": "integer"},
+                          started={"type": ["number", "null"]}, events={"type": "integer"},
+                          current={"type": "boolean"})}),
     "DaemonDemo": obj(["started", "error", "pid", "name"], started={"type": "boolean"},
                       error=NULLABLE_STR, pid={"type": "integer"}, name={"type": "string"}),
+    # -- fork-tree puzzles (app/web/puzzles.py) --
+    **PUZZLE_SCHEMAS,
+    # -- lessons (app/lessons) ------------------------------------------------------------
+    "Lessons": {"type": "array", "items": obj(
+        ["id", "title", "steps"], id={"type": "string"}, title=LANGS_TEXT,
+        steps={"type": "array", "items": obj(["narration"], narration=LANGS_TEXT)})},
+    "LessonStep": obj(["lesson", "step"], lesson=NULLABLE_STR, step={"type": "integer"},
+                      phase={"type": "string"}, truth=NULLABLE_STR,
+                      outcome={"type": "array", "items": obj(["key"], key={"type": "string"})}),
+    "LabReset": obj(["pid", "echo", "lab", "step", "clean"], pid={"type": "integer"},
+                    echo=ECHO, lab=ref("Lab"), step=ref("StepState"),
+                    clean={"type": "boolean", "description": "the registry showed the "
+                           "clean lab before the answer"}),
+    "RunDemo": obj(["caller", "run", "start", "join_error", "pid", "name"],
+                   caller=PID_PPID, run=PID_PPID, start=PID_PPID, join_error=NULLABLE_STR,
+                   pid={"type": "integer"}, name={"type": "string"}),
+    "Flooded": obj(["seconds", "clients"], seconds={"type": "number"},
+                   clients={"type": "array", "items": obj(
+                       ["pid", "ok", "rounds", "worker_pid"], pid={"type": "integer"},
+                       ok={"type": "boolean"}, rounds={"type": "integer"},
+                       worker_pid=NULLABLE_INT)}),
+    "Cpu": obj(["cores", "percent", "interval", "processes"], cores={"type": "integer"},
+               percent={"type": "array", "items": {"type": "number"}},
+               interval={"type": "number"},
+               processes={"type": "array", "items": obj(
+                   ["pid", "percent", "core"], pid={"type": "integer"},
+                   percent={"type": ["number", "null"]}, core=NULLABLE_INT)}),
 }
 
 # What each status means, and who may get it.
@@ -112,15 +200,20 @@ STATUS_TEXT = {
     400: "malformed input (bad_input with params.reason, bad_json, unknown_field) or a "
          "Host header the dashboard does not serve (bad_host)",
     403: "only the presenter may (forbidden)",
-    404: "not a live lab process (not_lab_process), or no such route",
+    404: "not a live lab process (not_lab_process), no such recording (no_recording), "
+         "no such poll (no_poll), no such puzzle running (no_puzzle), or no such route",
     409: "the state forbids it (wrong_state, join_would_block, server_down, "
-         "nothing_waiting...)",
+         "nothing_waiting, not_recording, poll_open, poll_closed, puzzle_running, "
+         "has_children, finished, no_clients, stepping...)",
     413: "the text is too large (too_large)",
     415: "a control call must be application/json (bad_content_type)",
-    429: "a cap (max_clients, max_processes, rate_limited; params.limit)",
+    429: "a cap (max_clients, max_processes, rate_limited, max_voters; params.limit)",
     500: "an unexpected error (internal; logged, never described)",
     504: "a lab process did not answer in time (no_answer)",
 }
+# Path parameters' schemas, by name: a pid, or a recording's file name.
+PATH_PARAMS = {"pid": {"type": "integer", "minimum": 1},
+               "name": {"type": "string", "pattern": session_file.NAME_PATTERN}}
 EVERY = (400, 500)          # bad_host, unknown_field; internal
 EVERY_POST = (403, 415)     # the presenter only; JSON only
 
@@ -128,14 +221,17 @@ EVERY_POST = (403, 415)     # the presenter only; JSON only
 def document(settings):
     paths = {}
     for action in ACTIONS.values():
+        if not action.rest_route:
+            continue
         paths.setdefault(action.openapi_path, {})[action.method.lower()] = \
             operation(action, settings)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Forkscope", "version": "1",
                  "description": "The processes of a forking echo server, live. Every "
-                                "POST is also a Socket.IO event of the same name as its "
-                                "operationId; its ack wraps the same body (docs/api.md)."},
+                                "POST and DELETE is also a Socket.IO event of the same "
+                                "name as its operationId; its ack wraps the same body "
+                                "(docs/api.md)."},
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,
@@ -154,7 +250,7 @@ def operation(action, settings):
     fields = action.field_schemas(settings)
     op = {"operationId": action.name, "summary": action.summary,
           "parameters": [{"name": p, "in": "path", "required": True,
-                          "schema": {"type": "integer", "minimum": 1}}
+                          "schema": PATH_PARAMS.get(p, PATH_PARAMS["pid"])}
                          for p in action.path_params]}
     if action.method == "POST":
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
@@ -162,6 +258,9 @@ def operation(action, settings):
             "additionalProperties": False}}}}
         op["security"] = [{}, {"token": []}, {"session": []}]
         errors = EVERY + EVERY_POST + action.errors
+    elif action.method == "DELETE":   # no body: nothing to type, the presenter only
+        op["security"] = [{}, {"token": []}, {"session": []}]
+        errors = EVERY + (403,) + action.errors
     else:
         op["parameters"] += [{"name": name, "in": "query", "required": name in action.required,
                               "schema": schema} for name, schema in fields.items()]
@@ -170,11 +269,11 @@ def operation(action, settings):
         errors += (404,)
     response = action.response
     op["responses"] = {str(action.status): json_response(
-        "success", ref(response) if isinstance(response, str) else response)}
+        "success", ref(response) if isinstance(response, str) else response, action.media)}
     for status in sorted(set(errors)):
         op["responses"][str(status)] = json_response(STATUS_TEXT[status], ref("Error"))
     return op
 
 
-def json_response(description, schema):
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def json_response(description, schema, media="application/json"):
+    return {"description": description, "content": {media: {"schema": schema}}}

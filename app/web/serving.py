@@ -85,7 +85,7 @@ class BoundedServer(ThreadedWSGIServer):
         self.log = logger
         self.live = 0                              # connections with a thread
         self.counts = collections.Counter()        # refusals, by kind
-        self._lock = threading.Lock()
+        self._guard = threading.Lock()
         self._pending = collections.OrderedDict()  # fd -> (socket, address, deadline)
         self._epoll = select.epoll()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -110,7 +110,7 @@ class BoundedServer(ThreadedWSGIServer):
 
     def process_request(self, request, client_address):
         """Not a thread yet: the doorman waits for the request head."""
-        with self._lock:
+        with self._guard:
             if len(self._pending) >= self.pending_max:
                 self._evict_oldest_locked()
             fd = request.fileno()
@@ -118,7 +118,7 @@ class BoundedServer(ThreadedWSGIServer):
             self._epoll.register(fd, select.EPOLLIN | select.EPOLLRDHUP | select.EPOLLET)
 
     def _hand_on(self, request, client_address):
-        with self._lock:
+        with self._guard:
             if self.live >= self.max_connections:
                 refuse = True
             else:
@@ -132,7 +132,7 @@ class BoundedServer(ThreadedWSGIServer):
         try:
             socketserver.ThreadingMixIn.process_request(self, request, client_address)
         except RuntimeError:   # can't start a new thread
-            with self._lock:
+            with self._guard:
                 self.live -= 1
             self._refuse("threads", "cannot start another thread: refusing connections")
             self.shutdown_request(request)
@@ -141,7 +141,7 @@ class BoundedServer(ThreadedWSGIServer):
         try:
             super().process_request_thread(request, client_address)
         finally:
-            with self._lock:
+            with self._guard:
                 self.live -= 1
 
     # -- the doorman ----------------------------------------------------------------------
@@ -163,7 +163,7 @@ class BoundedServer(ThreadedWSGIServer):
                 next_sweep = time.monotonic() + SWEEP
 
     def _check(self, fd, mask):
-        with self._lock:
+        with self._guard:
             entry = self._pending.get(fd)
         if entry is None:
             return
@@ -182,7 +182,7 @@ class BoundedServer(ThreadedWSGIServer):
 
     def _take(self, fd):
         """Remove *fd* from the waiting; False if someone else already did."""
-        with self._lock:
+        with self._guard:
             if self._pending.pop(fd, None) is None:
                 return False
             with contextlib.suppress(OSError, ValueError):
@@ -191,7 +191,7 @@ class BoundedServer(ThreadedWSGIServer):
 
     def _sweep(self):
         now = time.monotonic()
-        with self._lock:
+        with self._guard:
             late = [(fd, request) for fd, (request, _, deadline) in self._pending.items()
                     if deadline <= now]
         for fd, request in late:
@@ -201,7 +201,7 @@ class BoundedServer(ThreadedWSGIServer):
                 self.shutdown_request(request)
 
     def _evict_oldest(self):
-        with self._lock:
+        with self._guard:
             self._evict_oldest_locked()
 
     def _evict_oldest_locked(self):
@@ -221,14 +221,14 @@ class BoundedServer(ThreadedWSGIServer):
 
     # -- saying so once -------------------------------------------------------------------
     def _refuse(self, kind, message):
-        with self._lock:
+        with self._guard:
             self.counts[kind] += 1
             first = self.counts[kind] == 1
         if first:
             self.log.warning("%s (said once; later ones are counted)", message)
 
     def stats(self):
-        with self._lock:
+        with self._guard:
             return {"live": self.live, "waiting": len(self._pending), **self.counts}
 
     def server_close(self):
@@ -238,7 +238,7 @@ class BoundedServer(ThreadedWSGIServer):
             with contextlib.suppress(OSError):
                 self._wake_w.send(b"x")
             self._door.join(5)
-            with self._lock:
+            with self._guard:
                 waiting = list(self._pending.values())
                 self._pending.clear()
             for request, _, _ in waiting:

@@ -5,7 +5,8 @@
 //
 // Testability contract: buttons carry data-action (spawn-client + data-count,
 // send-message, terminate, kill, join, close-client, restart-server, apply-lab,
-// daemon-demo; step, continue, slow: stepper.js) and, when they act on one
+// daemon-demo; step, continue, slow: stepper.js; lab-reset, run-demo, flood and
+// the lesson-* buttons: lessons.js) and, when they act on one
 // process, data-pid; a client's reply
 // is in [data-reply-for="<client pid>"]. Every control is .presenter-only:
 // a viewer's page hides them (access.js).
@@ -21,7 +22,11 @@ const EVENT_OF_ACTION = {
   "apply-lab": "lab_settings", "daemon-demo": "daemon_demo",
   // step mode (stepper.js): POST /api/step and /api/step/next
   "step-mode": "step_mode", "step-next": "step_next",
+  // lessons (lessons.js): a known lab, the p.run() demo, the clients' flood
+  "lab-reset": "lab_reset", "run-demo": "run_demo", flood: "flood",
 };
+/** The page's name of a dispatch action (a lesson names dispatch actions). */
+export const ACTION_OF_EVENT = Object.fromEntries(Object.entries(EVENT_OF_ACTION).map(([a, e]) => [e, a]));
 
 export class Controls {
   constructor({ sync, model, onSelect, requestRender, onAcked = () => {} }) {
@@ -35,6 +40,7 @@ export class Controls {
     // in place: a client's row tells a new reply from the one it shows by identity
     this.replies = new Map();
     this.pending = new Set();       // "action:pid" in flight
+    this.entryOf = new WeakMap();   // ack -> its results entry (lessons.js shows it too)
   }
 
   // -- running an action -----------------------------------------------------------------
@@ -50,7 +56,7 @@ export class Controls {
       this.pending.delete(key);
     }
     if (!ack || typeof ack !== "object") ack = { ok: false, code: "unknown", error: "" };
-    this.report(action, payload, ack);
+    this.entryOf.set(ack, this.report(action, payload, ack));
     this.onAcked(action, ack);
     this.requestRender();
     return ack;
@@ -98,6 +104,7 @@ export class Controls {
     }
     this.results.unshift(entry);
     this.results.length = Math.min(this.results.length, RESULTS_KEPT);
+    return entry;
   }
 
   /** What every page learns from events, acks or not: replies (a viewer sends
@@ -320,6 +327,7 @@ export class Controls {
     const hints = [];
     if (!online) hints.push("hint.offline");
     else if (proc.role === "dashboard") hints.push("hint.dashboard");
+    else if (proc.role === "puzzle") hints.push("hint.puzzle");   // its puzzle's actions move it
     else if (proc.state === "joined") hints.push("hint.joined");
     else if (proc.state === "created") hints.push("hint.created");
     else if (zombie) hints.push("hint.zombie_no_signal");
@@ -369,6 +377,18 @@ function successText(action, payload, body, model) {
   if (action === "step-mode") {
     return () => t(`result.step_mode.${body.mode ?? payload.mode}`, { delay: body.delay_ms ?? payload.delay_ms ?? "?",
       gates: (body.gates ?? payload.gates ?? []).join(", ") || t("value.none") });
+  }
+  if (action === "lab-reset") {
+    return () => t("result.lab_reset", { pid: body.pid ?? "?" });
+  }
+  if (action === "run-demo") {
+    return () => t("result.run_demo", { name: body.name ?? "?", run: body.run?.pid ?? "?",
+      start: body.start?.pid ?? "?" });
+  }
+  if (action === "flood") {
+    const clients = (body.clients ?? []).filter((c) => c.ok);
+    return () => t("result.flood", { n: clients.length, seconds: body.seconds ?? "?",
+      rounds: clients.reduce((sum, c) => sum + (c.rounds ?? 0), 0) });
   }
   if (action === "step-next") {
     const released = body.released ?? {};

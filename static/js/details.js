@@ -60,8 +60,10 @@ export class Details {
   /**
    * *events* is a function giving the events the page keeps, *eventsVersion*
    * changes whenever they do: with nothing new the events are not searched again.
+   * *model* is the model *proc* comes from (the live one, or the past's:
+   * time travel); its parent and the explanations are read from it.
    */
-  render(proc, { orphan, events, eventsVersion, lookup }) {
+  render(proc, { orphan, events, eventsVersion, lookup, model = this.model }) {
     setAttr(this.empty, "hidden", Boolean(proc));
     setAttr(this.body, "hidden", !proc);
     setText(this.empty, t("details.none"));
@@ -71,7 +73,7 @@ export class Details {
     }
     const json = JSON.stringify(proc);
     const lang = currentLang();
-    this.renderHead(proc, orphan, json, lang);
+    this.renderHead(proc, orphan, json, lang, model);
     this.startInfo.render(proc);
     this.truth.render(proc);
 
@@ -100,11 +102,12 @@ export class Details {
   /** Title, hints, actions and explanations: redrawn when the process, its
    * parent (a zombie's reaper), the connection, an action in flight, the join
    * timeout typed or the language changed. */
-  renderHead(proc, orphan, json, lang) {
-    const up = parentOf(proc, this.model);
+  renderHead(proc, orphan, json, lang, model = this.model) {
+    const up = parentOf(proc, model);
     const c = this.controls;
     const busy = ["terminate", "kill", "join"].map((a) => c.isPending(a, proc.pid)).join();
     if (unchanged(this.title, [json, lang, orphan, up?.uid, up?.role, up?.name, c.sync.connected,
+      model === this.model ? "live" : model.seq,
       busy, this.actions.parts.timeout.value, this.actions.dataset.uid])) return;
     this.root.dataset.uid = proc.uid;
     this.root.dataset.pid = proc.pid ?? "";
@@ -115,7 +118,7 @@ export class Details {
     setAttr(this.stateHint, "class", `state-hint state-${proc.state}`);
     setText(this.roleHint, t(`role_hint.${proc.role ?? "unknown"}`));
     c.updateProcessActions(this.actions, proc, orphan);
-    keyedList(this.explain, explanations(proc, this.model), (e) => e.kind,
+    keyedList(this.explain, explanations(proc, model), (e) => e.kind,
       (e) => h("p", { class: "explain-item", "data-explain": e.kind }),
       (el, e) => setText(el, e.text));
     setAttr(this.explain, "hidden", !this.explain.childElementCount);

@@ -37,6 +37,16 @@ export function reapHint(proc, model) {
   if (proc.state !== "zombie") return null;
   const up = parentOf(proc, model);
   const pid = proc.pid ?? "?";
+  if (proc.orphaned && proc.role === "puzzle") {   // adopted by a puzzle process
+    const call = `os.waitpid(${pid}, 0)`;
+    const adopter = parentName(proc, model);
+    return {
+      kind: "zombie-orphan",
+      short: t("node.reap_adopter", { adopter, call }),
+      long: t("explain.zombie_orphan_puzzle", { pid, call, adopter, ppid: proc.ppid ?? "?",
+        old_ppid: proc.old_ppid ?? "?" }),
+    };
+  }
   if (proc.orphaned) {
     const call = `os.waitpid(${pid}, 0)`;
     return {
@@ -74,7 +84,9 @@ export function explanations(proc, model) {
     add("exit-unknown", "explain.exit_unknown", { pid });
   }
   if (proc.state === "running" && proc.orphaned) {
-    add("orphan", "explain.orphan", { pid, ppid: proc.ppid ?? "?", old_ppid: proc.old_ppid ?? "?" });
+    add("orphan", proc.role === "puzzle" ? "explain.orphan_puzzle" : "explain.orphan",
+      { pid, ppid: proc.ppid ?? "?", old_ppid: proc.old_ppid ?? "?",
+        adopter: parentName(proc, model) });
   }
   if (proc.state === "joined" && VIA_KINDS.includes(proc.reaped_via_kind)) {
     const call = proc.reaped_via_call ?? proc.reaped_via ?? "?";

@@ -5,8 +5,13 @@ import { currentLang, t } from "./i18n.js";
 import { h, keyedList, setAttr, setText, unchanged } from "./dom.js";
 import { exitMeaning, reapedText, roleName } from "./format.js";
 
-/** The reaped processes' list; returns how many there are. */
-export function renderFinished(list, empty, model, selectedUid, onSelect) {
+/** The reaped processes' list; returns how many there are. With *lazy*
+ * (scrubbing through the past) a list out of sight (another tab) is left as
+ * it is: it is drawn when shown. */
+export function renderFinished(list, empty, model, selectedUid, onSelect, { lazy = false, shown = null } = {}) {
+  if (lazy && !(shown ?? (list.getClientRects().length > 0 || empty.getClientRects().length > 0))) {
+    return model.joined.length;
+  }
   const done = model.finished().slice().reverse();
   setAttr(empty, "hidden", done.length > 0);
   setText(empty, t("finished.empty"));

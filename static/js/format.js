@@ -46,7 +46,7 @@ const HOWS = ["join", "implicit", "forkserver"];
 // reaped_via_kind / an event's via_kind: which call reaped it (app/lab/children.py,
 // orphans.py, echo_server.py). Each has reaped_by.<kind> and explain.reaped.<kind>.
 export const VIA_KINDS = ["start", "join", "subreaper_waitpid", "daemon_exit", "forkserver",
-  "forkserver_stop"];
+  "forkserver_stop", "adopter_waitpid"];
 
 function howKey(how) {
   return HOWS.includes(how) ? how : "join";
@@ -86,6 +86,18 @@ function clip(text, max = 60) {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
+/** A poll event's words (polls.js): the question cut short, the counts as
+ * "A 3 · B 5", the choice that came true as "B" (or that none did). */
+function pollParams(event) {
+  const letterOf = (i) => String.fromCharCode(65 + i);
+  return {
+    question: clip(event.question),
+    n: event.choices?.length ?? "?",
+    counts: (event.counts ?? []).map((n, i) => `${letterOf(i)} ${n}`).join(" · "),
+    answer: event.choice === null || event.choice === undefined ? t("poll.no_answer") : letterOf(event.choice),
+  };
+}
+
 /** The parameters a catalogue template of an event may use. */
 function eventParams(event, lookup) {
   const p = { ...event };
@@ -104,6 +116,11 @@ function eventParams(event, lookup) {
     p.call = event.via_call ?? event.via ?? "?";
     p.via = p.call;
   }
+  if (event.type?.startsWith("poll_")) Object.assign(p, pollParams(event));
+  if (event.type === "lesson_step") {      // steps count from 1 for people
+    p.step = (event.step ?? 0) + 1;
+    p.lesson = event.lesson ?? "—";
+  }
   if (event.timeout === null || event.timeout === undefined) p.timeout = "";
   if (p.start_ms === undefined || p.start_ms === null) p.start_ms = "?";
   return p;
@@ -115,6 +132,10 @@ export function eventName(type) {
 
 function keyFor(prefix, event) {
   if (event.type === "reaped") return reapKey(`${prefix}.reaped`, event.via_kind, event.how, event.via_call);
+  // a puzzle's orphan says so itself, and its subreaper is a puzzle process
+  if (event.type === "reparented" && String(event.uid ?? "").startsWith("puzzle-")) {
+    return `${prefix}.reparented_puzzle`;
+  }
   if (event.type === "exited" && (event.exitcode === null || event.exitcode === undefined)) {
     return `${prefix}.exited_unknown`;     // only its parent (a forkserver) knows the code
   }
@@ -163,8 +184,9 @@ export function errorText(ack) {
 
 // -- the words of a node in the process tree (tree.js draws them) --------------------
 
-/** A node's first line: its role and name. */
+/** A node's first line: its role and name (a puzzle's process: its name, a, b…). */
 export function nodeHeading(proc) {
+  if (proc.role === "puzzle") return t("node.puzzle_title", { name: proc.name ?? proc.uid });
   return t("node.title", { role: roleName(proc.role), name: proc.name ?? proc.uid });
 }
 
@@ -212,7 +234,7 @@ export function nodeTitle(proc, orphan, reap = null) {
  * for a zombie, who must reap it and with which call (*reap*, explain.js
  * reapHint()). *echo* is the echo server's address; a client's `said` is what
  * its server said before it closed the connection. */
-export function connectionLine(p, echo, reap = null) {
+export function connectionLine(p, echo, reap = null, model = null) {
   if (p.state === "zombie") {
     // Whatever it was connected to, a process that has exited holds no socket.
     return reap ? reap.short : t("node.exit_line", { meaning: exitBrief(p.exitcode) });
@@ -236,6 +258,12 @@ export function connectionLine(p, echo, reap = null) {
     return t("node.client_connecting");
   }
   if (p.role === "dashboard") return t("node.dashboard_line");
+  if (p.role === "puzzle") {
+    // its parent in the puzzle's names, as the ppid says: a's child, c's orphan
+    const up = model?.get(p.ppid);
+    if (!up || up.role !== "puzzle") return t("node.puzzle_root");
+    return t(p.orphaned ? "node.puzzle_adopted" : "node.puzzle_child", { parent: up.name });
+  }
   if (p.role === "helper") {
     if (p.name === "forkserver") return t("node.helper.forkserver");
     if (p.name === "resource_tracker") return t("node.helper.resource_tracker");
@@ -321,4 +349,43 @@ function stepSummary(event, lookup) {
   }
   const how = has(`gate_how.${event.how}`) ? t(`gate_how.${event.how}`) : (event.how ?? "");
   return t("summary.gate_pass", { name, gate: event.gate, how });
+}
+
+// -- the timeline (timeline.js) and time travel (timetravel.js, replay.js) ---------------
+
+/** A lane's name: "worker-3 · 12727". */
+export function laneLabel(row) {
+  return t("timeline.lane", { name: row.name ?? row.uid ?? "?", pid: row.pid ?? t("node.no_pid") });
+}
+
+/** A group row: "▾ 12 workers" (open) or "▸ 12 workers · 3 zombie" (folded). */
+export function laneGroupLabel(row) {
+  const states = Object.entries(row.states ?? {})
+    .filter(([state]) => state !== "running" && state !== "joined")
+    .map(([state, n]) => t("group.state", { n, state: stateName(state) })).join(" · ");
+  return t(row.open ? "timeline.group_open" : "timeline.group_folded",
+    { n: row.count ?? 0, role: rolesName(row.role) }) + (!row.open && states ? ` · ${states}` : "");
+}
+
+/** How much time the timeline shows: "30 s", "5 min", "2 h". */
+export function spanLabel(seconds) {
+  if (seconds < 60) return t("timeline.span_s", { n: Math.round(seconds) });
+  if (seconds < 3600) return t("timeline.span_min", { n: Math.round(seconds / 6) / 10 });
+  return t("timeline.span_h", { n: Math.round(seconds / 360) / 10 });
+}
+
+/** A time-axis label: seconds shown when the span is short. */
+export function timeTick(date, span) {
+  const pad = (n) => String(n).padStart(2, "0");
+  const hm = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  return span <= 600 ? `${hm}:${pad(date.getSeconds())}` : hm;
+}
+
+
+/** A length of time in words: "42 s", "5 min 12 s", "1 h 3 min". */
+export function durationText(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return t("duration.s", { s });
+  if (s < 3600) return t("duration.min", { min: Math.floor(s / 60), s: s % 60 });
+  return t("duration.h", { h: Math.floor(s / 3600), min: Math.floor((s % 3600) / 60) });
 }

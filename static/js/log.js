@@ -1,12 +1,21 @@
 // The event log: newest first, filterable by pid and by type, at most
 // ROWS_SHOWN rows in the DOM (the page keeps more events in memory).
+//
+// In the past (time travel: render(upTo)) it lists the events up to that
+// seq, the one shown marked [data-current]; a click on a row asks for the
+// past at its seq (onPick(uid, pid, seq)). Rows are kept by seq once built,
+// so a scrub through the past moves rows rather than making them.
 
 import { t } from "./i18n.js";
-import { h, setAttr, setText } from "./dom.js";
+import { h, keyedList, setAttr, setText } from "./dom.js";
 import { clock, eventName, eventSummary } from "./format.js";
 import { SCHEMA } from "./schema.js";
 
 export const ROWS_SHOWN = 500;
+/** Rows listed while in the past: a scrub moves them, each step (a panel
+ * shows a dozen; a 200-row list cost a projector's laptop 100 ms a step). */
+export const ROWS_PAST = 40;
+const ROWS_CACHED = 4000;
 // The type filter offers every event type of the schema, in the order a process
 // lives through them.
 const TYPES = Object.keys(SCHEMA.events);
@@ -22,11 +31,15 @@ export class Log {
     this.onPick = onPick;
     this.dirty = true;
     this.pendingRows = [];
+    this.upTo = null;          // the seq of the past shown, null when live
+    this.rows = new Map();     // seq -> its row, built once (per language)
     pidFilter.addEventListener("input", () => this.refresh());
     typeFilter.addEventListener("change", () => this.refresh());
     list.addEventListener("click", (ev) => {
       const row = ev.target.closest("li[data-seq]");
-      if (row) this.onPick(row.dataset.uid || null, Number(row.dataset.eventPid) || null);
+      if (row) {
+        this.onPick(row.dataset.uid || null, Number(row.dataset.eventPid) || null, Number(row.dataset.seq));
+      }
     });
     this.fillTypes();
   }
@@ -65,22 +78,40 @@ export class Log {
   }
 
   languageChanged() {
+    this.rows.clear();
     this.fillTypes();
     this.refresh();
   }
 
-  render() {
+  /** *upTo*: the seq of the past shown (its events only), or null: live.
+   * *shown*: whether the log is on screen, when the caller knows (asking the
+   * page here, after other views changed it, costs a layout). */
+  render(upTo = null, { shown = null } = {}) {
+    if (upTo !== this.upTo) {
+      this.upTo = upTo;
+      this.dirty = true;
+    }
+    // A scrub through the past redraws every row: not while the log is out of
+    // sight (another tab); it is drawn when shown. Live, it keeps up as before.
+    if (upTo !== null && this.dirty && !(shown ?? this.list.getClientRects().length > 0)) return;
     if (this.dirty) {
       this.dirty = false;
       this.pendingRows = [];
       const shown = [];
-      const all = this.getEvents();
-      for (let i = all.length - 1; i >= 0 && shown.length < ROWS_SHOWN; i -= 1) {
-        if (this.matches(all[i])) shown.push(all[i]);
+      const all = this.getEvents(upTo);
+      const most = upTo === null ? ROWS_SHOWN : ROWS_PAST;
+      for (let i = all.length - 1; i >= 0 && shown.length < most; i -= 1) {
+        if ((upTo === null || all[i].seq <= upTo) && this.matches(all[i])) shown.push(all[i]);
       }
-      this.list.replaceChildren(...shown.map((e) => this.row(e)));
+      if (this.rows.size > ROWS_CACHED) this.rows.clear();
+      if (upTo === null) this.list.replaceChildren(...shown.map((e) => this.cachedRow(e)));
+      // in the past, a step moves the window of rows: the rows still in it stay put
+      else keyedList(this.list, shown, (e) => e.seq, (e) => this.cachedRow(e), () => {});
+      this.markCurrent(upTo);
+    } else if (this.pendingRows.length && upTo !== null) {
+      this.pendingRows = [];       // live events wait: they are listed back in the present
     } else if (this.pendingRows.length) {
-      const rows = this.pendingRows.filter((e) => this.matches(e)).map((e) => this.row(e)).reverse();
+      const rows = this.pendingRows.filter((e) => this.matches(e)).map((e) => this.cachedRow(e)).reverse();
       this.pendingRows = [];
       this.list.prepend(...rows);
       while (this.list.childElementCount > ROWS_SHOWN) this.list.lastElementChild.remove();
@@ -88,6 +119,22 @@ export class Log {
     const shownCount = this.list.childElementCount;
     setAttr(this.list, "data-empty", String(shownCount === 0));
     setText(this.count, shownCount ? t("log.count", { shown: shownCount, max: ROWS_SHOWN }) : t("log.empty"));
+  }
+
+  cachedRow(e) {
+    let row = this.rows.get(e.seq);
+    if (!row) {
+      row = this.row(e);
+      row.listKey = String(e.seq);     // keyedList's key: the rows of the past are moved, not made
+      this.rows.set(e.seq, row);
+    }
+    return row;
+  }
+
+  markCurrent(upTo) {
+    if (this.current) this.current.removeAttribute("data-current");
+    this.current = upTo === null ? null : this.rows.get(upTo) ?? null;
+    if (this.current?.parentElement === this.list) this.current.dataset.current = "true";
   }
 
   row(e) {

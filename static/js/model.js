@@ -202,6 +202,11 @@ export class Model {
     this.find(event).echoes += 1;
   }
 
+  /** Round trips sent back to back (a lesson on concurrency), counted once. */
+  on_flooded(event) {
+    this.find(event).echoes += event.count;
+  }
+
   /** Its parent died; the kernel gave it to the subreaper (the dashboard). */
   on_reparented(event) {
     Object.assign(this.find(event), { ppid: event.ppid, orphaned: true, old_ppid: event.old_ppid });

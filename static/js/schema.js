@@ -47,7 +47,7 @@ export const SCHEMA = {
     },
     "role": {
       "default": null,
-      "doc": "dashboard, server, worker, client or helper"
+      "doc": "dashboard, server, worker, client, helper or puzzle (a process of an OSTEP fork-tree puzzle, named a, b, c...)"
     },
     "state": {
       "default": "created",
@@ -119,7 +119,7 @@ export const SCHEMA = {
     },
     "reaped_via_kind": {
       "default": null,
-      "doc": "start, join, subreaper_waitpid, daemon_exit, forkserver or forkserver_stop"
+      "doc": "start, join, subreaper_waitpid, daemon_exit, forkserver, forkserver_stop or adopter_waitpid (a puzzle process reaped an orphan it adopted)"
     },
     "reaped_via_call": {
       "default": null,
@@ -177,7 +177,7 @@ export const SCHEMA = {
     },
     "pid": {
       "required": true,
-      "doc": "the process the event is about; null for created"
+      "doc": "the process the event is about; null for created and the poll events"
     },
     "by": {
       "required": true,
@@ -356,7 +356,7 @@ export const SCHEMA = {
         },
         "via_kind": {
           "required": true,
-          "doc": "start, join, subreaper_waitpid, daemon_exit, forkserver or forkserver_stop"
+          "doc": "start, join, subreaper_waitpid, daemon_exit, forkserver, forkserver_stop or adopter_waitpid"
         },
         "via_call": {
           "required": false,
@@ -399,9 +399,9 @@ export const SCHEMA = {
       }
     },
     "reparented": {
-      "by": "dashboard",
+      "by": "dashboard (or the orphan itself: a puzzle process)",
       "registry": "changes",
-      "doc": "an orphan's parent died; the dashboard (the child subreaper) is its parent now",
+      "doc": "an orphan's parent died; the nearest child subreaper is its parent now: the dashboard, or in a puzzle a or another puzzle process",
       "fields": {
         "uid": {
           "required": true,
@@ -409,11 +409,11 @@ export const SCHEMA = {
         },
         "old_ppid": {
           "required": true,
-          "doc": "the parent that died"
+          "doc": "the parent that died (null if unknown)"
         },
         "ppid": {
           "required": true,
-          "doc": "the dashboard"
+          "doc": "the subreaper that adopted it"
         }
       }
     },
@@ -593,6 +593,14 @@ export const SCHEMA = {
         "error": {
           "required": false,
           "doc": "null: it did not fail"
+        },
+        "call": {
+          "required": false,
+          "doc": "run_vs_start: p.run() or p.start(), the call that ran run()"
+        },
+        "ppid": {
+          "required": false,
+          "doc": "run_vs_start: os.getppid() inside run()"
         }
       }
     },
@@ -634,6 +642,121 @@ export const SCHEMA = {
         "how": {
           "required": false,
           "doc": "step (released), slow (delay_ms passed), run (mode changed) or stop"
+        }
+      }
+    },
+    "poll_opened": {
+      "by": "dashboard",
+      "registry": "ignored",
+      "doc": "the presenter (or a lesson) asked the room a question; anyone connected may vote until poll_closed",
+      "fields": {
+        "poll": {
+          "required": true,
+          "doc": "the poll's id"
+        },
+        "question": {
+          "required": true,
+          "doc": "the question"
+        },
+        "choices": {
+          "required": true,
+          "doc": "the choices, 2 to 8 texts (may be several lines: a small tree)"
+        },
+        "lesson": {
+          "required": false,
+          "doc": "the lesson that asked"
+        },
+        "step": {
+          "required": false,
+          "doc": "its step"
+        }
+      }
+    },
+    "poll_closed": {
+      "by": "dashboard",
+      "registry": "ignored",
+      "doc": "votes are over; the counts are for everyone now",
+      "fields": {
+        "poll": {
+          "required": true,
+          "doc": "the poll's id"
+        },
+        "counts": {
+          "required": true,
+          "doc": "votes per choice, in the choices' order"
+        },
+        "voters": {
+          "required": true,
+          "doc": "how many voted"
+        }
+      }
+    },
+    "poll_revealed": {
+      "by": "dashboard",
+      "registry": "ignored",
+      "doc": "what really happened: the choice that came true",
+      "fields": {
+        "poll": {
+          "required": true,
+          "doc": "the poll's id"
+        },
+        "choice": {
+          "required": true,
+          "doc": "the index of the choice that came true, or null (none did)"
+        },
+        "note": {
+          "required": false,
+          "doc": "a sentence on what happened"
+        }
+      }
+    },
+    "flooded": {
+      "by": "client",
+      "registry": "changes",
+      "doc": "the client sent and received back to back for seconds (a lesson on concurrency): count round trips at once",
+      "fields": {
+        "count": {
+          "required": true,
+          "doc": "round trips"
+        },
+        "bytes": {
+          "required": true,
+          "doc": "their bytes, each way"
+        },
+        "seconds": {
+          "required": true,
+          "doc": "how long it went on"
+        },
+        "text": {
+          "required": true,
+          "doc": "what it sent each time"
+        }
+      }
+    },
+    "lesson_step": {
+      "by": "dashboard",
+      "registry": "ignored",
+      "doc": "the presenter's lesson is at this step (viewers follow)",
+      "fields": {
+        "lesson": {
+          "required": true,
+          "doc": "the lesson's id; null: no lesson"
+        },
+        "step": {
+          "required": true,
+          "doc": "the step, from 0"
+        },
+        "phase": {
+          "required": false,
+          "doc": "ready, asking or done"
+        },
+        "truth": {
+          "required": false,
+          "doc": "done: the key of the choice that really happened"
+        },
+        "outcome": {
+          "required": false,
+          "doc": "done: what the lab answered, as facts [{key, params}]"
         }
       }
     }

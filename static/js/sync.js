@@ -10,6 +10,9 @@
 // Each seq applied (a snapshot's, or an event's) is reported to onApplied(seq,
 // atMs), atMs the wall-clock time it was applied here: the page's owner
 // records it (main.js: window.forkscope, read by tests and benchmarks).
+// What was applied is also given whole, for the page's history (time
+// travel, the timeline): onSnapshot(snapshot) right after the model was
+// reset to it, onEvent(event) right after the model applied it.
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { OutOfSync } from "./model.js";
@@ -19,13 +22,16 @@ const EVENTS_KEPT = 5000;
 const HISTORY_FETCHED = 2000;
 
 export class Sync {
-  constructor(model, { onChange, onStatus, onEvents, onAccess = () => {}, onApplied = () => {} }) {
+  constructor(model, { onChange, onStatus, onEvents, onAccess = () => {}, onApplied = () => {},
+    onSnapshot = () => {}, onEvent = () => {}, auth = {} }) {
     this.model = model;
     this.onChange = onChange;
     this.onStatus = onStatus;
     this.onEvents = onEvents;
     this.onAccess = onAccess;
     this.onApplied = onApplied;
+    this.onSnapshot = onSnapshot;
+    this.onEvent = onEvent;
     this.presenter = null;               // unknown until the server says
     this.appliedSeq = 0;
     this.events = new Map();             // seq -> event, for the log and the details
@@ -34,13 +40,23 @@ export class Sync {
     this.status = "connecting";
     this.socket = null;
     this.resyncCount = 0;
+    this.auth = auth;                    // sent on every (re)connect: the voter id (polls.js)
+    this.listeners = [];                 // [name, fn]: messages besides the stream's
+  }
+
+  /** Listen to a message of the server's own besides the stream (`poll`,
+   * `poll_counts`: polls.js), on this and every later connection. */
+  on(name, fn) {
+    this.listeners.push([name, fn]);
+    if (this.socket) this.socket.on(name, fn);
   }
 
   connect() {
     // Websocket first: the dashboard writes one frame to every websocket viewer
     // (app/web/hall.py); HTTP long-polling only if the websocket cannot open.
-    const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 3000,
+    const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 3000, auth: this.auth,
       transports: ["websocket", "polling"], tryAllTransports: true });
+    for (const [name, fn] of this.listeners) socket.on(name, fn);
     this.socket = socket;
     socket.on("connect", () => this.setStatus("connected"));
     socket.on("disconnect", (reason) => {
@@ -68,6 +84,7 @@ export class Sync {
   // -- applying -----------------------------------------------------------------
   applySnapshot(snapshot) {
     this.model.reset(snapshot);
+    this.onSnapshot(snapshot);
     this.markApplied(snapshot.seq);
     this.resyncing = false;
     const pending = this.buffer.filter((e) => e.seq > snapshot.seq);
@@ -108,6 +125,7 @@ export class Sync {
       this.resync(error.message);
       return false;
     }
+    this.onEvent(event);
     this.markApplied(event.seq);
     return true;
   }

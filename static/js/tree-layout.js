@@ -27,6 +27,26 @@
 // orphans and what just exited, in that order, only when nothing else is
 // left to fold.
 //
+// A panel too narrow for those columns at the legible minimum (a phone held
+// upright: 390 px is ~24 em, the columns ~59) gets an outline instead. The
+// process tree reads top to bottom, one process a row, indented a step per
+// depth, a parent above its children; the clients keep their column on the
+// right, each on its worker's row, so a TCP link is still a short straight
+// line; their parent link runs from the dashboard down a lane on the right:
+//
+//   dashboard ─────────────────────────────┐
+//    └ server-1                            │
+//       ├ worker-1 ~~tcp~~ client-1 ───────┤
+//       └ worker-2 ~~tcp~~ client-2 ───────┘
+//    └ resource_tracker
+//
+// Its boxes have two lines (name and role; pid and state: the rest is in the
+// details a tap opens) and widen to the panel's width. A panel that may
+// scroll (*screens* > 1: the phone's) takes a tree taller than itself at the
+// legible minimum rather than fold it, up to *screens* panels; only a longer
+// one folds, by the rules above — so a lecture's lab on a phone is every
+// process its own node, its pids as large as on the projector.
+//
 // Every layout decision (order, grouping, scale, what is recent) lives here;
 // tree.js only draws.
 
@@ -42,6 +62,10 @@ export const RECENT_MS = 3000;
 export const DEFAULT_MIN_LABEL_PX = 13;
 /** Fewer siblings than this are never folded: a group of two saves one row. */
 const MIN_GROUP = 3;
+/** The outline's narrowest box, in em: "工作进程 worker-12" on its first line,
+ *  "pid 12345 ● 运行中" on its second; two of them and the indents fit a
+ *  360 px phone at a 13 px pid. Boxes widen to the panel from there. */
+const OUTLINE_NODE_EM = 10.5;
 
 // Why a process stays out of a group. Folding starts at NORMAL and reaches
 // the next level only when the tree still does not fit; SELECTED never folds.
@@ -151,7 +175,16 @@ function metrics(fs, lines) {
   return { fs, lh, pad, lines, H: pad * 2.6 + lh * lines, nodeW: fs * NODE_EM, gap: fs * 1.2,
     // wider before the client column: the TCP links there are the story
     tcpGap: fs * 2.4,
-    rowGap: fs * 0.45, margin: fs * 0.4, lane: fs * 1.1 };
+    rowGap: fs * 0.45, margin: fs * 0.4, lane: fs * 1.1, indent: 0 };
+}
+
+/** The outline's boxes: two lines, a little more padding (a box is a finger's
+ *  target: 45 px high at a 13 px pid), a step of 1.1 em per depth. */
+function outlineMetrics(fs) {
+  const pad = fs * 0.4;
+  const lh = fs * 1.22;
+  return { ...metrics(fs, 2), pad, H: pad * 2.6 + lh * 2, nodeW: fs * OUTLINE_NODE_EM,
+    tcpGap: fs * 1.4, rowGap: fs * 0.4, lane: fs * 0.9, indent: fs * 1.1 };
 }
 
 /** The left edge of column *col*. */
@@ -160,11 +193,22 @@ function colX(arr, m, col) {
   return m.margin + col * (m.nodeW + m.gap) + wide;
 }
 
+/** The outline's client column: right of the deepest box of the tree beside it. */
+function outlineClientX(arr, m) {
+  return m.margin + arr.maxDepth * m.indent + m.nodeW + m.tcpGap;
+}
+
 /** The tree's size in tree units, the bus's lane and spine, for an arrangement. */
 function extent(arr, m) {
   const cols = arr.cols;
-  const rows = Math.max(1, arr.rows);
+  const rows = Math.max(1, arr.rows + (arr.toggleRows ?? 0));
   const bottom = m.margin + rows * (m.H + m.rowGap) - m.rowGap;
+  if (arr.outline) {
+    const bus = arr.clientCol !== null;
+    const right = bus ? outlineClientX(arr, m) + m.nodeW : m.margin + arr.maxDepth * m.indent + m.nodeW;
+    return { treeW: right + (bus ? m.lane : 0) + m.margin, treeH: bottom + m.margin, busY: bottom,
+      spineX: right + m.lane * 0.55 };
+  }
   const right = colX(arr, m, cols) - m.gap;
   const bus = arr.clientCol !== null;
   return {
@@ -238,9 +282,12 @@ function prepare({ live, selectedUid, recent }) {
  * Rows and columns of every box, given which sets are folded and how (*fold*:
  * set id -> {level, keep}: a member is in the group when its pin is at most
  * the level and it is not among the first *keep* that may fold, which stay
- * out, in order, before the group). Returns {items, itemOf, rows, cols, clientCol}.
+ * out, in order, before the group). Returns {items, itemOf, rows, cols,
+ * clientCol, outline, maxDepth}. In an *outline* a parent takes a row of its
+ * own above its children (col is then the depth, the indent); in the columns
+ * it sits on the row of its first child.
  */
-function arrange(ctx, fold) {
+function arrange(ctx, fold, outline = false) {
   const { info, root, sets, byPid } = ctx;
   const items = [];
   const itemOf = new Map();          // uid -> the item that shows it
@@ -277,6 +324,7 @@ function arrange(ctx, fold) {
     item.depth = depth;
     item.col = depth;
     maxCol = Math.max(maxCol, depth);
+    if (outline) item.row = nextRow++;
     const kids = [];
     if (item.kind === "node") {
       const groups = new Map();
@@ -299,7 +347,7 @@ function arrange(ctx, fold) {
     }
     item.kids = kids.map((k) => lonely(k, item));
     for (const k of item.kids) place(k, depth + 1);
-    item.row = kids.length ? kids[0].row : nextRow++;
+    if (!outline) item.row = kids.length ? kids[0].row : nextRow++;
   };
   place(single(root, null), 0);
 
@@ -386,13 +434,14 @@ function arrange(ctx, fold) {
   // A group keeps its members in sibling order, so its title and counts are stable.
   for (const item of alive) if (item.kind === "group") item.members.sort(byOrd);
   const cols = clientCol === null ? maxCol + 1 : clientCol + 1;
-  return { items: alive, itemOf, rows: nextRow, cols, clientCol };
+  return { items: alive, itemOf, rows: nextRow, cols, clientCol, outline, maxDepth: maxCol };
 }
 
 /** Which sets to fold so the tree fits at the legible minimum (or as near as
  *  width allows): the largest family first, each level of pins in turn; then
- *  as many of each folded family's first members back out as the room holds. */
-function chooseFolds(ctx, fits, expanded, maxRows) {
+ *  as many of each folded family's first members back out as the room holds.
+ *  *arrange*: the columns or the outline. */
+function chooseFolds(ctx, fits, expanded, maxRows, arrange) {
   const fold = new Map();
   const wanted = new Set();   // expanded by the user, though they would have folded
   let arr = arrange(ctx, fold);
@@ -441,7 +490,10 @@ function chooseFolds(ctx, fits, expanded, maxRows) {
  * *width* × *height*, the panel in CSS px; *fontSize*, the root font size in
  * px (the boxes' type, in tree units); *minLabelPx*, the smallest pid text the
  * room can read, in CSS px; *changes* (trackChanges()) and *now*, for what is
- * recent; *expanded*, the ids of groups the user opened.
+ * recent; *expanded*, the ids of groups the user opened; *screens*, how many
+ * panels tall the tree may be drawn before it folds (1: it fits the panel;
+ * more: the panel scrolls, and a tree is drawn no smaller than the legible
+ * minimum to fit the first one).
  *
  * Out: {nodes, groups, toggles, links, tcp, orphans, order, recentUntil, geometry}:
  * - nodes: single processes {id (uid), proc, orphan, selected, recent
@@ -459,15 +511,19 @@ function chooseFolds(ctx, fits, expanded, maxRows) {
  * - orphans: the Set of uids drawn (or folded) as orphans;
  * - order: ids of nodes and groups in reading order (row by row, left to right);
  * - recentUntil: when the first highlight ends (same clock as *now*), or null;
- * - geometry: scale (fits the tree in the panel, ≤ 1.5), minScale (the
+ * - geometry: arrangement ("columns", or "outline" when the panel is too
+ *   narrow for them at the legible minimum: x = margin + col × indent, the
+ *   clients right of the deepest box; every box nodeW wide, widened to the
+ *   panel), scale (fits the tree in the panel, ≤ 1.5), minScale (the
  *   legible minimum), legible (scale ≥ minScale), nodeW × H (a box), lines (3
- *   or 4 per box), fs, lh, pad, gap, tcpGap (before the clients), rowGap,
- *   treeW × treeH (tree units),
- *   busY, spineX (the clients' parent line), width, room (the panel's height).
+ *   or 4 per box; 2 in the outline), fs, lh, pad, gap, tcpGap (before the
+ *   clients), rowGap, indent, treeW × treeH (tree units), busY, spineX (the
+ *   clients' parent line), width, room (the panel's height), height (the
+ *   tree's, drawn: more than room when the panel scrolls).
  */
 export function layoutTree({ live, selectedUid = null, width, height, fontSize,
   minLabelPx = DEFAULT_MIN_LABEL_PX, changes = null, now = 0, recentMs = RECENT_MS,
-  expanded = new Set() }) {
+  expanded = new Set(), screens = 1 }) {
   const { recent, until } = recentAt(changes, now, recentMs);
   const rows = treeRows(live);
   const orphans = new Set(rows.filter((r) => r.orphan).map((r) => r.id));
@@ -479,36 +535,69 @@ export function layoutTree({ live, selectedUid = null, width, height, fontSize,
 
   const ctx = prepare({ live, selectedUid, recent });
   const minScale = minLabelPx / fontSize;
+  // The tallest the tree may be drawn: the panel, or more panels if it scrolls.
+  const room = height * Math.max(1, screens);
   const scaleOf = (arr, m) => {
     const e = extent(arr, m);
-    return { e, sW: width / e.treeW, sH: height / e.treeH };
+    return { e, sW: width / e.treeW, sH: height / e.treeH, sRoom: room / e.treeH };
   };
   // Fits: tall enough at the legible minimum, or at what the width allows if
   // that is less (folding saves rows, never columns).
   const fitsWith = (m) => (arr) => {
-    const { sW, sH } = scaleOf(arr, m);
-    return sH >= Math.min(minScale, sW) - 1e-9;
+    const { sW, sRoom } = scaleOf(arr, m);
+    return sRoom >= Math.min(minScale, sW) - 1e-9;
   };
   const four = metrics(fontSize, 4);
   const three = metrics(fontSize, 3);
-  // Four lines per box if the whole tree fits so; else three (the connection
-  // line goes) before folding anything; four again if the folded tree fits so.
-  let m = four;
-  let chosen = { fold: new Map(), arr: arrange(ctx, new Map()), wanted: new Set() };
-  if (!fitsWith(four)(chosen.arr)) {
-    m = three;
-    // the most rows the panel holds at the scale it must keep, three lines a box
-    const keepScale = Math.min(minScale, scaleOf(chosen.arr, three).sW);
-    const maxRows = Math.ceil(height / (keepScale * (three.H + three.rowGap)));
-    chosen = chooseFolds(ctx, fitsWith(three), expanded, maxRows);
-    if (fitsWith(four)(chosen.arr)) m = four;
+  // The outline when the columns, at the panel's full width, would draw the
+  // pids below the legible minimum (folding saves rows, never columns).
+  const narrow = width / extent(arrange(ctx, new Map()), four).treeW < minScale - 1e-9;
+  const maxRowsAt = (arr, mm) => {
+    // the most rows the room holds at the scale it must keep
+    const keepScale = Math.min(minScale, scaleOf(arr, mm).sW);
+    return Math.ceil(room / (keepScale * (mm.H + mm.rowGap)));
+  };
+  let m;
+  let chosen;
+  if (narrow) {
+    m = outlineMetrics(fontSize);
+    const arrangeOutline = (c, fold) => arrange(c, fold, true);
+    chosen = { fold: new Map(), arr: arrangeOutline(ctx, new Map()), wanted: new Set() };
+    if (!fitsWith(m)(chosen.arr)) {
+      chosen = chooseFolds(ctx, fitsWith(m), expanded, maxRowsAt(chosen.arr, m), arrangeOutline);
+    }
+  } else {
+    // Four lines per box if the whole tree fits so; else three (the connection
+    // line goes) before folding anything; four again if the folded tree fits so.
+    m = four;
+    chosen = { fold: new Map(), arr: arrange(ctx, new Map()), wanted: new Set() };
+    if (!fitsWith(four)(chosen.arr)) {
+      m = three;
+      chosen = chooseFolds(ctx, fitsWith(three), expanded, maxRowsAt(chosen.arr, three), arrange);
+      if (fitsWith(four)(chosen.arr)) m = four;
+    }
   }
   const { arr, wanted } = chosen;
-  const { e, sW, sH } = scaleOf(arr, m);
-  const scale = Math.min(MAX_SCALE, sW, sH);
+  // an outline's handles to fold opened groups again take rows of their own, at the end
+  if (arr.outline) arr.toggleRows = wanted.size;
+  const { sW, sH, sRoom } = scaleOf(arr, m);
+  let { e } = scaleOf(arr, m);
+  // As large as fits the panel; in a panel that scrolls, a tree that would be
+  // drawn below the legible minimum to fit it is drawn at that minimum (and
+  // scrolls) instead, if it fits the room so.
+  const scale = Math.min(MAX_SCALE, sW, Math.max(sH, Math.min(minScale, sRoom)));
+  if (arr.outline) {
+    // the outline takes the panel's whole width: its boxes widen to it
+    const spare = width / scale - e.treeW;
+    m = { ...m, nodeW: m.nodeW + spare / (arr.clientCol === null ? 1 : 2) };
+    e = extent(arr, m);
+  }
 
+  const clientX = arr.outline ? outlineClientX(arr, m) : 0;
   const pos = (item) => {
-    item.x = colX(arr, m, item.col);
+    if (!arr.outline) item.x = colX(arr, m, item.col);
+    else if (item.col === arr.clientCol) item.x = clientX;
+    else item.x = m.margin + item.col * m.indent;
     item.y = m.margin + item.row * (m.H + m.rowGap);
   };
   const out = new Map();
@@ -555,8 +644,12 @@ export function layoutTree({ live, selectedUid = null, width, height, fontSize,
     if (!parentItem) continue;
     const k = (under.get(parentItem) ?? 0) + 1;
     under.set(parentItem, k);
+    // under the parent in the columns (their rows are the deepest column's);
+    // in the outline every row is taken: after the last one
+    const y = arr.outline ? m.margin + (arr.rows + toggles.length) * (m.H + m.rowGap)
+      : parentItem.y + k * (m.H + m.rowGap);
     toggles.push({ id, role: set.role, count: set.members.length, parent: out.get(parentItem),
-      x: parentItem.x, y: parentItem.y + k * (m.H + m.rowGap) });
+      x: parentItem.x, y });
   }
 
   const order = [...arr.items].sort((a, b) => (a.row - b.row) || (a.col - b.col))
@@ -564,7 +657,8 @@ export function layoutTree({ live, selectedUid = null, width, height, fontSize,
   return {
     nodes, groups, toggles, links, tcp: tcpLinks(ctx, arr, out), orphans, order,
     recentUntil: until,
-    geometry: { ...m, scale, minScale, legible: scale >= minScale - 1e-9, treeW: e.treeW,
+    geometry: { ...m, arrangement: arr.outline ? "outline" : "columns", scale, minScale,
+      legible: scale >= minScale - 1e-9, treeW: e.treeW,
       treeH: e.treeH, busY: e.busY, spineX: e.spineX, width, room: height,
       height: e.treeH * scale },
   };

@@ -12,6 +12,12 @@
 // again when they press the fit button (fit()). Siblings the layout folds are
 // drawn as one group node; a click opens it.
 //
+// A view may let the tree be taller than its panel (--tree-screens, the
+// phone's: 2): the panel then scrolls the way a page does, with one finger
+// or the wheel, and zooming takes two fingers (or ctrl + wheel), as on a map.
+// On a panel too narrow for the columns the layout is an outline of
+// two-line boxes (tree-layout.js); its links are drawn as elbows.
+//
 // Testability contract (docs/api.md): every node is <g class="node" data-uid
 // data-pid data-ppid data-role data-state data-orphan data-recent? data-gate?>
 // (data-gate=NAME while it waits at a gate in step or slow mode); a node
@@ -75,8 +81,16 @@ export class Tree {
     this.fitButton = fitButton;
     // Wheel, pinch and drag zoom and pan; any of them pauses auto-fit, which
     // would otherwise pull the view back from what the teacher zoomed into on
-    // the next event. fit() resumes it.
+    // the next event. fit() resumes it. In a panel that scrolls, one finger
+    // and the plain wheel are the scroll's, not the zoom's.
+    this.screens = 1;
     this.zoom = zoom().scaleExtent([0.05, 8])
+      .filter((ev) => {
+        if (ev.button || (ev.ctrlKey && ev.type !== "wheel")) return false;   // d3's own filter
+        if (this.screens <= 1) return true;
+        if (ev.type === "wheel") return ev.ctrlKey;
+        return !ev.type.startsWith("touch") || ev.touches.length >= 2;
+      })
       .on("zoom", (ev) => {
         this.viewport.attr("transform", ev.transform);
         if (ev.sourceEvent && !this.paused) this.setPaused(true);
@@ -112,6 +126,12 @@ export class Tree {
     this.refresh();
   }
 
+  /** The next model drawn does not follow from the last one (time travel
+   *  jumped, a replay was scrubbed): nothing in it is "new" or "just ended". */
+  forgetChanges() {
+    this.changes = null;
+  }
+
   /** Draw again with what was drawn last (the room or a view's minimum changed). */
   refresh() {
     if (this.lastArgs) this.update(...this.lastArgs);
@@ -140,8 +160,12 @@ export class Tree {
     const height = this.container.clientHeight;
     const fontSize = getComputedStyle(document.documentElement).fontSize;
     // The views (projector, presenter, phone) set how small the pids may get.
-    const minLabelPx = parseFloat(getComputedStyle(this.container)
-      .getPropertyValue("--tree-min-label-px")) || DEFAULT_MIN_LABEL_PX;
+    const style = getComputedStyle(this.container);
+    const minLabelPx = parseFloat(style.getPropertyValue("--tree-min-label-px")) || DEFAULT_MIN_LABEL_PX;
+    // how many panels tall the tree may be before it folds (the panel scrolls)
+    const screens = Math.max(1, parseFloat(style.getPropertyValue("--tree-screens")) || 1);
+    this.screens = screens;
+    this.svg.classed("scrolls", screens > 1);
     const live = model.live();
     const now = performance.now();
     this.changes = trackChanges(this.changes, live, now);
@@ -150,12 +174,12 @@ export class Tree {
     // Nothing the tree draws has changed (a message only counts served/echoes):
     // leave it be. Layout and the joins over 500 processes cost ~10 ms.
     const drawn = this.drawnFrom(model, selectedUid, width, height, fontSize,
-      [minLabelPx, [...this.expanded].join(","), [...recent].join(",")].join("|"));
+      [minLabelPx, screens, [...this.expanded].join(","), [...recent].join(",")].join("|"));
     if (drawn === this.lastDrawn) return;
     this.lastDrawn = drawn;
     const layout = layoutTree({ live, selectedUid, width, height,
       fontSize: parseFloat(fontSize) || 18, minLabelPx, changes: this.changes, now,
-      expanded: this.expanded });
+      expanded: this.expanded, screens });
     this.orphans = layout.orphans;   // for the details
     this.order = layout.order;
     this.layout = layout;
@@ -201,7 +225,8 @@ export class Tree {
     // it has, invalidates it, and each change of the SVG's size laid out every
     // text of every node again (60-400 ms at 500 nodes).
     setIfChanged(this.svg, "width", g.width);
-    setIfChanged(this.svg, "height", g.room);
+    // taller than the panel only when the view lets it scroll (the layout's screens)
+    setIfChanged(this.svg, "height", g.height > g.room + 0.5 ? Math.ceil(g.height) : g.room);
     const animate = nodes.length + groups.length <= ANIMATE_MAX_NODES;
     const slow = duration(350);
     const fast = duration(250);
@@ -220,9 +245,17 @@ export class Tree {
     // -- parent → child links -------------------------------------------------------
     // A client's link runs round the outside: down from the dashboard, along
     // below the last row, up the spine right of the clients and into its box.
+    // In the outline (a phone): an elbow down the parent's left, into the
+    // child's; a client's from the dashboard's right, down the lane right of
+    // every box, into its right side.
+    const outline = g.arrangement === "outline";
     const linkPath = (l) => {
       const s = l.source;
       const tgt = l.target;
+      if (outline && l.kind === "bus") {
+        return `M${s.x + g.nodeW},${s.y + g.H / 2}H${g.spineX}V${tgt.y + g.H / 2}H${tgt.x + g.nodeW}`;
+      }
+      if (outline) return `M${s.x + g.indent / 2},${s.y + g.H}V${tgt.y + g.H / 2}H${tgt.x}`;
       if (l.kind === "bus") {
         return `M${s.x + g.nodeW / 2},${s.y + g.H}V${g.busY}H${g.spineX}`
           + `V${tgt.y + g.H / 2}H${tgt.x + g.nodeW}`;
@@ -410,7 +443,7 @@ export class Tree {
 
   groupInputs(d, g) {
     return JSON.stringify([d.count, d.states, d.role, d.parentProc.name, d.parentProc.pid,
-      g.fs, g.nodeW, g.H, currentLang()]);
+      g.fs, g.nodeW, g.H, g.lines, currentLang()]);
   }
 
   fillGroups(sel, g) {
@@ -441,8 +474,11 @@ export class Tree {
       .each(function (d) { jobs.push({ el: this, max: nodeW - textX - pad, text: groupTitle(d) }); });
     sel.select("text.l2").attr("x", textX).attr("y", bandH + pad * 0.4 + lh * 0.78)
       .each(function (d) { jobs.push({ el: this, max: nodeW - textX - pad, text: groupStates(d) }); });
+    // a two-line box (the outline) has no room for the hint: its title says it
     sel.select("text.l3").attr("x", textX).attr("y", bandH + pad * 0.4 + lh * 1.78)
-      .each(function () { jobs.push({ el: this, max: nodeW - textX - pad, text: groupExpand() }); });
+      .each(function () {
+        jobs.push({ el: this, max: nodeW - textX - pad, text: g.lines > 2 ? groupExpand() : "" });
+      });
     fitAll(jobs);
     sel.select("title").text((d) => groupLabel(d));
   }
@@ -504,6 +540,10 @@ export class Tree {
 
   fillNodes(sel, g) {
     const { fs, lh, pad, H, nodeW } = g;
+    // Two lines (the outline, on a phone): the name, then the pid and the
+    // state on one line; the ppid, the daemon flag and the connection are in
+    // the details a tap opens (the links show the parent).
+    const compact = g.lines < 3;
     const bandH = pad + lh;
     const baseline = (row) => bandH + pad * 0.4 + lh * (row - 1) + lh * 0.78;
     const textX = pad * 1.3;
@@ -527,6 +567,8 @@ export class Tree {
         + `${d.orphan ? " orphan" : ""}${d.selected ? " selected" : ""}`)
       .attr("aria-pressed", (d) => String(d.selected))
       .attr("data-start-method", (d) => d.proc.start_method ?? null)
+      // a puzzle's process: its name in the puzzle (a, b, c…), beside its pid
+      .attr("data-puzzle-name", (d) => (d.proc.role === "puzzle" ? d.proc.name : null))
       .attr("aria-label", (d) => title(d));
 
     sel.select("rect.recent-ring")
@@ -551,7 +593,8 @@ export class Tree {
       .each(function (d) {
         const p = d.proc;
         this.setAttribute("class", `tag${d.orphan ? " tag-orphan" : ""}${p.daemon ? " tag-daemon" : ""}`);
-        tags.push({ el: this, text: nodeTag(p, d.orphan), max: nodeW * 0.4 - pad });
+        const shown = !compact || d.orphan || p.daemon;    // "not a daemon" is no news on a phone
+        tags.push({ el: this, text: shown ? nodeTag(p, d.orphan) : "", max: nodeW * 0.4 - pad });
       });
     fitAll(tags);
     const lines = [];
@@ -569,9 +612,10 @@ export class Tree {
         const text = select(this);
         text.select(".pid-label").text(ids.pidLabel);
         text.select(".pid-value").attr("dx", fs * 0.3).text(ids.pid);
-        text.select(".ppid-label").attr("dx", fs * 0.9).text(ids.ppidLabel);
-        text.select(".ppid-value").attr("dx", fs * 0.3).text(ids.ppid);
-        lines.push({ el: this, max: nodeW - textX - pad });
+        text.select(".ppid-label").attr("dx", compact ? 0 : fs * 0.9).text(compact ? "" : ids.ppidLabel);
+        text.select(".ppid-value").attr("dx", compact ? 0 : fs * 0.3).text(compact ? "" : ids.ppid);
+        // compact: the pid keeps its size, the state gets the rest of the line
+        lines.push({ el: this, max: compact ? nodeW * 0.6 : nodeW - textX - pad });
       });
 
     sel.select("path.state-icon")
@@ -582,16 +626,37 @@ export class Tree {
         const text = select(this);
         text.select(".state-name").text(stateName(d.proc.state));
         text.select(".exit").text(nodeStateExtra(d.proc, g.lines)).attr("dx", fs * 0.6);
-        lines.push({ el: this, max: nodeW - textX - iconSize * 1.35 - pad });
+        if (!compact) lines.push({ el: this, max: nodeW - textX - iconSize * 1.35 - pad });
       });
 
     sel.select("text.l4").attr("x", textX).attr("y", baseline(3))
       .each(function (d) {
         lines.push({ el: this, max: nodeW - textX - pad,
-          text: g.lines > 3 ? connectionLine(d.proc, echo, reapHint(d.proc, model)) : "" });
+          text: g.lines > 3 ? connectionLine(d.proc, echo, reapHint(d.proc, model), model) : "" });
         this.classList.toggle("reap-line", d.proc.state === "zombie");
       });
     fitAll(lines);
+    if (compact) {
+      // The state after the pid, once the pid's width is known (a second
+      // layout: phones only); it is cut, the pid never is.
+      const nodeEls = sel.nodes();
+      const widths = nodeEls.map((el) => el.querySelector("text.l2").getBBox().width);
+      const states = nodeEls.map((el, i) => {
+        const x = textX + widths[i] + fs * 0.7;
+        el.querySelector("path.state-icon")
+          .setAttribute("transform", `translate(${x + iconSize / 2},${baseline(1) - fs * 0.36})`);
+        const line = el.querySelector("text.l3");
+        line.setAttribute("x", x + iconSize * 1.35);
+        line.setAttribute("y", baseline(1));
+        return { el: line, max: nodeW - x - iconSize * 1.35 - pad };
+      });
+      fitAll(states);
+      // Still too long at the smallest size: the extra (an exit code, a gate)
+      // goes, the state's name stays; the details have the rest.
+      const long = states.filter((job) => job.el.getComputedTextLength() > job.max + 0.5);
+      for (const job of long) job.el.querySelector(".exit").textContent = "";
+      fitAll(long);
+    }
 
     sel.select("title").text((d) => title(d));
   }

@@ -78,3 +78,13 @@ def test_quick_benchmarks_in_the_browser(tmp_path):
     for name, required in BROWSER.items():
         assert results[name]["browser"] is True
         assert_figures(results[name], required + NO_BROWSER[name])
+
+
+@pytest.mark.e2e
+def test_quick_scrub_benchmark(tmp_path):
+    """bench/scrub.py (issue 14): a synthetic recording on /replay, no lab."""
+    results, _ = run_quick(tmp_path, "scrub")
+    assert_figures(results["scrub"], ["scrub step: rebuild + render p95",
+                                      "scrub step, the log tab shown: p95",
+                                      "scrub step: rebuild alone p95"])
+    assert results["scrub"]["details"]["live_processes"]["max"] == 200

@@ -135,3 +135,19 @@ def test_every_way_of_reaping_is_explained(lang):
         for key in (f"reaped.kind.{kind}", f"summary.reaped.kind.{kind}",
                     f"code.reaped.kind.{kind}", f"explain.reaped.{kind}"):
             assert key in messages, f"{lang}: {key}"
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_no_key_is_written_twice(lang):
+    """JSON keeps the last of two equal keys: a second entry would silently
+    override the first when someone edits only one of them."""
+    seen, twice = set(), []
+
+    def pairs(items):
+        for key, _ in items:
+            (twice.append(key) if key in seen else seen.add(key))
+        return dict(items)
+
+    json.loads((ROOT / "static" / "i18n" / f"{lang}.json").read_text("utf-8"),
+               object_pairs_hook=pairs)
+    assert twice == []

@@ -32,6 +32,7 @@ LAYOUT = """async ([live, opts]) => {
             states: d.states, members: d.members.map((p) => p.uid), expandId: d.expandId,
             x: d.x, y: d.y }])),
         toggles: out.toggles.map((d) => [d.id, d.parent.id, d.count]),
+        toggleYs: out.toggles.map((d) => d.y),
         drawn: out.nodes.map((d) => d.id),
         order: out.order,
         links: out.links.map((l) => [l.source.id, l.target.id]),
@@ -322,12 +323,163 @@ def test_the_legible_minimum_decides_what_folds(module_page):
     assert not near["groups"] and near["geometry"]["legible"]
     far = layout(module_page, live, room=PROJECTOR_1920, minLabelPx=20)    # a presenter view
     assert far["groups"] and far["geometry"]["scale"] * 22 >= 20 - 1e-6
-    # A width that cannot be met by folding (columns do not fold): as large as
-    # the width allows, rows still folded to fit that.
+    # A width the columns cannot meet (folding saves rows, never columns): the
+    # outline, legible, its rows folded to fit.
     phone = {"width": 390, "height": 600, "fontSize": 18}
     out = layout(module_page, lab(30), room=phone, minLabelPx=13)
-    assert fits(out, phone) and not out["geometry"]["legible"]
-    assert out["geometry"]["scale"] == pytest.approx(390 / out["geometry"]["treeW"])
+    assert out["geometry"]["arrangement"] == "outline"
+    assert fits(out, phone) and out["geometry"]["legible"] and out["groups"]
+    assert out["geometry"]["treeW"] * out["geometry"]["scale"] == pytest.approx(390)
+    assert near["geometry"]["arrangement"] == far["geometry"]["arrangement"] == "columns"
+
+
+# -- the outline: a panel too narrow for the columns (a phone) ------------------------------
+
+# The phone's tree panel at 390×844 and 360×740 (CSS px; root font 16 px), and
+# the room it may take: two panels tall, the panel scrolling (--tree-screens).
+PHONE_390 = {"width": 390, "height": 490, "fontSize": 16, "screens": 2}
+PHONE_360 = {"width": 360, "height": 420, "fontSize": 16, "screens": 2}
+PHONES = pytest.mark.parametrize("phone", [PHONE_390, PHONE_360], ids=["390", "360"])
+HELPER = proc("resource_tracker", 150, DASH, "helper")
+
+
+def lecture(pairs=8):
+    """A lecture's lab: the dashboard, the server, the resource tracker and
+    *pairs* clients with their workers (eight: nineteen processes)."""
+    return lab(pairs) + [HELPER]
+
+
+def phone_fits(out, room):
+    """Inside the panel's width, and no taller than the panels it may take."""
+    g = out["geometry"]
+    return (g["treeW"] * g["scale"] <= room["width"] + 0.01
+            and g["treeH"] * g["scale"] <= room["height"] * room["screens"] + 0.01)
+
+
+def rows_apart(out):
+    """Boxes of different rows do not overlap; those of one row neither."""
+    g = out["geometry"]
+    placed = boxes(out)
+    return all(abs(ay - by) >= g["H"] - 1e-6 or abs(ax - bx) >= g["nodeW"] - 1e-6
+               for i, (_, ax, ay) in enumerate(placed) for _, bx, by in placed[i + 1:])
+
+
+def inside_width(out, room):
+    g = out["geometry"]
+    return all(x >= 0 and (x + g["nodeW"]) * g["scale"] <= room["width"] + 0.01
+               for _, x, _ in boxes(out))
+
+
+@PHONES
+def test_a_phone_gets_an_outline_parents_above_children_clients_beside_their_workers(
+        module_page, phone):
+    out = layout(module_page, lecture(2), room=phone)
+    g, nodes = out["geometry"], out["nodes"]
+    assert g["arrangement"] == "outline" and g["lines"] == 2 and not out["groups"]
+    # top to bottom, a parent above its children, each client on its worker's row
+    assert out["order"] == ["dashboard", "server-1", "server-1/worker-1", "client-1",
+                            "server-1/worker-2", "client-2", "resource_tracker"]
+    row = {u: n["y"] for u, n in nodes.items()}
+    assert row["dashboard"] < row["server-1"] < row["server-1/worker-1"] < row["server-1/worker-2"]
+    assert row["server-1/worker-2"] < row["resource_tracker"]
+    assert row["client-1"] == row["server-1/worker-1"] and row["client-2"] == row["server-1/worker-2"]
+    assert len({row[u] for u in ("dashboard", "server-1", "server-1/worker-1",
+                                 "server-1/worker-2", "resource_tracker")}) == 5
+    # indented a step per depth; the clients in a column right of the workers
+    indent, margin = g["indent"], g["margin"]
+    assert nodes["dashboard"]["x"] == pytest.approx(margin)
+    assert nodes["server-1"]["x"] == nodes["resource_tracker"]["x"] == pytest.approx(margin + indent)
+    assert nodes["server-1/worker-1"]["x"] == pytest.approx(margin + 2 * indent)
+    assert nodes["client-1"]["x"] == nodes["client-2"]["x"]
+    assert nodes["client-1"]["x"] >= nodes["server-1/worker-1"]["x"] + g["nodeW"] + g["fs"]
+    # links stay true: a client's parent is the dashboard (down the lane on the right)
+    assert nodes["client-1"]["parent"] == "dashboard" and out["kinds"]["client-1"] == "bus"
+    assert out["kinds"]["server-1/worker-1"] == "tree"
+    assert [301, 401] in out["tcp"] and [302, 402] in out["tcp"]
+    assert rows_apart(out) and inside_width(out, phone)
+    assert g["treeW"] * g["scale"] == pytest.approx(phone["width"])        # the whole width
+    assert g["nodeW"] >= 10.5 * 16 - 1e-6                                  # "工作进程 worker-12"
+    assert g["scale"] * 16 >= 13 - 1e-6 and g["H"] * g["scale"] >= 44     # a finger's target
+
+
+@PHONES
+def test_a_lecture_lab_on_a_phone_every_process_its_own_node_at_the_legible_minimum(
+        module_page, phone):
+    """Nineteen processes on a phone: none folded, every pid drawn at least
+    13 px (the projector's minimum), the panel scrolling if the tree is taller."""
+    live = lecture(8)
+    out = layout(module_page, live, room=phone, minLabelPx=13)
+    g = out["geometry"]
+    assert not out["groups"], out["groups"]
+    assert sorted(out["nodes"]) == sorted(p["uid"] for p in live)
+    assert g["legible"] and g["scale"] * phone["fontSize"] >= 13 - 1e-6, g["scale"]
+    assert phone_fits(out, phone) and inside_width(out, phone) and rows_apart(out)
+    assert g["height"] == pytest.approx(g["treeH"] * g["scale"])
+    # it does not fit one panel so: it is drawn taller, to scroll, not smaller
+    assert g["height"] > phone["height"]
+    # a panel that may not scroll fits it, smaller or folded (the desktop's rule)
+    still = layout(module_page, live, room={**phone, "screens": 1}, minLabelPx=13)
+    assert fits(still, phone) and (still["groups"] or not still["geometry"]["legible"])
+
+
+@PHONES
+def test_a_short_tree_on_a_phone_is_drawn_larger_and_scrolls_not(module_page, phone):
+    out = layout(module_page, lecture(2), room=phone, minLabelPx=13)
+    g = out["geometry"]
+    assert g["height"] <= phone["height"] + 0.01                   # one panel
+    assert g["scale"] * 16 > 13                                     # larger than the minimum
+
+
+def test_the_selected_client_and_a_zombie_beside_it_never_fold_on_a_phone(module_page):
+    """The reverted outline's failure: three clients, one selected, a worker just
+    exited — it folded the zombie with a running worker. Now nothing folds."""
+    live = lecture(3)
+    by_uid = {p["uid"]: p for p in live}
+    by_uid["server-1/worker-2"]["state"] = "zombie"
+    changes = {"server-1/worker-2": {"state": "zombie", "kind": "ended", "at": 1000}}
+    for phone in (PHONE_390, PHONE_360):
+        out = layout(module_page, live, room=phone, selectedUid="client-1", changes=changes,
+                     now=1500)
+        assert not out["groups"] and "server-1/worker-2" in out["nodes"], phone
+        assert out["nodes"]["server-1/worker-2"]["recent"] == "ended"
+        assert out["geometry"]["scale"] * 16 >= 13 - 1e-6, (phone, out["geometry"]["scale"])
+
+
+@pytest.mark.parametrize("pairs", [0, 1, 3, 8, 12, 20, 40, 120])
+def test_the_outline_folds_only_past_its_screens_and_the_special_stay_out(module_page, pairs):
+    live = lecture(pairs) + [proc("gone/worker-99", 599, 999, "worker")]
+    by_uid = {p["uid"]: p for p in live}
+    special = {"gone/worker-99"}                       # an orphan
+    if pairs >= 3:
+        by_uid["server-1/worker-3"]["state"] = "zombie"
+        special |= {"server-1/worker-3", "client-2", "server-1/worker-2"}   # zombie, selected + partner
+    changes = {"client-1": {"state": "running", "kind": "new", "at": 1000}} if pairs else None
+    out = layout(module_page, live, room=PHONE_390, selectedUid="client-2" if pairs >= 3 else None,
+                 changes=changes, now=2000)
+    g = out["geometry"]
+    assert g["arrangement"] == "outline"
+    assert phone_fits(out, PHONE_390) and inside_width(out, PHONE_390) and rows_apart(out), pairs
+    assert g["legible"] and g["scale"] * 16 >= 13 - 1e-6, (pairs, g["scale"])
+    seen = shown(out)
+    assert sorted(seen) == sorted(p["uid"] for p in live) and set(seen.values()) == {1}, pairs
+    assert special <= set(out["nodes"]), (pairs, special - set(out["nodes"]))
+    if pairs:
+        assert "client-1" in out["nodes"] and out["nodes"]["client-1"]["recent"] == "new"
+    # folds only when two panels would not hold it at the legible minimum
+    rows = (g["treeH"] - 2 * g["margin"] + g["rowGap"]) / (g["H"] + g["rowGap"])
+    assert bool(out["groups"]) == (pairs >= 20), (pairs, rows, out["groups"].keys())
+
+
+def test_an_opened_group_in_the_outline_has_its_handle_after_the_last_row(module_page):
+    live = lecture(40)
+    folded = layout(module_page, live, room=PHONE_390)
+    assert "group:server-1:worker" in folded["groups"]
+    opened = layout(module_page, live, room=PHONE_390, expanded=["group:server-1:worker"])
+    assert all(f"server-1/worker-{i}" in opened["nodes"] for i in range(1, 41))
+    assert ["group:server-1:worker", "server-1", 40] in opened["toggles"]
+    last = max(y for _, _, y in boxes(opened))
+    assert opened["toggleYs"][0] >= last + opened["geometry"]["H"]      # a row of its own
+    assert phone_fits(opened, PHONE_390) and inside_width(opened, PHONE_390)
 
 
 def test_an_opened_group_shows_each_member_and_a_handle_folds_it(module_page):

@@ -363,8 +363,11 @@ def test_phone_viewer_sees_the_tree_first_and_live(lecture, phone):
     expect(log.locator("li").first).to_be_visible()
     assert details.bounding_box()["y"] >= tree["bottom"] - 1
     assert log.bounding_box()["y"] > details.bounding_box()["y"]
-    # viewers cannot act (the tree's fit button only moves their own view)
-    expect(page.locator("[data-action]:not([data-action='fit']):visible")).to_have_count(0)
+    # viewers cannot act (the tree's fit button and the timeline's buttons only move
+    # their own view)
+    expect(page.locator("[data-action]:not([data-action='fit']):not(#timeline [data-action]):visible")
+           ).to_have_count(0)
+    expect(page.locator("#timeline [data-action='timeline']")).to_be_visible()
     expect(page.locator(".actions-card")).to_be_hidden()
     small = page.evaluate(TOUCH_TARGETS)
     assert not small, f"touch targets under 44 px: {small}"
@@ -403,3 +406,86 @@ def test_phone_presenter_gets_compact_controls(lecture, phone):
     assert_fits_the_phone(page)
     small = page.evaluate(TOUCH_TARGETS)
     assert not small, f"touch targets under 44 px: {small}"
+
+
+# A lecture's lab: eight clients and their workers, the dashboard, the echo
+# server and multiprocessing's resource tracker — about twenty processes.
+LECTURE_CLIENTS = 8
+SMALL_PHONE = {"width": 360, "height": 740}
+LEGIBLE_PX = 12
+
+# Every pid label the tree draws, as rendered (its box's height in CSS px).
+PID_LABELS = """() => [...document.querySelectorAll('#tree g.node[data-pid] .pid-value')]
+    .map((el) => ({ pid: el.textContent, height: el.getBoundingClientRect().height }))"""
+
+
+def pid_labels(page):
+    """The pid labels once the tree has settled (a fit moves for 300 ms): every
+    one at least LEGIBLE_PX high, or as they are after 5 s, for the message."""
+    try:
+        page.wait_for_function(f"""() => {{
+            const labels = ({PID_LABELS})();
+            return labels.length && labels.every((l) => l.height >= {LEGIBLE_PX});
+        }}""", timeout=5000)
+    except PlaywrightError:
+        pass
+    return page.evaluate(PID_LABELS)
+
+
+def assert_legible(labels, count):
+    assert len(labels) == count, f"{len(labels)} pid labels drawn, {count} processes live"
+    small = [lab for lab in labels if lab["height"] < LEGIBLE_PX]
+    assert not small, (f"{len(small)} of {len(labels)} pid labels under {LEGIBLE_PX} px: "
+                       f"{sorted(round(lab['height'], 1) for lab in small)}")
+
+
+@pytest.mark.parametrize("screen", [PHONE, SMALL_PHONE], ids=["390x844", "360x740"])
+def test_phone_reads_every_pid_of_a_lecture_lab_and_sees_a_zombie_appear(lecture, browser, screen):
+    """A student's phone upright, a lecture's lab (~20 processes): every process
+    is its own node, every pid label at least 12 px high as drawn, without
+    zooming; no sideways scrolling; the tree's box on the first screen. Then,
+    with a client the student tapped selected, the presenter terminates a
+    worker from her page: within a second the phone shows the zombie as a
+    node of its own (never folded into a group of workers)."""
+    api = lecture.api
+    clients = api.spawn(LECTURE_CLIENTS)
+    phone_context = browser.new_context(viewport=screen, is_mobile=True, has_touch=True,
+                                        locale="zh-CN")
+    desk_context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="zh-CN")
+    try:
+        page = phone_context.new_page()
+        page.goto(lecture.url + "/")
+        wait_connected(page)
+        expect(view(page)).to_have_attribute("data-view", "phone")
+        live = [p for p in api.state()["processes"] if p["state"] != "joined"]
+        assert len(live) >= 2 * LECTURE_CLIENTS + 2, live
+        expect(page.locator("#tree g.node[data-pid]")).to_have_count(len(live))   # none folded
+        assert_legible(pid_labels(page), len(live))
+        assert_fits_the_phone(page, screen["width"])
+        tree = page.locator("#tree").bounding_box()
+        assert tree["y"] >= 0 and tree["y"] + tree["height"] <= screen["height"], tree
+        assert tree["width"] >= screen["width"] - 2, tree
+
+        node(page, clients[0]).tap()                      # the student follows client 1
+        expect(page.locator("#details")).to_have_attribute("data-pid", str(clients[0]))
+
+        presenter = desk_context.new_page()
+        open_dashboard(presenter, lecture.url + f"/?token={TOKEN}")
+        worker = api.process(clients[1])["worker_pid"]
+        node(presenter, worker).click()
+        presenter.locator(f"[data-action='terminate'][data-pid='{worker}']").click()
+        # Her page has the answer once the lab saw the exit (on a busy machine
+        # that alone can take a while); from then on the phone has a second.
+        done = presenter.locator("#results li[data-result-action='terminate']").first
+        expect(done).to_have_attribute("data-result", "ok", timeout=10_000)
+        zombie = page.locator(f"#tree g.node[data-pid='{worker}']")
+        expect(zombie).to_have_attribute("data-state", "zombie", timeout=1000)
+        expect(page.locator("#tree g.group")).to_have_count(0)      # nothing folded
+        assert_legible(pid_labels(page), len(live))
+        assert_fits_the_phone(page, screen["width"])
+        zombie.scroll_into_view_if_needed()               # the tree's panel scrolls, the page does not widen
+        expect(zombie).to_be_in_viewport()
+        assert_fits_the_phone(page, screen["width"])
+    finally:
+        desk_context.close()
+        phone_context.close()

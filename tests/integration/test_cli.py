@@ -48,6 +48,30 @@ def test_stopping_the_dashboard_reaps_every_lab_process(how):
     assert port_is_free(echo) and port_is_free(("127.0.0.1", dash_port))
 
 
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_the_dashboard_reaps_a_puzzle_with_orphans(how):
+    """A fork-tree puzzle mid-way — orphans adopted by b (every puzzle process a
+    subreaper) — and a client: the stop reaps them all."""
+    with dashboard_process() as (proc, url, _echo):
+        api = Api(url)
+        api.spawn(1)
+        r = api.post("/api/puzzles", {"actions": "a+b,b+c,c+d,c+e,d+f,c-,a+g",
+                                      "reparent": "ancestor"})
+        assert r.status_code == 201, r.text
+        for _ in range(6):
+            assert api.post(f"/api/puzzles/{r.json()['id']}/next").status_code == 200
+        tree = api.get("/api/puzzles").json()["puzzle"]["tree"]
+        assert {p["name"] for p in tree} == {"a", "b", "d", "e", "f"}
+        lab = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+        assert {p["pid"] for p in tree} <= set(lab)
+        proc.send_signal(how)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "every lab process was reaped" in out
+    assert "Traceback" not in err
+    assert [pid for pid in lab if psutil.pid_exists(pid)] == []
+
+
 def test_lab_flags_reach_the_workers():
     with dashboard_process("--start-method", "spawn", "--daemon-workers",
                            "--worker-style", "subclass") as (proc, url, _echo):

@@ -97,6 +97,33 @@ def test_a_killed_dashboard_takes_the_lab_with_it():
             pass  # reaped by their own parent before it exited
 
 
+def test_a_killed_dashboard_takes_a_puzzle_with_it():
+    """Puzzle processes (app/lab/puzzle.py) exit when their channel to the
+    dashboard closes: nothing of a puzzle outlives a dashboard killed outright,
+    orphans adopted by puzzle subreapers included."""
+    become_subreaper()
+    with dashboard_process() as (proc, url, _echo):
+        api = Api(url)
+        r = api.post("/api/puzzles", {"actions": "a+b,b+c,c+d,c+e,c-", "reparent": "ancestor"})
+        assert r.status_code == 201, r.text
+        for _ in range(5):
+            assert api.post(f"/api/puzzles/{r.json()['id']}/next").status_code == 200
+        puzzle = [p["pid"] for p in api.get("/api/puzzles").json()["puzzle"]["tree"]]
+        assert len(puzzle) == 4
+        proc.kill()
+        proc.wait(10)
+
+    def all_exited():
+        return all(not psutil.pid_exists(pid) or
+                   psutil.Process(pid).status() == psutil.STATUS_ZOMBIE for pid in puzzle)
+    wait_until(all_exited, timeout=5, message="every puzzle process to exit on its own")
+    for pid in puzzle:   # what re-parented to us (the subreaper): reap it by pid
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+
+
 def test_sigterm_while_loaded_with_forkserver_clients_leaves_nothing():
     with dashboard_process("--start-method", "forkserver") as (proc, url, _echo):
         Api(url).spawn(10)

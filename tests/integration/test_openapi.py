@@ -66,7 +66,7 @@ def test_it_names_exactly_the_flask_routes(live_app, doc):
 def test_request_schemas_are_the_dispatch_table(doc):
     """One source: each POST's body schema names exactly the action's fields."""
     from app.web.dispatch import ACTIONS
-    posts = [a for a in ACTIONS.values() if a.method == "POST"]
+    posts = [a for a in ACTIONS.values() if a.method == "POST" and a.rest_route]
     assert posts
     for action in posts:
         op = doc["paths"][action.openapi_path]["post"]
@@ -75,6 +75,16 @@ def test_request_schemas_are_the_dispatch_table(doc):
         assert set(schema["properties"]) == set(action.field_schemas(Settings())), action.name
         assert "403" in op["responses"] and "415" in op["responses"], action.name
         assert op["operationId"] == action.name
+
+
+def test_socket_only_actions_have_no_route_and_anyone_may_vote(live_app, doc):
+    """The vote is the one action a viewer may ask, and it has no REST route."""
+    from app.web.dispatch import ACTIONS
+    assert [a.name for a in ACTIONS.values() if not a.rest_route] == ["vote"]
+    assert [a.name for a in ACTIONS.values() if a.method == "POST" and not a.presenter_only
+            ] == ["vote"]
+    assert "vote" not in {op["operationId"] for item in doc["paths"].values()
+                          for op in item.values()}
 
 
 def test_p_is_the_schema_modules(doc):
@@ -99,12 +109,14 @@ EXAMPLES = 25   # per operation and generation mode: at most 50 per operation
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_schemathesis_finds_the_live_api_as_documented():
+def test_schemathesis_finds_the_live_api_as_documented(tmp_path):
     from app.web.dispatch import ACTIONS
     # A small cap: most valid spawn requests get 429 max_clients (documented)
     # instead of forking dozens of processes on a machine others share.
     # join(timeout) really waits: a short bound (the schema's maximum follows it)
-    with running(Settings(port=0, echo_port=0, max_clients=6, max_join_timeout=0.5)) as live:
+    # Recording on: the exports answer 200 (with --no-record, 409 only)
+    with running(Settings(port=0, echo_port=0, max_clients=6, max_join_timeout=0.5,
+                          record=str(tmp_path))) as live:
         schema = schemathesis.openapi.from_dict(live.api.get("/api/openapi.json").json())
         figures = {}
         started = time.monotonic()
@@ -119,8 +131,9 @@ def test_schemathesis_finds_the_live_api_as_documented():
         examples = sum(n for statuses in figures.values() for n in statuses.values())
         print(f"\nschemathesis: {len(figures) // 2} operations, {examples} requests, "
               f"{elapsed:.1f} s; per operation and mode: {figures}")
-        assert len(figures) // 2 == len(ACTIONS)
-        assert examples >= 5 * len(ACTIONS), figures
+        routed = [a for a in ACTIONS.values() if a.rest_route]   # a vote is Socket.IO only
+        assert len(figures) // 2 == len(routed)
+        assert examples >= 5 * len(routed), figures
         assert model_vs_proc(live.api.state()) == []
 
 
@@ -133,12 +146,24 @@ def a_live_client(api):
     return running[0]["pid"] if running else api.spawn(1)[0]
 
 
+def a_live_puzzle(api):
+    """The running puzzle's id (one is started if none runs): as for pids, half
+    the examples of an action on a puzzle aim at a real one (and see its state)."""
+    puzzle = api.get("/api/puzzles").json()["puzzle"]
+    if puzzle is None:
+        puzzle = api.post("/api/puzzles", {"seed": 1, "count": 60, "fork_p": 0.6}).json()
+    return puzzle["id"]
+
+
 def run_operation(live, operation, mode, limit):
     """Up to *limit* generated requests; {status: how many}."""
     strategy = operation.as_strategy(generation_mode=mode)
     if "{pid}" in operation.path:
         strategy |= operation.as_strategy(generation_mode=mode, path_parameters={
             "pid": a_live_client(live.api)})
+    if "/puzzles/{id}" in operation.path:
+        strategy |= operation.as_strategy(generation_mode=mode, path_parameters={
+            "id": a_live_puzzle(live.api)})
 
     @settings(max_examples=limit, deadline=None, database=None, derandomize=True,
               phases=[Phase.explicit, Phase.generate],

@@ -117,3 +117,21 @@ def test_broadcast_does_not_wait_for_a_slow_socket(hall, pairs):
     for _ in range(1000):
         hall.broadcast(b"y" * 1000)
     assert time.perf_counter() - t0 < 1.0
+
+
+def test_engineio_builds_its_websockets_with_the_hall_s_driver():
+    """app/web/eio_internals.py against the installed python-engineio: the
+    server's own table, the driver module's left alone."""
+    from engineio.async_drivers import threading as driver
+    from flask import Flask
+    from flask_socketio import SocketIO
+
+    from app.web.fanout import Fanout, HallSocket
+
+    before = dict(driver._async)
+    socketio = SocketIO(Flask(__name__), async_mode="threading")
+    Fanout(socketio, Hall())
+    eio = socketio.server.eio
+    ws = eio._async["websocket"](lambda ws: None, eio)
+    assert isinstance(ws, HallSocket)
+    assert driver._async == before

@@ -167,3 +167,25 @@ def test_a_list_on_the_queue_is_one_process_s_events_applied_in_order():
         assert [e["error"] for e in emit[1]] == [f"e{i}" for i in range(5)]
     finally:
         hub.stop()
+
+
+def test_a_published_event_takes_its_place_in_the_one_seq_order():
+    """The dashboard's own events (a poll's) go out between the lab's batches,
+    each with the next seq, applied and emitted under the lock: no gap, no
+    duplicate, whichever thread publishes."""
+    hub, sio = make_hub()
+    hub.start()
+    try:
+        hub.queue.put(event(1))
+        sio.wait_emits(1)
+        published = hub.publish({"type": "poll_opened", "t": 1.0, "pid": None, "by": DASH,
+                                 "poll": 1, "question": "q", "choices": ["a", "b"]})
+        assert published["seq"] == 2
+        hub.queue.put(event(3))
+        emits = sio.wait_emits(3)
+        assert [seqs(e) for e in emits] == [[1], [2], [3]]
+        assert emits[1][1][0]["type"] == "poll_opened" and emits[1][2] is None
+        assert all(locked for *_, locked in emits)
+        assert [e["seq"] for e in hub.read(lambda r: r.events_after(0))] == [1, 2, 3]
+    finally:
+        hub.stop()

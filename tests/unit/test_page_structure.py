@@ -8,6 +8,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 JS = ROOT / "static" / "js"
 VENDOR = ROOT / "static" / "vendor"
@@ -54,9 +56,14 @@ def test_d3_is_vendored_as_one_self_contained_es_module():
     assert (ROOT / "tools" / "vendor-d3.sh").exists()
 
 
-def test_only_main_js_touches_window_forkscope():
+# The pages' entry modules: the live dashboard's and /replay's. Each writes its
+# own window.forkscope; no other module does.
+ENTRY_MODULES = {"main.js", "replay.js"}
+
+
+def test_only_the_entry_modules_touch_window_forkscope():
     others = [p.name for p in page_modules()
-              if re.search(r"\bwindow\.forkscope\b", code_of(p)) and p.name != "main.js"]
+              if re.search(r"\bwindow\.forkscope\b", code_of(p)) and p.name not in ENTRY_MODULES]
     assert not others
     assert "onApplied" in source("sync.js")
 
@@ -90,6 +97,49 @@ def test_every_key_the_nodes_words_use_is_in_both_catalogues():
     for name in ("format.js", "tree.js", "tree-layout.js"):
         keys |= set(re.findall(r'\bt\(\s*"([\w.\-]+)"', source(name)))
     assert {"node.title", "node.select_title", "node.orphan_title", "node.client_said"} <= keys
+    for lang in ("zh-CN", "en"):
+        messages = json.loads((ROOT / "static" / "i18n" / f"{lang}.json").read_text("utf-8"))
+        missing = sorted(keys - set(messages))
+        assert not missing, f"{lang}: {missing}"
+
+
+# -- time travel, the timeline and /replay (issue 14) -----------------------------------------
+PURE = ("timeline-layout.js", "spans.js", "history.js", "player.js", "session-file.js")
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_the_timeline_s_logic_has_no_dom(name):
+    """Lanes, lifespans, the past, the play head and the file reader are pure:
+    the views draw what they answer, tests call them with plain objects."""
+    code = code_of(JS / name)
+    for word in ("document", "window", "getComputedStyle", "selectAll", "requestAnimationFrame"):
+        assert not re.search(rf"\b{word}\b", code), word
+
+
+def test_the_replay_page_loads_no_socket_and_calls_no_lab():
+    """/replay reads a file: no Socket.IO (no sync.js), no control module."""
+    imports = set(re.findall(r'from "\./([\w-]+\.js)"', source("replay.js")))
+    assert not imports & {"sync.js", "controls.js", "lab.js", "stepper.js", "truth.js", "access.js"}
+    assert "socket.io" not in source("replay.js")
+    html = (ROOT / "templates" / "replay.html").read_text("utf-8")
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    assert scripts == ['<script type="module" src="/static/js/replay.js">']
+
+
+def test_every_key_the_timeline_and_replay_use_is_in_both_catalogues():
+    keys = set()
+    for name in ("format.js", "timeline.js", "timetravel.js", "replay.js", "main.js"):
+        keys |= set(re.findall(r'\bt\(\s*"([\w.\-]+)"', source(name)))
+        # keys chosen by a condition (t(past ? "a" : "b")) and the keys' labels
+        keys |= set(re.findall(r'"((?:timeline|past|replay|keys|notice|duration)\.[\w.]+)"',
+                               source(name)))
+    # a reader's refusals are worded by code: replay.error.<code>
+    listed = re.search(r"CODES = \[([^\]]*)\]", source("session-file.js")).group(1)
+    codes = set(re.findall(r'"([a-z_]+)"', listed))
+    codes |= set(re.findall(r'new SessionError\("([a-z_]+)"', source("session-file.js")))
+    assert {"too_large", "not_jsonl", "wrong_format", "wrong_version", "truncated", "seq_gap"} <= codes
+    keys |= {f"replay.error.{code}" for code in codes | {"unknown"}}
+    assert {"timeline.title", "past.bar", "past.live", "replay.play"} <= keys
     for lang in ("zh-CN", "en"):
         messages = json.loads((ROOT / "static" / "i18n" / f"{lang}.json").read_text("utf-8"))
         missing = sorted(keys - set(messages))

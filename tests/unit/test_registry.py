@@ -146,3 +146,13 @@ def test_an_orphan_is_reparented_signalled_and_reaped_by_the_dashboard():
     assert (p["state"], p["connection"], p["reaped_via_kind"]) == ("joined", "closed",
                                                                    "subreaper_waitpid")
     assert reg.anomalies == []
+
+
+def test_a_flood_counts_its_round_trips_and_a_lesson_step_changes_nothing():
+    before = table(applied("a_lesson_floods_and_the_presenter_steps", upto=1))
+    assert before == table(fresh())          # lesson_step: recorded, not applied
+    reg = applied("a_lesson_floods_and_the_presenter_steps", upto=7)
+    assert reg.get(303)["echoes"] == 1 + 1200
+    reg = applied("a_lesson_floods_and_the_presenter_steps")
+    assert reg.anomalies == []
+    assert [e["type"] for e in reg.events][-1] == "lesson_step"
