@@ -11,8 +11,6 @@ import signal
 import socket
 import sys
 
-from werkzeug.serving import make_server
-
 from app.errors import LabError
 from app.factory import create_app
 from app.lab import mp_internals
@@ -25,6 +23,7 @@ from app.settings import (
     default_record_dir,
 )
 from app.web.access import is_loopback, local_addresses, new_token
+from app.web.serving import BoundedServer, raise_fd_limit
 
 
 def parse_args(argv):
@@ -63,6 +62,18 @@ def parse_args(argv):
     rec.add_argument("--no-record", action="store_true", help="record nothing")
     p.add_argument("--record-max-mb", type=float, default=d.record_max_mb, metavar="MB",
                    help="start a new part file at this size (default %(default)g)")
+    # -- a lecture hall: what the room may open (app/web/serving.py, app/web/hall.py) --
+    p.add_argument("--max-connections", type=int, default=d.max_connections,
+                   help="open HTTP and websocket connections at most; beyond, new ones "
+                        "are refused (default %(default)s)")
+    p.add_argument("--viewer-backlog", type=int, default=d.viewer_backlog // 1024,
+                   metavar="KIB", help="KiB queued for a viewer that does not read before "
+                                       "it is dropped (default %(default)s)")
+    # -- viewer relays (app/relay): python -m app relay --message-queue URL --
+    p.add_argument("--message-queue", metavar="URL", default=None,
+                   help="feed viewer relays through this Redis (redis://HOST:6379/0)")
+    p.add_argument("--viewer-url", metavar="URL", default=None,
+                   help="the link (and QR code) students get, e.g. a relay's address")
     return p.parse_args(argv)
 
 
@@ -91,9 +102,20 @@ def fail(message):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["relay"]:   # python -m app relay ...: a viewer relay (app/relay/cli.py)
+        from app.relay.cli import main as relay_main
+        return relay_main(argv[1:])
     args = parse_args(argv)
     if not args.record_max_mb > 0:
         return fail("--record-max-mb must be a positive number of megabytes")
+    if args.message_queue is not None:
+        from app.relay.wire import MissingRedis, check_url, redis_module
+        try:
+            check_url(args.message_queue)
+            redis_module()
+        except (ValueError, MissingRedis) as exc:
+            return fail(str(exc))
     lab = LabSettings(start_method=args.start_method, daemon_workers=args.daemon_workers,
                       worker_style=args.worker_style)
     token = args.token
@@ -105,10 +127,17 @@ def main(argv=None):
                         max_workers=args.max_workers, idle_timeout=args.idle_timeout,
                         max_processes=args.max_processes, spawn_rate=args.spawn_rate,
                         record=None if args.no_record else (args.record or default_record_dir()),
-                        record_max_mb=args.record_max_mb)
+                        record_max_mb=args.record_max_mb,
+                        max_connections=args.max_connections,
+                        viewer_backlog=args.viewer_backlog * 1024,
+                        message_queue=args.message_queue, viewer_url=args.viewer_url)
     # Request logs would write to stderr from many threads; a fork while one of
     # them holds the stream's lock would leave that lock held in the child.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    said = logging.StreamHandler()   # the bounds' few lines (each kind said once)
+    said.setFormatter(logging.Formatter("forkscope: %(message)s"))
+    logging.getLogger("forkscope").addHandler(said)
+    raise_fd_limit()   # the caps decide how many connections, not a laptop's 1,024
     try:
         listener = socket.create_server((args.host, args.port), backlog=128)
     except OSError as exc:
@@ -119,8 +148,10 @@ def main(argv=None):
     app = create_app(settings, start=False)  # after the bind: nothing to undo before
     forkscope = app.extensions["forkscope"]
     with listener:  # Werkzeug would sys.exit(1) with two lines; we bind it ourselves
-        server = make_server(args.host, listener.getsockname()[1], app, threaded=True,
-                             fd=listener.fileno())
+        server = BoundedServer(args.host, listener.getsockname()[1], app,
+                               fd=listener.fileno(), max_connections=settings.max_connections,
+                               pending_max=settings.pending_max,
+                               header_timeout=settings.header_timeout)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         try:
@@ -130,13 +161,18 @@ def main(argv=None):
             return fail(exc.message + hint)
         host, port = forkscope.lab.echo_address
         base = f"http://{public_name(args.host)}:{server.port}/"
-        forkscope.viewer_url = base
+        forkscope.viewer_url = args.viewer_url or base
         print(f"Forkscope dashboard: {base}", flush=True)
         print(f"Echo server (tutorial's 服务端): {host}:{port}   "
               f"try: nc {public_name(host)} {port}", flush=True)
         if token is not None:
             print(f"Presenter (keep private): {base}?token={token}", flush=True)
-            print(f"Viewers (show the room):  {base}", flush=True)
+        if token is not None or args.viewer_url:
+            print(f"Viewers (show the room):  {forkscope.viewer_url}", flush=True)
+        if args.message_queue:
+            from app.relay.cli import shown
+            print(f"Relays: python -m app relay --message-queue {shown(args.message_queue)}",
+                  flush=True)
         recording = forkscope.recording_note()
         if recording:
             print(recording, flush=True)

@@ -21,6 +21,8 @@ from app.web import headers, sockets
 from app.web.access import Access
 from app.web.api import api, http_error
 from app.web.controller import Controller
+from app.web.fanout import Fanout
+from app.web.hall import Hall
 from app.web.hub import Hub
 from app.web.polls import PollDesk
 from app.web.puzzles import PuzzleDesk
@@ -32,7 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class Forkscope:
     """Everything one dashboard owns, wired together; ``start``/``shutdown``."""
 
-    def __init__(self, settings, socketio):
+    def __init__(self, settings, fanout):
         # The queue comes from the spawn context: a Queue whose lock was made
         # in the fork context refuses to be pickled for spawn and forkserver
         # workers, while one from spawn also works in forked children. (Its
@@ -42,7 +44,8 @@ class Forkscope:
         self.registry = Registry(os.getpid(), os.getppid(), keep=settings.events_kept)
         self.recorder = self._recorder(settings)
         self.recordings = Listing()
-        self.hub = Hub(self.registry, self.queue, socketio, recorder=self.recorder)
+        self.fanout = fanout    # the hub emits through it (app/web/fanout.py)
+        self.hub = Hub(self.registry, self.queue, fanout, recorder=self.recorder)
         self.lab = Lab(settings, self.queue, lab_process_info=self._lab_process_info)
         self.controller = Controller(settings, self.lab, self.hub)
         self.polls = PollDesk(self.hub)
@@ -61,6 +64,11 @@ class Forkscope:
         return self.hub.read(info)
 
     def start(self):
+        self.fanout.hall.start()
+        if self.settings.message_queue:   # viewer relays (app/relay): fed from the fan-out
+            from app.relay.feed import Feed
+            self.fanout.feed = Feed(self.settings.message_queue, self)
+            self.fanout.feed.start()
         if self.recorder is not None:  # before any event: part 1 starts at seq 0
             self.hub.read(self.recorder.start)
         self.hub.start()
@@ -75,6 +83,9 @@ class Forkscope:
             self.lab.shutdown()
         finally:
             self.hub.stop()
+            if self.fanout.feed is not None:
+                self.fanout.feed.stop()
+            self.fanout.close()
             if self.recorder is not None:  # the hub's last batch is in: close the file
                 self.recorder.close()
 
@@ -105,7 +116,8 @@ def create_app(settings=None, start=True):
     access.install(app)
     headers.install(app)
     socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=access.origin_ok)
-    forkscope = Forkscope(settings, socketio)
+    hall = Hall(backlog=settings.viewer_backlog)
+    forkscope = Forkscope(settings, Fanout(socketio, hall))
     forkscope.access = access
     app.extensions["forkscope"] = forkscope
     app.register_blueprint(api)

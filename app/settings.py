@@ -43,6 +43,13 @@ class Settings:
     # defaults to default_record_dir(); Settings() alone (tests) records nothing.
     record: str | None = None
     record_max_mb: float = 64.0    # a part file's size before the next one starts
+    # -- a lecture hall of viewers (app/web/hall.py, app/web/serving.py) --
+    viewer_backlog: int = 4 * 1024 * 1024  # bytes queued for a viewer that does not read
+    max_connections: int = 1000    # HTTP + websocket connections with a thread
+    pending_max: int = 256         # connections still waiting for their request head
+    header_timeout: float = 10.0   # seconds a new connection has to send its request head
+    message_queue: str | None = None  # redis://...: feed viewer relays (app/relay)
+    viewer_url: str | None = None  # the link students get (a relay's), if not ours
 
     def __post_init__(self):
         if self.lab is None:

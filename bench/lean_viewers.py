@@ -4,44 +4,47 @@ A browser is native code, usually on its own machine: its receipt time is the
 dashboard's fan-out plus the network. python-socketio's client runs a reader
 thread per connection, so 50 of them in a process queue on one GIL and each
 receipt stamp carries that queueing. These viewers carry almost none: every
-connection is a non-blocking socket on one ``selectors`` loop, spoken with
-``wsproto`` (sans-IO) in the thread that stamps. Per connection:
+connection is a non-blocking socket on one ``selectors`` loop, in the thread
+that stamps, and the websocket client is the least that can read a server:
+the upgrade request and its ``101``, then unmasked frames cut by hand
+(``Frames``) — wsproto's parser cost ~100 µs a message, so 300 viewers in one
+loop fell behind a batch every 10 ms, and a stamp is only exact while the
+loop keeps up (a ``recvmsg`` that reads several messages stamps them all with
+the last one's arrival). Per connection:
 
 - HTTP upgrade to ``/socket.io/?EIO=4&transport=websocket``;
 - Engine.IO ``0{...}`` open -> send ``40`` (Socket.IO connect, namespace ``/``);
 - ``2`` ping -> ``3`` pong; websocket pings are answered too;
-- ``42["events",[...]]`` is stamped with ``time.time()`` once, as the message
-  completes, and kept as text: it is parsed only for the report, so parsing
-  one viewer's message does not delay the next viewer's stamp;
+- ``42["events",[...]]`` is stamped once, as the message completes, and kept
+  as text: it is parsed only for the report. The stamp is the kernel's
+  receive time of the bytes that completed it (``SO_TIMESTAMPNS``, read with
+  ``recvmsg``): when the dashboard's bytes reached this machine, not when this
+  loop got round to them — with 300 viewers in one loop, the last one's turn
+  comes many milliseconds after its bytes arrived, a delay of the harness,
+  not of the dashboard, and a browser on its own machine would not have it.
+  The loop's own time (``time.time()`` as the message completes) is kept
+  beside it and reported too (``user_latency_ms``);
 - ``42["snapshot",{...}]`` is parsed at once (its ``seq`` is where checks start).
 
 stdin (JSON lines from ``bench.viewers``) is on the same loop; the protocol is
 ``bench.viewer_pool``'s.
 """
 
+import base64
 import contextlib
 import json
 import os
 import selectors
 import socket
+import struct
 import time
 from urllib.parse import urlsplit
-
-from wsproto import ConnectionType, WSConnection
-from wsproto.events import (
-    AcceptConnection,
-    CloseConnection,
-    Ping,
-    RejectConnection,
-    RejectData,
-    Request,
-    TextMessage,
-)
-from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from bench.common import summary
 
 TARGET = "/socket.io/?EIO=4&transport=websocket"
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)   # Linux's value
+STAMP_SPACE = socket.CMSG_SPACE(16)                       # struct timespec
 EVENTS_PREFIX = '42["events",'
 CONNECTING = 20       # handshakes in flight at once
 RECV_BYTES = 65536
@@ -49,6 +52,64 @@ RECV_BYTES = 65536
 
 class Hangup(Exception):
     """The server refused or ended a viewer's connection."""
+
+
+def client_frame(opcode, payload):
+    """A masked client frame (a client must mask; these are a few bytes each)."""
+    mask = os.urandom(4)
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
+    elif n < 65536:
+        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def text_frame(text):
+    return client_frame(0x1, text.encode())
+
+
+class Frames:
+    """Server frames (unmasked) cut from a byte stream: ``feed(data)`` yields
+    ``(opcode, payload)`` per complete message (fragments joined)."""
+
+    def __init__(self):
+        self.buffer = bytearray()
+        self.parts = []
+        self.opcode = None
+
+    def feed(self, data):
+        self.buffer += data
+        buf = self.buffer
+        while len(buf) >= 2:
+            first, second = buf[0], buf[1]
+            n, at = second & 0x7F, 2
+            if n == 126:
+                if len(buf) < 4:
+                    break
+                n, at = struct.unpack_from("!H", buf, 2)[0], 4
+            elif n == 127:
+                if len(buf) < 10:
+                    break
+                n, at = struct.unpack_from("!Q", buf, 2)[0], 10
+            if second & 0x80 or first & 0x70:
+                raise Hangup("a masked or compressed frame from the server")
+            if len(buf) < at + n:
+                break
+            payload = bytes(buf[at:at + n])
+            del buf[:at + n]
+            opcode, fin = first & 0x0F, first & 0x80
+            if opcode >= 0x8:                  # control frames come whole
+                yield opcode, payload
+                continue
+            if opcode != 0:
+                self.opcode = opcode
+            self.parts.append(payload)
+            if fin:
+                yield self.opcode, b"".join(self.parts)
+                self.parts = []
 
 
 class LeanViewer:
@@ -59,11 +120,13 @@ class LeanViewer:
         self.address = address
         self.host = host
         self.sock = None
-        self.ws = WSConnection(ConnectionType.CLIENT)
+        self.head = b""             # the upgrade's answer, until it is whole
+        self.upgraded = False
+        self.frames = Frames()
         self.out = b""
-        self.text = []              # fragments of a text message not yet finished
         self.snapshot_seq = None
-        self.raw = []               # (received_at, '42["events",[...]]')
+        self.raw = []               # (arrived_at, read_at, '42["events",[...]]')
+        self.arrived = None         # kernel receive time of the bytes being read
         self.unexpected = []
         self.error = None
         self.closed = False
@@ -73,12 +136,16 @@ class LeanViewer:
     def start(self, sel):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.sock.setblocking(False)
         err = self.sock.connect_ex(self.address)
         if err not in (0, 115):     # EINPROGRESS
             self.fail(f"connect: {os.strerror(err)}")
             return
-        self.out = self.ws.send(Request(host=self.host, target=TARGET))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.out = (f"GET {TARGET} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
+                    f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                    f"Sec-WebSocket-Version: 13\r\n\r\n").encode()
         sel.register(self.sock, selectors.EVENT_WRITE, self)
 
     def writable(self, sel):
@@ -105,7 +172,7 @@ class LeanViewer:
 
     def readable(self, sel):
         try:
-            data = self.sock.recv(RECV_BYTES)
+            data, ancillary, _, _ = self.sock.recvmsg(RECV_BYTES, STAMP_SPACE)
         except BlockingIOError:
             return
         except OSError as exc:
@@ -114,11 +181,20 @@ class LeanViewer:
         if not data:
             self.fail("the server closed the connection", sel)
             return
+        self.arrived = arrival(ancillary)
         try:
-            self.ws.receive_data(data)
-            for event in self.ws.events():
-                self.on_event(event)
-        except (Hangup, LocalProtocolError, RemoteProtocolError, ValueError) as exc:
+            if not self.upgraded:
+                self.head += data
+                if b"\r\n\r\n" not in self.head:
+                    return
+                head, _, data = self.head.partition(b"\r\n\r\n")
+                if not head.startswith(b"HTTP/1.1 101"):
+                    raise Hangup("the server refused the websocket upgrade: "
+                                 + head.split(b"\r\n")[0].decode(errors="replace"))
+                self.upgraded = True
+            for opcode, payload in self.frames.feed(data):
+                self.on_frame(opcode, payload)
+        except (Hangup, ValueError) as exc:
             self.fail(f"{type(exc).__name__}: {exc}", sel)
             return
         if self.out:
@@ -138,45 +214,36 @@ class LeanViewer:
         if sel is not None:
             with contextlib.suppress(KeyError, ValueError):
                 sel.unregister(self.sock)
-        if polite:
-            with contextlib.suppress(OSError, LocalProtocolError):
-                self.sock.send(self.out + self.ws.send(CloseConnection(code=1000)))
+        if polite and self.upgraded:
+            with contextlib.suppress(OSError):
+                self.sock.send(self.out + client_frame(0x8, struct.pack("!H", 1000)))
         self.sock.close()
 
     # -- websocket, Engine.IO, Socket.IO ---------------------------------------------------------
-    def on_event(self, event):
-        if isinstance(event, TextMessage):
-            if not event.message_finished:
-                self.text.append(event.data)
-                return
-            if self.text:
-                self.text.append(event.data)
-                self.on_message("".join(self.text))
-                self.text = []
-            else:
-                self.on_message(event.data)
-        elif isinstance(event, Ping):
-            self.out += self.ws.send(event.response())
-        elif isinstance(event, CloseConnection):
-            raise Hangup(f"closed by the server ({event.code} {event.reason})")
-        elif isinstance(event, (RejectConnection, RejectData)):
-            raise Hangup("the server refused the websocket upgrade")
-        elif not isinstance(event, AcceptConnection):
-            self.unexpected.append(type(event).__name__)
+    def on_frame(self, opcode, payload):
+        if opcode == 0x1:
+            self.on_message(payload.decode())
+        elif opcode == 0x9:                      # ping -> pong, same payload
+            self.out += client_frame(0xA, payload)
+        elif opcode == 0x8:
+            code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+            raise Hangup(f"closed by the server ({code})")
+        elif opcode != 0xA:
+            self.unexpected.append(f"opcode {opcode}")
 
     def on_message(self, text):
         if text.startswith(EVENTS_PREFIX):
-            self.raw.append((time.time(), text))
+            self.raw.append(self.stamp(text))
         elif text == "2":
-            self.out += self.ws.send(TextMessage(data="3"))
+            self.out += text_frame("3")
         elif text.startswith("0"):
-            self.out += self.ws.send(TextMessage(data="40"))
+            self.out += text_frame("40")
         elif text.startswith("42"):
             name, data = json.loads(text[2:])
             if name == "snapshot":
                 self.snapshot_seq = data["seq"]
             elif name == "events":    # the same message, other separators
-                self.raw.append((time.time(), "42" + json.dumps(["events", data])))
+                self.raw.append(self.stamp("42" + json.dumps(["events", data])))
             elif name != "access":
                 self.unexpected.append(name)
         elif text.startswith("40"):
@@ -188,28 +255,43 @@ class LeanViewer:
         else:
             self.unexpected.append(text[:20])
 
+    def stamp(self, text):
+        now = time.time()
+        return (now if self.arrived is None else self.arrived, now, text)
+
     # -- results -------------------------------------------------------------------------------
     def last_seq(self):
         """The last seq received (the snapshot's if no event yet)."""
         n, seq = self._last
         if n != len(self.raw):
-            seq = json.loads(self.raw[-1][1][2:])[1][-1]["seq"]
+            seq = json.loads(self.raw[-1][2][2:])[1][-1]["seq"]
             self._last = (len(self.raw), seq)
         if seq is None:
             return self.snapshot_seq if self.snapshot_seq is not None else 0
         return seq
 
     def report(self):
-        seqs, latency, received_at, ts = [], [], [], []
-        for at, text in self.raw:
+        seqs, latency, read_latency, received_at, ts = [], [], [], [], []
+        for at, read_at, text in self.raw:
             for event in json.loads(text[2:])[1]:
                 seqs.append(event["seq"])
                 latency.append(round((at - event["t"]) * 1000, 3))
+                read_latency.append(round((read_at - event["t"]) * 1000, 3))
                 received_at.append(at)
                 ts.append(event["t"])
         return {"snapshot_seq": self.snapshot_seq, "messages": len(self.raw), "seqs": seqs,
-                "latency_ms": latency, "received_at": received_at, "t": ts,
+                "latency_ms": latency, "user_latency_ms": read_latency,
+                "received_at": received_at, "t": ts,
                 "error": self.error, "unexpected": self.unexpected[:10]}
+
+
+def arrival(ancillary):
+    """The kernel's receive time (``time.time()`` scale) in *ancillary*, or None."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanoseconds = struct.unpack("qq", data[:16])
+            return seconds + nanoseconds / 1e9
+    return None
 
 
 class Lines:
@@ -277,7 +359,7 @@ def run(url, n, timeout, stdin_fd, out):
             if mask & selectors.EVENT_READ and not handler.closed:
                 before = len(handler.raw)
                 handler.readable(sel)
-                loop_delays.extend(at - woke for at, _ in handler.raw[before:])
+                loop_delays.extend(read_at - woke for _, read_at, _ in handler.raw[before:])
 
     try:
         deadline = time.monotonic() + timeout

@@ -16,6 +16,15 @@ from app.model.states import State, transition
 JOINED_KEPT = schema.JOINED_KEPT
 
 
+class OutOfStep(Exception):
+    """``follow`` got an event that is not the next seq: a gap (or a repeat)."""
+
+    def __init__(self, expected, got):
+        super().__init__(f"expected seq {expected}, got {got}")
+        self.expected = expected
+        self.got = got
+
+
 def new_process(uid, **fields):
     """A process of P (``app.model.schema.PROCESS``): every field at its
     default, named by its uid until an event names it, then *fields*."""
@@ -51,6 +60,40 @@ class Registry:
 
     def events_after(self, seq):
         return [e for e in self.events if e["seq"] > seq]
+
+    # -- a copy elsewhere (a viewer relay, app/relay) -----------------------------
+    @classmethod
+    def restore(cls, snapshot, joined=None, events=(), keep=10_000):
+        """A registry at *snapshot*'s seq, to follow another one's events with
+        ``follow``. *joined* is the other's reaped uids, oldest first (without
+        it they are ordered by exit time, as the page does); *events* its last
+        events, for ``events_after``."""
+        reg = cls(0, 0, keep=keep)
+        reg.procs.clear()
+        reg.by_pid.clear()
+        reg.seq = snapshot["seq"]
+        reg.echo = dict(snapshot["echo"])
+        for p in snapshot["processes"]:
+            reg.procs[p["uid"]] = dict(p)
+            if p["state"] != State.JOINED.value and p.get("pid") is not None:
+                reg.by_pid[p["pid"]] = p["uid"]
+        if joined is None:
+            joined = sorted((p["uid"] for p in snapshot["processes"]
+                             if p["state"] == State.JOINED.value),
+                            key=lambda uid: reg.procs[uid].get("exited_t") or 0)
+        reg.joined.extend(uid for uid in joined if uid in reg.procs)
+        reg.events.extend(e for e in events if e["seq"] <= reg.seq)
+        return reg
+
+    def follow(self, event):
+        """Apply an event another registry numbered: it must be the next seq
+        (``OutOfStep`` otherwise: the caller resyncs). The other registry's
+        event is what is kept and returned."""
+        if event.get("seq") != self.seq + 1:
+            raise OutOfStep(self.seq + 1, event.get("seq"))
+        self.apply({k: v for k, v in event.items() if k != "seq"})
+        self.events[-1] = event
+        return event
 
     # -- applying events --------------------------------------------------------
     def apply(self, event):

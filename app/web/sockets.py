@@ -29,6 +29,7 @@ def ack(status, body):
 
 def register(socketio, forkscope):
     access = forkscope.access
+    fanout = forkscope.fanout   # app/web/fanout.py: one frame for every viewer
     presenters = set()  # sids of presenter connections
 
     @socketio.on("connect")
@@ -39,16 +40,17 @@ def register(socketio, forkscope):
         if presenter:
             presenters.add(request.sid)
             join_room(PRESENTERS)   # a poll's live counts (app/web/polls.py)
-        socketio.emit("access", {"presenter": presenter}, to=request.sid)
+        fanout.emit("access", {"presenter": presenter}, to=request.sid)
         forkscope.hub.send_snapshot(request.sid)
         sid = request.sid
         forkscope.polls.connected(sid, auth, presenter,
-                                  lambda name, data: socketio.emit(name, data, to=sid))
+                                  lambda name, data: fanout.emit(name, data, to=sid))
         return None
 
     @socketio.on("disconnect")
     def disconnect(reason=None):
         presenters.discard(request.sid)
+        fanout.leave(request.sid)
         forkscope.polls.disconnected(request.sid)
 
     @socketio.on("*")

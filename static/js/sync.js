@@ -52,7 +52,10 @@ export class Sync {
   }
 
   connect() {
-    const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 3000, auth: this.auth });
+    // Websocket first: the dashboard writes one frame to every websocket viewer
+    // (app/web/hall.py); HTTP long-polling only if the websocket cannot open.
+    const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 3000, auth: this.auth,
+      transports: ["websocket", "polling"], tryAllTransports: true });
     for (const [name, fn] of this.listeners) socket.on(name, fn);
     this.socket = socket;
     socket.on("connect", () => this.setStatus("connected"));
