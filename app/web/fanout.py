@@ -144,7 +144,8 @@ class Fanout:
         """To everyone with a snapshot (``to=None``), or to one viewer's sid;
         a ``snapshot`` makes that viewer a member."""
         if to is None:
-            self.hall.broadcast(self.encode(name, data))
+            if self.hall.has_members():
+                self.hall.broadcast(self.encode(name, data))
             with self._guard:
                 polling = sorted(self._polling)
             if polling:

@@ -72,6 +72,11 @@ class Hall:
         self.log = logger
         self.conns = {}           # key -> Conn (read from other threads: dict ops are atomic)
         self.members = set()      # Conns that get broadcasts; the hall's thread only
+        # The same, as the callers have asked it (join, not yet leave): read and
+        # written by callers only, so ``has_members`` needs no trip to the hall.
+        # A join and the broadcasts after it come in order from the hub's lock,
+        # so a viewer being joined is already here when the next batch asks.
+        self._asked = set()
         self.jobs = collections.deque()
         self.sel = None           # made by start(): nothing to close if never started
         self._wake_r = self._wake_w = None
@@ -133,13 +138,22 @@ class Hall:
 
     def join(self, conn, data):
         """Send *data* (a snapshot), then every broadcast after it."""
+        self._asked.add(conn)
         self._submit((self._join, conn, data))
+
+    def has_members(self):
+        """Has any viewer joined (and not left)? With none, a broadcast would
+        only wake the hall's thread to write to nobody: skip it, and its
+        encoding (an echo-heavy lab with no page open sends ~10 batches per
+        connection set-up)."""
+        return bool(self._asked)
 
     def broadcast(self, data):
         """Send *data* to every member, in the order of the calls."""
         self._submit((self._broadcast, data))
 
     def leave(self, conn):
+        self._asked.discard(conn)
         self._submit((self._leave, conn))
 
     def close_when_sent(self, conn):
@@ -151,6 +165,7 @@ class Hall:
         its socket again. Returns once done: the caller may close the socket."""
         if conn.key is not None and self.conns.get(conn.key) is conn:
             del self.conns[conn.key]
+        self._asked.discard(conn)
         if self._thread is None or not self._thread.is_alive():
             conn.dead = True
             return

@@ -62,7 +62,7 @@ class Hub:
             recorder.rotate(self.registry)
         events = [self.registry.apply(raw) for raw in batch]
         self.socketio.emit("events", events)
-        if recorder is not None:  # one queue put; written on its own thread
+        if recorder is not None:  # one deque append; written on its own thread
             recorder.put(events)
         self.cond.notify_all()
         return events

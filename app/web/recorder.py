@@ -2,12 +2,15 @@
 
 The hub hands it each batch it has just emitted to the viewers (``put``: one
 append to a queue, under the hub's lock, so the file's order is the viewers'
-order). A thread of its own turns batches into JSON Lines and writes them: one
-``write`` for whatever is queued, unbuffered (the bytes are in the kernel's
-page cache at once, and a reader sees whole lines), never an ``fsync`` — a
-crash of the machine may lose the last seconds, a crash of the dashboard loses
-nothing the kernel had. So the event path pays one ``SimpleQueue.put`` per
-batch; serialising and writing happen beside it.
+order). A thread of its own wakes every ``FLUSH_EVERY`` seconds, turns what
+was appended into JSON Lines and writes them: one ``write`` for all of it,
+unbuffered (the bytes are in the kernel's page cache at once, and a reader
+sees whole lines), never an ``fsync`` — a crash of the machine may lose the
+last seconds, a SIGKILL of the dashboard the last ``FLUSH_EVERY``. So the event
+path pays one ``deque.append`` per batch and wakes nobody: a queue that woke
+the writer for each batch cost the dashboard ~25 µs per event of CPU (thread
+hand-offs), a fifth of a connection set-up's share. Rotation, ``sync`` and
+``close`` wake it at once.
 
 A session is one dashboard run, named ``<local start time>_<dashboard pid>``;
 its files are ``<session>_part1.jsonl``, ``_part2`` ... When a part holds
@@ -22,10 +25,10 @@ A directory that cannot be written does not stop the lecture: the recorder
 says why (``error``) and records nothing more.
 """
 
+import collections
 import json
 import logging
 import os
-import queue
 import socket
 import threading
 import time
@@ -37,6 +40,7 @@ from app.model import session_file
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
+FLUSH_EVERY = 0.1   # seconds between the writer's rounds while events come
 _STOP = object()
 
 
@@ -103,7 +107,8 @@ class Recorder:
         self.rotation_due = False     # set by the writer, read by the hub
         self._out = None
         self._guard = threading.Lock()  # parts' sizes: writer vs. readers
-        self._queue = queue.SimpleQueue()
+        self._items = collections.deque()   # appended by the hub, drained by the writer
+        self._wake = threading.Event()
         self._thread = None
         self._closed = False
 
@@ -131,19 +136,21 @@ class Recorder:
     def put(self, events):
         """A batch of events, as emitted (seq ascending, after the last batch)."""
         if self._thread is not None:
-            self._queue.put(events)
+            self._items.append(events)   # atomic; the writer comes round by itself
 
     def rotate(self, registry):
         """Start the next part from *registry* as it is now: called by the hub
         between two batches, so the snapshot's seq is the last seq handed over."""
         self.rotation_due = False
         if self._thread is not None:
-            self._queue.put(_Rotate(snapshot_line(registry)))
+            self._items.append(_Rotate(snapshot_line(registry)))
+            self._wake.set()
 
     def close(self, timeout=10):
         """Write what is queued, close the file. Called once the hub has stopped."""
         if self._thread is not None and not self._closed:
-            self._queue.put(_STOP)
+            self._items.append(_STOP)
+            self._wake.set()
             self._thread.join(timeout)
         self._closed = True
 
@@ -158,12 +165,11 @@ class Recorder:
 
     def _loop(self):
         while True:
-            items = [self._queue.get()]
-            while True:  # everything queued now goes out in one write
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            self._wake.wait(FLUSH_EVERY)
+            self._wake.clear()
+            items = []
+            while self._items:  # everything appended by now goes out in one write
+                items.append(self._items.popleft())
             chunks, count, stop, synced = [], 0, False, []
             for item in items:
                 if isinstance(item, list):
@@ -261,7 +267,8 @@ class Recorder:
         (copies: path, whole-line size, events)."""
         if self.active:
             done = threading.Event()
-            self._queue.put(done)
+            self._items.append(done)
+            self._wake.set()
             done.wait(timeout)
         with self._guard:
             return [Part(p.path, p.number, p.size, p.events, p.started, p.head)

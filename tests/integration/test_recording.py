@@ -19,21 +19,31 @@ from tests.conftest import running
 from tests.helpers import ROOT, Api, dashboard_process, model_vs_proc, wait_until
 
 
-def lecture(api):
+def lecture(api, between=lambda: None):
     """Spawn 3, send on each, terminate one and join it, SIGKILL the server (its
-    workers become orphans), restart it, and one more client on the new one."""
+    workers become orphans), restart it, and one more client on the new one.
+    *between* runs after each step (the rotation test lets the writer catch up,
+    as a lecture's pauses do: it writes every ``FLUSH_EVERY``)."""
     clients = api.spawn(3)
+    between()
     for i, pid in enumerate(clients):
         assert api.send(pid, f"hello {i} 你好")["reply"] == f"HELLO {i} 你好"
+        between()
     assert api.post(f"/api/processes/{clients[0]}/terminate").json()["state"] == "zombie"
+    between()
     assert api.post(f"/api/processes/{clients[0]}/join").json()["state"] == "joined"
+    between()
     server = api.processes(role="server", state="running")[0]["pid"]
     os.kill(server, signal.SIGKILL)
     wait_until(lambda: (p := api.process(server)) and p["state"] == "zombie",
                message="the killed server's exit")
+    between()
     assert api.send(clients[1], "orphan")["reply"] == "ORPHAN"
+    between()
     assert api.post("/api/server/restart").status_code == 200
+    between()
     (late,) = api.spawn(1)
+    between()
     assert api.send(late, "new server")["reply"] == "NEW SERVER"
 
 
@@ -112,7 +122,7 @@ def test_rotation_gives_parts_each_replayable_and_one_export(tmp_path):
     with running(Settings(port=0, echo_port=0, record=str(tmp_path),
                           record_max_mb=2 / 1024)) as live:
         api = live.api
-        lecture(api)
+        lecture(api, between=live.forkscope.recorder.sync)
         state, r = quiet_export(api)
         parts = sorted(tmp_path.glob("*.jsonl"), key=lambda p: sf.split_name(p.name)[1])
         assert len(parts) >= 4

@@ -135,3 +135,47 @@ def test_engineio_builds_its_websockets_with_the_hall_s_driver():
     ws = eio._async["websocket"](lambda ws: None, eio)
     assert isinstance(ws, HallSocket)
     assert driver._async == before
+
+
+def test_with_no_member_a_broadcast_is_not_even_queued(hall, pairs):
+    """An echo-heavy lab with no page open must not pay a hall wake-up (a pipe
+    write, a thread switch, the frame's encoding) per batch: has_members says
+    so from the caller's side, and a viewer being joined counts at once."""
+    ((srv, peer),) = pairs(1)
+    conn = hall.attach(srv, "k")
+    assert not hall.has_members()
+    hall.join(conn, b"snap|")
+    assert hall.has_members()          # before the hall's thread ran the join
+    hall.broadcast(b"one|")
+    assert read_exactly(peer, len(b"snap|one|")) == b"snap|one|"
+    hall.leave(conn)
+    assert not hall.has_members()
+    joined = hall.attach(socket.socketpair()[0], "gone")
+    hall.join(joined, b"x")
+    hall.detach(joined)
+    assert not hall.has_members()
+
+
+def test_the_fanout_skips_encoding_when_nobody_listens(monkeypatch):
+    from app.web import fanout
+
+    class Room:
+        def __init__(self, members):
+            self.members, self.sent = members, []
+
+        def has_members(self):
+            return self.members
+
+        def broadcast(self, data):
+            self.sent.append(data)
+
+    encoded = []
+    monkeypatch.setattr(fanout.Fanout, "encode", staticmethod(lambda n, d: encoded.append(n) or b"f"))
+    out = fanout.Fanout.__new__(fanout.Fanout)
+    out.feed, out._polling, out._guard = None, set(), __import__("threading").Lock()
+    out.hall = Room(False)
+    out.emit("events", [{"seq": 1}])
+    assert encoded == [] and out.hall.sent == []
+    out.hall = Room(True)
+    out.emit("events", [{"seq": 2}])
+    assert encoded == ["events"] and out.hall.sent == [b"f"]
