@@ -48,13 +48,36 @@ def our_processes(before):
     return found
 
 
+def reap_adopted_zombies(before):
+    """Reap, by pid, the exited Python processes that were handed to this test
+    process. Once a test has made pytest a child subreaper (it stays one), the
+    kernel re-parents here every orphan of a lab whose dashboard was killed —
+    in a lecture they would go to init (or the teacher's shell), which reaps
+    them. They have exited: what is left is only their exit status, addressed
+    to us. A zombie whose parent is a lab process is still a leak, and so is
+    anything alive."""
+    me = psutil.Process()
+    for p in me.children():
+        try:
+            if (p.pid not in before and p.status() == psutil.STATUS_ZOMBIE
+                    and p.name() == me.name()):
+                os.waitpid(p.pid, os.WNOHANG)
+        except (psutil.NoSuchProcess, ChildProcessError):
+            pass
+
+
+def nothing_left(before):
+    reap_adopted_zombies(before)
+    return not our_processes(before)
+
+
 @pytest.fixture(autouse=True)
 def no_process_left_behind():
     me = psutil.Process()
     before = {p.pid for p in me.children(recursive=True)}
     yield
     try:
-        wait_until(lambda: not our_processes(before), timeout=5,
+        wait_until(lambda: nothing_left(before), timeout=5,
                    message="the test's processes to be gone")
     except AssertionError:
         left = our_processes(before)

@@ -110,12 +110,24 @@ def test_scrubbing_to_the_terminate_shows_the_zombie_then_joined(dashboard, live
     assert lives(api.state()) == lives(before)
 
 
+def settled(page, api):
+    """The seq once the lab has stopped moving and the page has applied it: a
+    new worker's coalesced ``served``/``phase`` come a tenth of a second after
+    the spawn answered, and ``,`` steps back from whatever the page has then."""
+    def quiet():
+        seq = api.state()["seq"]
+        page.wait_for_function(f"() => window.forkscope.appliedSeq >= {seq}", timeout=10_000)
+        return seq if api.state()["seq"] == seq else None
+    return wait_until(quiet, timeout=20, interval=0.3, message="the lab to be quiet")
+
+
 def test_live_events_go_on_while_in_the_past_and_show_back_in_the_present(dashboard, live_app):
     page, api = dashboard, live_app.api
     first = api.spawn(1)[0]
     expect(node(page, first)).to_have_count(1)
+    live = settled(page, api)
     page.keyboard.press(",")                              # one event back from live
-    expect(page.locator("body")).to_have_attribute("data-past-seq", str(api.state()["seq"] - 1))
+    expect(page.locator("body")).to_have_attribute("data-past-seq", str(live - 1))
     past = int(page.locator("body").get_attribute("data-past-seq"))
 
     second = api.spawn(1)[0]
@@ -136,8 +148,9 @@ def test_escape_is_the_way_back_and_actions_wait_for_the_present(dashboard, live
     client = api.spawn(1)[0]
     expect(node(page, client)).to_have_count(1)
     node(page, client).click()
+    live = settled(page, api)
     page.keyboard.press(",")
-    expect(page.locator("body")).to_have_attribute("data-past-seq", str(api.state()["seq"] - 1))
+    expect(page.locator("body")).to_have_attribute("data-past-seq", str(live - 1))
     # a process of the past is not acted on: the key says why, the lab is untouched
     page.keyboard.press("t")
     expect(page.locator("#notice")).to_have_attribute("data-notice", "past")
