@@ -5,18 +5,15 @@ model — every field of P, the reaping order, the pid index — and to the same
 tree, reaped list and log; bad files are refused with a message and break
 nothing; the page needs no lab at all."""
 
-import contextlib
 import json
 import os
 import signal
-import threading
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
-from app import create_app
 from app.settings import Settings
+from bench.scrub import replay_server
 from tests.e2e.pages import SLOW, assert_tree_matches, wait_connected
 from tests.e2e.test_model_parity import differences
 from tests.helpers import Api, dashboard_process, kill_outright, wait_until
@@ -227,23 +224,9 @@ def test_a_link_to_another_site_is_refused(live_app, page):
     assert not [u for u in requests if "example.invalid" in u]
 
 
-@contextlib.contextmanager
-def dashboard_without_a_lab():
-    """The dashboard's web app with its lab never started: no lab process at all."""
-    app = create_app(Settings(port=0, echo_port=0), start=False)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="replay-only", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_replay_plays_with_no_lab_at_all(live_app, page, tmp_path):
     good, upto = good_file(live_app.api, tmp_path)
-    with dashboard_without_a_lab() as url:
+    with replay_server() as url:   # the dashboard's web app, its lab never started
         replay = open_replay(page.context, url)
         upload(replay, good)
         expect(replay.locator("body")).to_have_attribute("data-replay", "paused", timeout=SLOW)
