@@ -143,10 +143,11 @@ class EchoServer:
                 self.running = False
             elif obj in answering:
                 self.lines.readable(answering[obj])
-        with self.report.batched():  # workers that exited together
-            for obj in ready:
-                if obj in watched:
-                    self.workers.observe_exit(watched[obj])  # a pid
+        exited = [watched[obj] for obj in ready if obj in watched]  # pids
+        if exited:
+            with self.report.batched():  # workers that exited together
+                for pid in exited:
+                    self.workers.observe_exit(pid)
         if answering:
             self.lines.expire()
 
