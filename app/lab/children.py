@@ -89,6 +89,7 @@ class Children:
         with self.lock:
             method = getattr(proc, "start_method", "fork")
             uid, name, daemon = uid_of(proc), proc.name, proc.daemon
+            proc.lab_uid = uid  # kept: its exit, its reaping, its own hello name it again
             self.report(events.CREATED, pid=None, uid=uid, role=role,
                         name=name, daemon=daemon, start_method=method, **info)
             if before_start is not None:

@@ -171,11 +171,14 @@ class Reporter:
     def hello(self, role, name, daemon, at=None, uid_=None):
         """The tutorial's ``print(os.getppid(), os.getpid())``, made visible.
         *at*: the first point it reaches, as a ``phase`` in the same write;
-        *uid_*: its uid, when it is not made from its name (a puzzle's)."""
-        parent = multiprocessing.parent_process()
+        *uid_*: its uid, when its parent worked it out already (a forked
+        worker: ``Children.start``), or it is not made from its name (a
+        puzzle's)."""
+        if uid_ is None:
+            parent = multiprocessing.parent_process()
+            uid_ = uid(name, parent.name if parent else None)
         fields = {"pid": os.getpid(), "ppid": os.getppid(), "role": role, "name": name,
-                  "daemon": daemon,
-                  "uid": uid_ or uid(name, parent.name if parent else None)}
+                  "daemon": daemon, "uid": uid_}
         if at is None:
             self(HELLO, **fields)
         else:

@@ -191,7 +191,8 @@ def talk(conn, addr, report, idle_timeout=None, commands=None, step=None):
     gates = stepping.Stepper(step, report, wait=wait_on_channel)
     served = gates.holder = Served(report, gates)
     watchdog = None
-    gates.begin(stepping.RECV, role="worker", name=me.name, daemon=me.daemon)
+    gates.begin(stepping.RECV, role="worker", name=me.name, daemon=me.daemon,
+                uid_=getattr(me, "lab_uid", None))
     timeout = RecvTimeout(conn)
     idle = False
     rounds = 0
