@@ -66,12 +66,14 @@ def release_inherited_fds(keep, own=()):
 
 def release_stdin():
     """``sys.stdin = None`` in a process that forks per connection (the echo
-    server; its own stdin is already /dev/null, as multiprocessing leaves
-    every child's). A forked child's bootstrap then skips its own
+    server, whose own ``sys.stdin`` multiprocessing already swapped for
+    /dev/null). A forked child's bootstrap then skips its own
     ``util._close_stdin()`` — closing ``sys.stdin``, opening /dev/null again
-    and wrapping it in a new text file: several system calls, a descriptor
-    and some forty copy-on-write page faults in every worker, for an input
-    nothing in the lab reads. Its descriptor 0 stays /dev/null."""
+    and wrapping it in a new text file: several system calls, one more
+    descriptor and some thirty copy-on-write page faults in every worker,
+    for an input nothing in the lab reads. Descriptors 0-2 are untouched
+    (``sys.stdin`` never owns descriptor 0: Python opens it with
+    ``closefd=False``)."""
     if sys.stdin is not None:
         sys.stdin.close()
         sys.stdin = None
