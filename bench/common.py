@@ -423,6 +423,15 @@ def fps_from_stamps(stamps):
 
 
 # -- load generators -------------------------------------------------------------------------
+def pin_tree(pid, cpus):
+    """Set the CPU affinity of process *pid* and of every descendant it has
+    now; children forked later inherit it. *cpus*: a set of CPU numbers."""
+    root = psutil.Process(pid)
+    for p in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.cpu_affinity(sorted(cpus))
+
+
 def run_load(mode, host, port, timeout=120, **options):
     """``python -m bench.load MODE ...`` in a subprocess; its JSON result."""
     args = [PY, "-m", "bench.load", mode, "--host", host, "--port", str(port)]

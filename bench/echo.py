@@ -6,6 +6,13 @@ app``, fork start method) and ``bench/seed_server.py`` (the seed's code). For
 
 * round trips per second: persistent connections, one 64-byte message in
   flight on each (``bench.load rtt``);
+* the same on **one CPU**: both servers (their whole trees) and the load
+  generator pinned to one CPU, so that no wake-up crosses CPUs. On these
+  virtual machines a wake-up sent to the other CPU costs ~25 µs of the
+  sender's time (measured: a socketpair ping-pong, 3 µs per round on one
+  CPU, 30 µs across two), so the two-CPU figures mostly say where the
+  scheduler put each process; on one CPU the ratio is what each round
+  costs in code;
 * connection set-ups per second: connect → one echo → close, repeated by as
   many slots (``bench.load setups``) — each one costs the server a fork.
 
@@ -22,23 +29,25 @@ cores varies a lot with where the scheduler puts the two processes). The ratio
 Forkscope/seed is the figure with a target.
 """
 
+import os
 import statistics
 import time
 
 import psutil
 
-from bench.common import AppProcess, SeedServer, figure, run_load
+from bench.common import AppProcess, SeedServer, figure, pin_tree, run_load
 
 NAME = "echo"
 TITLE = "Echo overhead: Forkscope vs the tutorial's server"
 TARGETS = {"rtt": 0.9, "setups": 0.8}
 
 
-def measure(kind, address, conns, duration, cpu_parts):
+def measure(kind, address, conns, duration, cpu_parts, cpu=None):
     host, port = address
     before = cpu_seconds(cpu_parts)
-    result = run_load(kind, host, port, conns=conns, duration=duration,
-                      timeout=duration + 60)
+    options = {} if cpu is None else {"cpu": cpu}
+    result = run_load(kind.split("-")[0], host, port, conns=conns, duration=duration,
+                      timeout=duration + 60, **options)
     if kind == "setups" and result["count"]:
         after = cpu_seconds(cpu_parts)
         result["cpu_us_per_setup"] = {k: round((after[k] - before[k]) / result["count"] * 1e6, 1)
@@ -80,7 +89,12 @@ def run(quick=False, browser=True):
         cpu_parts = {"seed": {"server": (seed.proc.pid, False), "workers": (seed.proc.pid, True)},
                      "forkscope": {"server": (server_pid, False), "workers": (server_pid, True),
                                    "dashboard": (app.pid, False)}}
-        for kind in ("rtt", "setups"):
+        everywhere = os.sched_getaffinity(0)
+        one_cpu = max(everywhere)
+        for kind in ("rtt", "rtt-1cpu", "setups"):
+            pinned = kind == "rtt-1cpu"
+            for pid in (app.pid, seed.proc.pid):
+                pin_tree(pid, {one_cpu} if pinned else everywhere)
             if kind == "setups":
                 # the round-trip runs' workers are reaped by the next start():
                 # let that happen before set-ups are measured, or their CPU counts
@@ -90,7 +104,7 @@ def run(quick=False, browser=True):
                 runs = {"seed": [], "forkscope": []}
                 for which in rounds:
                     runs[which].append(measure(kind, servers[which], conns, duration,
-                                               cpu_parts[which]))
+                                               cpu_parts[which], one_cpu if pinned else None))
                 rate = {k: statistics.median(r["per_s"] for r in v) for k, v in runs.items()}
                 ratio = rate["forkscope"] / rate["seed"] if rate["seed"] else None
                 pairs.append({"kind": kind, "conns": conns, "seed_per_s": round(rate["seed"], 1),
@@ -100,12 +114,13 @@ def run(quick=False, browser=True):
                 if kind == "setups":
                     cpu = {k: median_cpu(v) for k, v in runs.items()}
                     pairs[-1]["cpu_us_per_setup"] = cpu
-                label = "round trips/s" if kind == "rtt" else "connection set-ups/s"
+                label = {"rtt": "round trips/s", "rtt-1cpu": "round trips/s on one CPU",
+                         "setups": "connection set-ups/s"}[kind]
                 figures.append(figure(f"{label}, {conns} conn: seed", rate["seed"], "/s"))
                 figures.append(figure(f"{label}, {conns} conn: Forkscope",
                                       rate["forkscope"], "/s"))
                 figures.append(figure(f"{label}, {conns} conn: Forkscope/seed", ratio, "x",
-                                      TARGETS[kind], ">="))
+                                      TARGETS[kind.split("-")[0]], ">="))
                 if kind == "setups" and cpu["seed"] and cpu["forkscope"]:
                     f = cpu["forkscope"]
                     figures.append(figure(f"CPU per set-up, {conns} conn: seed (server + workers)",

@@ -8,8 +8,8 @@ when it happened) to
   the page renders on the next animation frame).
 
 Two phases on one app: *idle* — one connection to the echo server (opened
-first) sending single messages 0.12 s apart (each one a ``served`` event: a
-worker coalesces only rounds less than 0.1 s apart) — and *burst* — 100
+first) sending single messages 0.27 s apart (each one a ``served`` event: a
+worker coalesces only rounds less than ``app.lab.worker.COALESCE``, 0.25 s, apart) — and *burst* — 100
 connections opened and closed as fast as possible by a separate process
 (``bench.load burst``), about seven events each (accepted, created, started,
 hello, conn_closed, exited, reaped).
@@ -88,8 +88,8 @@ def burst_phase(app, recorder, count):
 
 def run(quick=False, browser=True):
     # spaced wider than the worker's coalescing window (app.lab.worker.COALESCE,
-    # 0.1 s): each message is then an event of its own
-    idle_count, spacing, burst_count = (20, 0.12, 10) if quick else (200, 0.12, 100)
+    # 0.25 s): each message is then an event of its own
+    idle_count, spacing, burst_count = (20, 0.27, 10) if quick else (200, 0.27, 100)
     figures, details = [], {"idle_messages": idle_count, "spacing_s": spacing,
                             "burst_connections": burst_count}
     with AppProcess() as app:

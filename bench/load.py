@@ -21,6 +21,7 @@ ends it. Prints one JSON object.
 import argparse
 import errno
 import json
+import os
 import selectors
 import socket
 import sys
@@ -221,7 +222,10 @@ def main(argv=None):
     p.add_argument("--duration", type=float, default=3.0)
     p.add_argument("--count", type=int, default=100)
     p.add_argument("--stall", type=float, default=10.0)
+    p.add_argument("--cpu", type=int, help="run on this one CPU only (bench.echo's one-CPU pass)")
     a = p.parse_args(argv)
+    if a.cpu is not None:
+        os.sched_setaffinity(0, {a.cpu})
     if a.host not in ("127.0.0.1", "localhost", "::1"):
         p.error("loopback only")
     if a.mode == "rtt":

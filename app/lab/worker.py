@@ -12,7 +12,11 @@ from app.lab.commands import RELEASE, WAKE, Ops, serve_one
 from app.lab.forking import LabProcess
 
 PREVIEW_CHARS = 200
-COALESCE = 0.1  # seconds: at most one ``served`` event per worker this often
+# seconds: at most one ``served`` event per worker this often. Each report of a
+# chatty connection wakes its watchdog thread and writes an event; at 0.1 s,
+# 50 chatty connections on one CPU paid ~2 µs per round trip for it (of ~11);
+# four updates a second is still more than a projector needs
+COALESCE = 0.25
 # ping; release and wake are notifications (no reply). One table for every
 # forked worker, armed by the server before the fork: release finds this
 # process's Stepper itself (stepping.current)
@@ -24,41 +28,62 @@ class Served:
     most one event per COALESCE seconds carrying the rounds since (``count``,
     ``bytes``, the last text). A chatty connection would otherwise send one
     event per ``recv()`` through the queue, the registry and every viewer.
-    Thread-safe: a chatty connection's ``Watchdog`` thread flushes too.
 
     It also sends the worker's run-mode ``phase`` (*step*, its
     ``stepping.Stepper``) on the same timer, once the rounds have settled: a
     flush with rounds to report sends them alone, and the next one, a window
     later with no new round, sends the point the worker rests at (``recv``).
-    While the worker waits at a gate (*holding*) its idle clock stops."""
+    While the worker waits at a gate (*holding*) its idle clock stops.
+
+    **Counting without a lock.** The totals ``rounds``, ``total`` and ``data``
+    are written by the worker's main thread only; a report (either thread,
+    under ``lock``) sends what was counted since the last one (``told``,
+    ``told_bytes``). So a chatty connection's round costs three attribute
+    stores in ``chatter()``: ``add()``'s method call, lock and clock, with two
+    ``Stepper.reach`` calls, cost 1.7 µs per round trip (9.3 → 7.6 µs of
+    worker CPU, 10 connections on one CPU, ``bench/round_cost.py``; the
+    tutorial's worker: 5.8) — far more than in a micro-benchmark, as every
+    blocking ``recv()`` leaves the caches cold. The main thread adds bytes
+    before the round, so a report can at worst carry a round's bytes one
+    report before its count; the totals are exact."""
 
     def __init__(self, report, step=None):
         self.report = report
         self.step = step if step is not None else stepping.Stepper(None, report)
         self.lock = threading.Lock()
-        self.count = self.bytes = 0
+        self.rounds = self.total = 0  # written by the main thread only
         self.data = b""   # the last message; decoded for the preview only when sent
+        self.told = self.told_bytes = 0   # what the reports so far carried
+        self.seen = 0     # rounds when activity was last noticed (the watchdog's tick)
         self.last = 0.0   # when the last report went out
-        self.active = time.monotonic()  # when the last message came
+        self.active = time.monotonic()  # when the last message came (or was noticed)
         self.holding = False  # waiting at a gate: not idle, whatever the clock says
+        self.dozing = False   # the watchdog sleeps past the next window: wake it
         self.watchdog = None  # a chatty connection's Watchdog, once started
 
     def add(self, data):
         """Count one round; True if this made a report pending (the first
-        unreported round since the last report)."""
+        unreported round since the last report). The first rounds of a
+        connection; a chatty one counts in ``chatter()``."""
         with self.lock:
-            self.count += 1
-            self.bytes += len(data)
+            self.total += len(data)
             self.data = data
+            self.rounds += 1
+            self.seen = self.rounds
             self.active = now = time.monotonic()
             if now - self.last >= COALESCE:
                 self._flush()
                 return False
-            return self.count == 1
+            return self.rounds - self.told == 1
+
+    @property
+    def count(self):
+        """Rounds not reported yet."""
+        return self.rounds - self.told
 
     @property
     def pending(self):
-        return self.count > 0 or self.step.pending()
+        return self.rounds != self.told or self.step.pending()
 
     def flush(self):
         with self.lock:
@@ -67,9 +92,14 @@ class Served:
     def tick(self, idle_timeout):
         """The watchdog's check: send a pending report whose window has passed.
         Returns ``(idle, seconds until the next check)``: idle once no message
-        came for *idle_timeout* seconds; None seconds: nothing is due."""
+        came for *idle_timeout* seconds; None seconds: nothing is due. A round
+        counted since the last check is activity noticed now: at most one
+        window late, as a new round makes a report pending, due a window on."""
         with self.lock:
             now = time.monotonic()
+            if self.rounds != self.seen:
+                self.seen = self.rounds
+                self.active = now
             if self.pending and now - self.last >= COALESCE:
                 self._flush()
             counting = idle_timeout and not self.holding
@@ -85,7 +115,7 @@ class Served:
         clock stops (--idle-timeout closes only a connection nobody holds)."""
         with self.lock:
             self.holding = True
-            if self.count:
+            if self.rounds != self.told:
                 self._flush()
 
     def go_on(self):
@@ -93,14 +123,18 @@ class Served:
         with self.lock:
             self.holding = False
             self.active = time.monotonic()
+            self.seen = self.rounds
         if self.watchdog is not None:
             self.watchdog.wake.set()  # new due times
 
     def _flush(self):
-        if self.count:
-            text = self.data[:PREVIEW_CHARS * 4].decode("utf-8", "replace")[:PREVIEW_CHARS]
-            self.report(events.SERVED, count=self.count, bytes=self.bytes, text=text)
-            self.count = self.bytes = 0
+        rounds = self.rounds   # first: the bytes the main thread added are >= these rounds'
+        if rounds != self.told:
+            total, data = self.total, self.data
+            text = data[:PREVIEW_CHARS * 4].decode("utf-8", "replace")[:PREVIEW_CHARS]
+            self.report(events.SERVED, count=rounds - self.told, bytes=total - self.told_bytes,
+                        text=text)
+            self.told, self.told_bytes = rounds, total
         else:
             self.step.flush_phase()  # settled: where it rests now
         self.last = time.monotonic()
@@ -142,11 +176,21 @@ class Watchdog(threading.Thread):
         self.idle = False
 
     def run(self):
-        idle, wait = self.served.tick(self.idle_timeout)
+        served = self.served
+        idle, wait = served.tick(self.idle_timeout)
         while not self.stopped and not idle:
+            if wait is None or wait > COALESCE:
+                # a long sleep: the next round must wake it (``rouse``), so
+                # that the round is reported at once. Say so, then look: the
+                # main thread counts, then looks whether we doze (one of the
+                # two sees the other).
+                served.dozing = True
+                if served.rounds != served.seen:
+                    wait = 0
             self.wake.wait(wait)
             self.wake.clear()  # before tick() reads the state: no wake-up is lost
-            idle, wait = self.served.tick(self.idle_timeout)
+            served.dozing = False
+            idle, wait = served.tick(self.idle_timeout)
         if idle:
             self.idle = True
             self._hang_up()
@@ -190,16 +234,14 @@ def talk(conn, addr, report, idle_timeout=None, commands=None, step=None):
         _spawned_channel.start()
     gates = stepping.Stepper(step, report, wait=wait_on_channel)
     served = gates.holder = Served(report, gates)
-    watchdog = None
     gates.begin(stepping.RECV, role="worker", name=me.name, daemon=me.daemon,
                 uid_=getattr(me, "lab_uid", None))
     timeout = RecvTimeout(conn)
     idle = False
     rounds = 0
-    while True:
-        if watchdog is None:
-            # while a report is pending, wake up in time to send it
-            timeout.set(COALESCE if served.pending else idle_timeout)
+    while rounds < 2:   # the first rounds: a kernel timeout, no thread
+        # while a report is pending, wake up in time to send it
+        timeout.set(COALESCE if served.pending else idle_timeout)
         try:
             data = conn.recv(1024)
             if not data:
@@ -215,14 +257,13 @@ def talk(conn, addr, report, idle_timeout=None, commands=None, step=None):
         except OSError:
             break
         rounds += 1
-        if served.add(data) and watchdog is not None:
-            watchdog.wake.set()  # a report is pending: it must go out in time
-        if rounds == 2 and watchdog is None:
-            timeout.set(None)
-            watchdog = served.watchdog = Watchdog(conn, served, idle_timeout)
-            watchdog.start()
+        served.add(data)
         gates.reach(stepping.RECV)  # back to the top of the loop
-    if watchdog is not None:
+    else:   # it sent twice: a chatty connection
+        timeout.set(None)
+        watchdog = served.watchdog = Watchdog(conn, served, idle_timeout)
+        watchdog.start()
+        chatter(conn, served, gates)
         watchdog.stop()
         idle = watchdog.idle
     served.flush()
@@ -231,6 +272,36 @@ def talk(conn, addr, report, idle_timeout=None, commands=None, step=None):
     gates.reach(stepping.CLOSE)
     conn.close()
     gates.end(events.CONN_CLOSED, peer=list(addr))  # run mode: one write with "exit"
+
+
+def chatter(conn, served, gates):
+    """A chatty connection's loop, once its ``Watchdog`` runs: the tutorial's
+    ``recv`` → ``send(data.upper())`` plus three stores that count the round
+    (``Served``) — the round trip the benchmark compares with the tutorial's
+    server. In step or slow mode (one load of the shared word, as
+    ``Stepper.reach`` does) a round goes through its gates instead."""
+    word, stepped = gates.word, stepping.MODE_MASK
+    while True:
+        try:
+            data = conn.recv(1024)
+            if not data:
+                return
+            if word[0] & stepped:
+                gates.reach(stepping.SEND)
+                conn.sendall(data.upper())
+                if served.add(data):
+                    served.watchdog.wake.set()  # a report is pending: due in time
+                gates.reach(stepping.RECV)
+                continue
+            conn.sendall(data.upper())
+        except OSError:   # the watchdog hung up, or the peer reset
+            return
+        served.total += len(data)
+        served.data = data
+        served.rounds += 1
+        if served.dozing:
+            served.dozing = False
+            served.watchdog.wake.set()
 
 
 _spawned_channel = None   # a spawned or forkserver worker's SignalledChannel

@@ -111,3 +111,24 @@ def test_an_idle_connection_is_closed_either_way(talking, rounds):
     assert ours.recv(1024) == b""                   # the worker hung up
     assert report.types()[-2:] == ["idle_timeout", "conn_closed"]
     assert report.served() == rounds
+
+
+def test_a_chatty_connection_s_round_after_a_quiet_spell_is_reported_at_once(talking):
+    """The watchdog sleeps until the idle deadline once the rounds have
+    settled; the next round (counted without a lock, in chatter()) must wake
+    it, so that the room sees the message within a window, not 30 s later."""
+    ours, _, report, thread = talking(idle_timeout=30)
+    for text in (b"one", b"two", b"three"):
+        assert echo(ours, text) == text.upper()
+    report.wait_until(lambda: report.served() == 3)
+    # the quiet spell is the scenario (a student stops typing), not a wait for
+    # something: after a window with no round the watchdog sleeps until the
+    # idle deadline, 30 s on
+    time.sleep(3 * worker.COALESCE)
+    sent = time.monotonic()
+    assert echo(ours, b"four") == b"FOUR"
+    report.wait_until(lambda: report.served() == 4, timeout=5)
+    assert report.of("served")[-1]["at"] - sent < worker.COALESCE + 0.15
+    ours.close()
+    thread.join(5)
+    assert not thread.is_alive()
