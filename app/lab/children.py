@@ -80,30 +80,37 @@ class Children:
     def start(self, proc, role, before_start=None, **info):
         """``proc.start()``, reported: created, started, and any sibling that
         this very ``start()`` reaped. *before_start()* runs between the two
-        (the server's ``start`` gate: the object exists, no pid yet)."""
+        (the server's ``start`` gate: the object exists, no pid yet).
+
+        Written flat, without a context manager or helper per step: the echo
+        server runs this once per connection, and in a forking server each
+        object made and each function first called between two forks writes
+        a page the live workers share (a copy-on-write fault)."""
         with self.lock:
             method = getattr(proc, "start_method", "fork")
-            self.report(events.CREATED, pid=None, uid=uid_of(proc), role=role,
-                        name=proc.name, daemon=proc.daemon, start_method=method, **info)
+            uid, name, daemon = uid_of(proc), proc.name, proc.daemon
+            proc.lab_uid = uid  # kept: its exit, its reaping, its own hello name it again
+            self.report(events.CREATED, pid=None, uid=uid, role=role,
+                        name=name, daemon=daemon, start_method=method, **info)
             if before_start is not None:
                 before_start()
+            # start() reaps every finished sibling (multiprocessing's _cleanup):
+            # which ones, is seen by comparing before and after
+            unreaped = [p for p in self.procs.values() if not reaped(p)]
             t0 = time.perf_counter()
-            with self.watching_implicit_reaps(f"start() of {proc.name}"):
-                proc.start()
+            proc.start()
             start_ms = (time.perf_counter() - t0) * 1000
+            self._report_implicit_reaps(unreaped, f"start() of {name}")
             self.procs[proc.pid] = proc
             self.report(events.STARTED, pid=proc.pid, ppid=real_parent(proc),
-                        uid=uid_of(proc), role=role, name=proc.name, daemon=proc.daemon,
+                        uid=uid, role=role, name=name, daemon=daemon,
                         start_method=method, start_ms=round(start_ms, 3), **info)
             return proc
 
-    @contextlib.contextmanager
-    def watching_implicit_reaps(self, call):
-        """Report children that *call* (a multiprocessing API call) reaped."""
-        before = {pid for pid, p in self.procs.items() if not reaped(p)}
-        yield
-        for pid in before:
-            proc = self.procs[pid]
+    def _report_implicit_reaps(self, unreaped, call):
+        """Report the children of *unreaped* that *call* (a multiprocessing
+        API call) reaped."""
+        for proc in unreaped:
             if reaped(proc):
                 self._reaped(proc, how="implicit", via=call, kind="start",
                              call=call_of(call))

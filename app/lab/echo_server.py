@@ -33,8 +33,9 @@ from app.lab import events, stepping
 from app.lab.children import Children
 from app.lab.commands import serve_one
 from app.lab.daemon_exit import DaemonExit
-from app.lab.forking import reset_child_signals
+from app.lab.forking import release_stdin, reset_child_signals
 from app.lab.forkserver_helper import ForkserverHelper
+from app.lab.mp_internals import queue_writer_fd
 from app.lab.pollset import PollSet
 from app.lab.relay import WorkerLines
 from app.lab.server_ops import server_ops
@@ -65,6 +66,7 @@ class EchoServer:
         self.commands = commands
         self.lab = lab  # LabSettings as a dict: start_method, daemon_workers, ...
         self.report = events.Reporter(queue)
+        self.queue_fd = queue_writer_fd(queue)  # what each forked worker keeps of it
         forked = lab["start_method"] == "fork"
         self.lines = WorkerLines(reply=commands.send, forked_ops=WORKER_OPS if forked else None)
         self.workers = Children(self.report, on_reaped=self.lines.close)
@@ -143,10 +145,11 @@ class EchoServer:
                 self.running = False
             elif obj in answering:
                 self.lines.readable(answering[obj])
-        with self.report.batched():  # workers that exited together
-            for obj in ready:
-                if obj in watched:
-                    self.workers.observe_exit(watched[obj])  # a pid
+        exited = [watched[obj] for obj in ready if obj in watched]  # pids
+        if exited:
+            with self.report.batched():  # workers that exited together
+                for pid in exited:
+                    self.workers.observe_exit(pid)
         if answering:
             self.lines.expire()
 
@@ -183,7 +186,8 @@ class EchoServer:
         ours, theirs = self.lines.pair()  # the worker's command channel
         worker = make_worker(self.lab["worker_style"], conn, addr, self.report,
                              idle_timeout=self.idle_timeout, commands=theirs, step=self.step,
-                             name=f"worker-{self.count}", fds=(conn, self.queue, theirs),
+                             name=f"worker-{self.count}",
+                             fds=(conn.fileno(), self.queue_fd, theirs),
                              start_method=self.lab["start_method"],
                              daemon=self.lab["daemon_workers"])
         self.forkserver.ensure_running()
@@ -200,4 +204,5 @@ def run_server(host, port, queue, commands, lab, limits, step=None):
     *step*: the dashboard's ``stepping.StepControl`` (None: a private one, run
     mode — how ``bench/setup_cost.py`` starts a server of any version)."""
     reset_child_signals()
+    release_stdin()
     raise SystemExit(EchoServer(host, port, queue, commands, lab, limits, step).serve())

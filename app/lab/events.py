@@ -13,7 +13,7 @@ import os
 import pickle
 import time
 
-from app.lab.mp_internals import ATOMIC_FRAME, FRAME_HEADER, queue_write_atomic
+from app.lab.mp_internals import ATOMIC_FRAME, FRAME_HEADER, queue_write_atomic, queue_writer_fd
 from app.model import schema
 
 # The event types, as constants for the lab's report() calls. Their meaning,
@@ -62,11 +62,15 @@ def uid(name, parent_name):
 
 
 def make(type_, **fields):
-    """Build an event reported by this process, stamped with its own clock."""
-    event = {"type": type_, "t": time.time(), "by": os.getpid()}
-    event.setdefault("pid", os.getpid())
+    """Build an event reported by this process, stamped with its own clock.
+    (``os.getpid()`` is a system call each time: asked once.)"""
+    pid = os.getpid()
+    event = {"type": type_, "t": time.time(), "by": pid, "pid": pid}
     event.update(fields)
     return event
+
+
+MAX_DATA = ATOMIC_FRAME - FRAME_HEADER  # pickled bytes one atomic frame carries
 
 
 class Reporter:
@@ -96,13 +100,23 @@ class Reporter:
         self.queue = queue
         self.pending = None
         self.pending_pid = None  # a child forked inside a batch must not inherit it
+        self.depth = 0           # batches opened inside the outer one
+        self.fd = None           # the queue's write end, looked up on the first write
+        # one object, made once: a with-block costs no allocation (a
+        # ``contextlib.contextmanager`` makes a generator, its wrapper and a
+        # StopIteration each time — in a forking server, writes to pages the
+        # live workers share: copy-on-write faults, per connection)
+        self.batch = Batch(self)
 
     def __getstate__(self):  # spawn / forkserver children get a fresh reporter
-        return {"queue": self.queue, "pending": None, "pending_pid": None}
+        return {"queue": self.queue}
+
+    def __setstate__(self, state):
+        self.__init__(state["queue"])
 
     def __call__(self, type_, **fields):
         event = make(type_, **fields)
-        if self._batching():
+        if self.pending is not None and self.pending_pid == os.getpid():
             self.pending.append(event)
         else:
             self.put(event)
@@ -111,19 +125,10 @@ class Reporter:
         """Inside a batch of this process (a forked child copied the parent's)."""
         return self.pending is not None and self.pending_pid == os.getpid()
 
-    @contextlib.contextmanager
     def batched(self):
-        """Write the events reported inside the block as one queue item."""
-        if self._batching():
-            yield  # already batching: the outer block writes
-            return
-        self.pending, self.pending_pid = [], os.getpid()
-        try:
-            yield
-        finally:
-            pending, self.pending, self.pending_pid = self.pending, None, None
-            if pending:
-                self.put(pending if len(pending) > 1 else pending[0])
+        """``with report.batched():`` writes the events reported inside the
+        block as one queue item (nested blocks: the outer one writes)."""
+        return self.batch
 
     def flush(self):
         """Inside a batch: write what it holds now, and go on batching. A
@@ -143,41 +148,75 @@ class Reporter:
             yield
             return
         self.flush()
-        pid = self.pending_pid
+        pid, depth = self.pending_pid, self.depth
         self.pending = self.pending_pid = None
+        self.depth = 0
         try:
             yield
         finally:
-            self.pending, self.pending_pid = [], pid
+            self.pending, self.pending_pid, self.depth = [], pid, depth
 
     def put(self, item):
         """Write an event, or a list of events, as atomic frames. Events are
         plain data: ``pickle.dumps`` does (ForkingPickler would copy its reducer
-        table on every call, in a process whose every touched page is a copy)."""
-        for data in frames(item):
-            written = queue_write_atomic(self.queue, data)
+        table on every call, in a process whose every touched page is a copy).
+        The queue's write end is looked up once: a lab process never closes
+        its event queue, and ``Connection.fileno()`` is two Python calls."""
+        if self.fd is None:
+            self.fd = queue_writer_fd(self.queue)
+        data = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+        for frame in ((data,) if len(data) <= MAX_DATA else frames(item)):
+            written = queue_write_atomic(self.queue, frame, self.fd)
             assert written, "frames() makes every frame fit one atomic write"
 
     def hello(self, role, name, daemon, at=None, uid_=None):
         """The tutorial's ``print(os.getppid(), os.getpid())``, made visible.
         *at*: the first point it reaches, as a ``phase`` in the same write;
-        *uid_*: its uid, when it is not made from its name (a puzzle's)."""
-        parent = multiprocessing.parent_process()
+        *uid_*: its uid, when its parent worked it out already (a forked
+        worker: ``Children.start``), or it is not made from its name (a
+        puzzle's)."""
+        if uid_ is None:
+            parent = multiprocessing.parent_process()
+            uid_ = uid(name, parent.name if parent else None)
         fields = {"pid": os.getpid(), "ppid": os.getppid(), "role": role, "name": name,
-                  "daemon": daemon,
-                  "uid": uid_ or uid(name, parent.name if parent else None)}
+                  "daemon": daemon, "uid": uid_}
         if at is None:
             self(HELLO, **fields)
         else:
             self.put([make(HELLO, **fields), make(PHASE, at=at)])
 
 
-MAX_DATA = ATOMIC_FRAME - FRAME_HEADER  # pickled bytes one atomic frame carries
 CUT_MIN = 32                           # a cut text keeps at least this many characters
 
 
 def _dumps(item):
     return pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+
+
+class Batch:
+    """``Reporter.batched()``'s context manager: the outermost block of this
+    process collects, and writes what it collected when it ends."""
+
+    __slots__ = ("report",)
+
+    def __init__(self, report):
+        self.report = report
+
+    def __enter__(self):
+        r = self.report
+        if r.pending is not None and r.pending_pid == os.getpid():
+            r.depth += 1  # already batching: the outer block writes
+        else:
+            r.pending, r.pending_pid, r.depth = [], os.getpid(), 0
+
+    def __exit__(self, *exc):
+        r = self.report
+        if r.depth:
+            r.depth -= 1
+            return
+        pending, r.pending, r.pending_pid = r.pending, None, None
+        if pending:
+            r.put(pending if len(pending) > 1 else pending[0])
 
 
 def frames(item):

@@ -43,7 +43,7 @@ FRAME_HEADER = 4
 ATOMIC_FRAME = select.PIPE_BUF
 
 
-def queue_write_atomic(queue, data):
+def queue_write_atomic(queue, data, fd=None):
     """Put already-pickled *data* on *queue* as one ``write(2)`` of at most
     ``PIPE_BUF`` bytes, without the queue's cross-process write lock.
 
@@ -54,12 +54,14 @@ def queue_write_atomic(queue, data):
     Safe only while *every* writer of the queue writes frames this small
     (a large frame is several writes, between which this one could land):
     ``app.lab.events.Reporter`` guarantees it. Returns False, writing
-    nothing, when the frame would be too large."""
+    nothing, when the frame would be too large. *fd*: the write end's
+    descriptor (``queue_writer_fd``), if the caller keeps it."""
     frame = struct.pack("!i", len(data)) + data
     if len(frame) > ATOMIC_FRAME:
         return False
     queue._sem.acquire()  # as Queue.put: counts queued items; get() releases it
-    fd = queue._writer.fileno()
+    if fd is None:
+        fd = queue._writer.fileno()
     written = os.write(fd, frame)
     assert written == len(frame), "a pipe write of at most PIPE_BUF is all or nothing"
     return True

@@ -234,7 +234,8 @@ def talk(conn, addr, report, idle_timeout=None, commands=None, step=None):
         _spawned_channel.start()
     gates = stepping.Stepper(step, report, wait=wait_on_channel)
     served = gates.holder = Served(report, gates)
-    gates.begin(stepping.RECV, role="worker", name=me.name, daemon=me.daemon)
+    gates.begin(stepping.RECV, role="worker", name=me.name, daemon=me.daemon,
+                uid_=getattr(me, "lab_uid", None))
     timeout = RecvTimeout(conn)
     idle = False
     rounds = 0
