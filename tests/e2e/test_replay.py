@@ -233,10 +233,20 @@ def test_replay_plays_with_no_lab_at_all(live_app, page, tmp_path):
         first = int(replay.locator("body").get_attribute("data-replay-seq"))
         assert first < upto
         replay.select_option("#replay-speed", "0.25")
+        # every state the page passes through: the recording is a spawn and an
+        # echo, a few tens of ms of the lab's time, so at 0.25x "playing" may
+        # last less than one poll of expect()
+        replay.evaluate("""() => {
+          window.__replayStates = [];
+          new MutationObserver(() => window.__replayStates.push(document.body.dataset.replay))
+            .observe(document.body, {attributes: true, attributeFilter: ['data-replay']});
+        }""")
         replay.locator("[data-action='play']").click()
-        expect(replay.locator("body")).to_have_attribute("data-replay", "playing")
         replay.select_option("#replay-speed", "8")
         expect(replay.locator("body")).to_have_attribute("data-replay", "ended", timeout=30_000)
+        states = replay.evaluate("() => window.__replayStates")
+        assert [s for i, s in enumerate(states) if i == 0 or s != states[i - 1]] == [
+            "playing", "ended"], states
         expect(replay.locator("[data-action='play']")).to_have_attribute("aria-pressed", "false")
         expect(replay.locator("body")).to_have_attribute("data-replay-seq", str(upto))
         # the tree is the model at the end: every live process a node
