@@ -45,13 +45,15 @@ server): per point, an attribute load, one index into the shared array, a bit
 test and an attribute store; a one-message connection's set-up writes no
 extra event and makes no extra system call (the worker's first ``phase``
 travels in the write of its ``hello``, its last in that of ``conn_closed``).
-Round trips do not move (A/B, 20,000 on one connection: 68.1 → 66.8 µs,
-median of 4). A set-up costs +3–7 % CPU (``bench/setup_cost.py``, fork,
-medians of 4–6 runs of 1,000: 3,030–3,120 → 3,235–3,260 µs): a forked worker
-writes to every page of a shared Python object it touches — here the new
-code it runs — and each write is a copy-on-write fault (+27 per worker:
-551 → 578–588). Closures, context managers and module globals written per
-worker were removed for that (the first version: +50 faults).
+A chatty connection's round checks the word once (``worker.chatter``). The
+gates alone cost a set-up +3–7 % CPU (``bench/setup_cost.py``): a forked
+worker writes to every page of a shared Python object it touches — here the
+new code it runs — and each write is a copy-on-write fault (+27 per worker),
+so closures, context managers and module globals written per worker were
+removed. With the set-up path cut since, the lab with its gates costs less
+than the lab had before them (against ``f1d1c7b``, on one quiet machine:
+3,420 → 3,225 µs per set-up; on one CPU, worker CPU per round trip
+7.3 → 6.7 µs at 10 connections, 12.1 → 8.4 µs at 50: ``bench/round_cost.py``).
 """
 
 import ctypes
