@@ -77,11 +77,6 @@ class Served:
             return self.rounds - self.told == 1
 
     @property
-    def count(self):
-        """Rounds not reported yet."""
-        return self.rounds - self.told
-
-    @property
     def pending(self):
         return self.rounds != self.told or self.step.pending()
 
@@ -180,7 +175,7 @@ class Watchdog(threading.Thread):
         idle, wait = served.tick(self.idle_timeout)
         while not self.stopped and not idle:
             if wait is None or wait > COALESCE:
-                # a long sleep: the next round must wake it (``rouse``), so
+                # a long sleep: the next round must wake it (``chatter()``), so
                 # that the round is reported at once. Say so, then look: the
                 # main thread counts, then looks whether we doze (one of the
                 # two sees the other).
