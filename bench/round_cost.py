@@ -15,11 +15,9 @@ the load generator's, and the rate. Arguments alternate A B B A per round.
 """
 
 import argparse
-import json
 import os
-import statistics
-import subprocess
-import sys
+
+from bench.setup_cost import abba, medians, run_driver
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -103,12 +101,8 @@ main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))
 def run(tree, conns, duration, cpu=None):
     kind = "seed" if tree == "seed" else "forkscope"
     path = HERE if tree == "seed" else os.path.abspath(tree)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([path, HERE]))
-    out = subprocess.run([sys.executable, "-c", DRIVER, kind, str(conns), str(duration), HERE,
-                          "-" if cpu is None else str(cpu)],
-                         cwd=path, env=env, capture_output=True, text=True,
-                         timeout=duration + 120, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_driver(DRIVER, [kind, conns, duration, HERE, "-" if cpu is None else cpu],
+                      path, [path, HERE], timeout=duration + 120)
 
 
 def main():
@@ -121,16 +115,13 @@ def main():
     p.add_argument("--cpu", type=int, help="pin the server, its workers and the load "
                    "generator to this one CPU")
     args = p.parse_args()
-    results = {args.a: [], args.b: []}
-    for _ in range(args.rounds):
-        for tree in (args.a, args.b, args.b, args.a):
-            r = run(tree, args.conns, args.duration, args.cpu)
-            results[tree].append(r)
-            print(f"{tree}: {r['per_s']:.0f} rounds/s; per round: worker {r['worker_us']:.2f} µs, "
-                  f"server {r['server_us']:.2f}, load {r['load_us']:.2f}", flush=True)
+    results = abba(args.a, args.b, args.rounds,
+                   lambda tree: run(tree, args.conns, args.duration, args.cpu),
+                   lambda tree, r: f"{tree}: {r['per_s']:.0f} rounds/s; per round: worker "
+                                   f"{r['worker_us']:.2f} µs, server {r['server_us']:.2f}, "
+                                   f"load {r['load_us']:.2f}")
     for tree, runs in results.items():
-        med = {k: statistics.median(r[k] for r in runs)
-               for k in ("per_s", "worker_us", "server_us", "load_us")}
+        med = medians(runs, ("per_s", "worker_us", "server_us", "load_us"))
         print(f"{tree}: median {med['per_s']:.0f} rounds/s; worker {med['worker_us']:.2f} µs, "
               f"server {med['server_us']:.2f}, load {med['load_us']:.2f} "
               f"({len(runs)} runs, {args.conns} conn)")

@@ -80,11 +80,32 @@ if __name__ == "__main__":
 """
 
 
-def run(tree, n, method):
-    env = dict(os.environ, PYTHONPATH=tree)
-    out = subprocess.run([sys.executable, "-c", DRIVER, str(n), method], cwd=tree, env=env,
-                         capture_output=True, text=True, timeout=600, check=True)
+def run_driver(driver, args, tree, pythonpath, timeout):
+    """``python -c DRIVER ARGS`` in *tree* with *pythonpath*: its last line's JSON."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(pythonpath))
+    out = subprocess.run([sys.executable, "-c", driver, *map(str, args)], cwd=tree, env=env,
+                         capture_output=True, text=True, timeout=timeout, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def abba(a, b, rounds, measure, describe):
+    """*rounds* of A B B A, so that drift on a shared machine falls on both:
+    ``measure(x)`` each time, printed by ``describe(x, result)`` as it comes.
+    Returns ``{x: [results]}``."""
+    results = {a: [], b: []}
+    for _ in range(rounds):
+        for x in (a, b, b, a):
+            results[x].append(measure(x))
+            print(describe(x, results[x][-1]), flush=True)
+    return results
+
+
+def medians(runs, keys):
+    return {k: statistics.median(r[k] for r in runs) for k in keys}
+
+
+def run(tree, n, method):
+    return run_driver(DRIVER, [n, method], tree, [tree], timeout=600)
 
 
 def main():
@@ -95,20 +116,16 @@ def main():
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--start-method", default="fork")
     args = p.parse_args()
-    results = {args.a: [], args.b: []}
-    for _ in range(args.rounds):
-        for tree in (args.a, args.b, args.b, args.a):
-            r = run(tree, args.n, args.start_method)
-            results[tree].append(r)
-            print(f"{tree}: cpu {r['cpu_us']:.0f} µs/set-up (server {r['server_us']:.0f}, "
-                  f"workers {r['workers_us']:.0f}), wall {r['wall_us']:.0f} µs/set-up",
-                  flush=True)
+    results = abba(args.a, args.b, args.rounds,
+                   lambda tree: run(tree, args.n, args.start_method),
+                   lambda tree, r: f"{tree}: cpu {r['cpu_us']:.0f} µs/set-up (server "
+                                   f"{r['server_us']:.0f}, workers {r['workers_us']:.0f}), "
+                                   f"wall {r['wall_us']:.0f} µs/set-up")
     for tree, runs in results.items():
-        med = {k: statistics.median(r[k] for r in runs) for k in ("server_us", "workers_us")}
-        print(f"{tree}: median cpu {statistics.median(r['cpu_us'] for r in runs):.0f} µs "
+        med = medians(runs, ("cpu_us", "server_us", "workers_us", "wall_us"))
+        print(f"{tree}: median cpu {med['cpu_us']:.0f} µs "
               f"(server {med['server_us']:.0f}, workers {med['workers_us']:.0f}), "
-              f"median wall {statistics.median(r['wall_us'] for r in runs):.0f} µs "
-              f"({len(runs)} runs of {args.n})")
+              f"median wall {med['wall_us']:.0f} µs ({len(runs)} runs of {args.n})")
 
 
 if __name__ == "__main__":
