@@ -23,11 +23,22 @@ def lecture(api, between=lambda: None):
     """Spawn 3, send on each, terminate one and join it, SIGKILL the server (its
     workers become orphans), restart it, and one more client on the new one.
     *between* runs after each step (the rotation test lets the writer catch up,
-    as a lecture's pauses do: it writes every ``FLUSH_EVERY``)."""
+    as a lecture's pauses do: it writes every ``FLUSH_EVERY``). Each echo waits
+    for its worker's coalesced ``served`` report, so the lecture's last event
+    is in the table when it returns."""
+    sent = 0
+
+    def echo(pid, text):
+        nonlocal sent
+        assert api.send(pid, text)["reply"] == text.upper()
+        sent += 1
+        wait_until(lambda: sum(p["served"] for p in api.state()["processes"]) == sent,
+                   message=f"the worker's report of round {sent}")
+
     clients = api.spawn(3)
     between()
     for i, pid in enumerate(clients):
-        assert api.send(pid, f"hello {i} 你好")["reply"] == f"HELLO {i} 你好"
+        echo(pid, f"hello {i} 你好")
         between()
     assert api.post(f"/api/processes/{clients[0]}/terminate").json()["state"] == "zombie"
     between()
@@ -38,13 +49,13 @@ def lecture(api, between=lambda: None):
     wait_until(lambda: (p := api.process(server)) and p["state"] == "zombie",
                message="the killed server's exit")
     between()
-    assert api.send(clients[1], "orphan")["reply"] == "ORPHAN"
+    echo(clients[1], "orphan")
     between()
     assert api.post("/api/server/restart").status_code == 200
     between()
     (late,) = api.spawn(1)
     between()
-    assert api.send(late, "new server")["reply"] == "NEW SERVER"
+    echo(late, "new server")
 
 
 def quiet_export(api, path="/api/export.jsonl"):
