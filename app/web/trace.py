@@ -25,7 +25,9 @@ What a lecture becomes:
   and worker → client (the reply). The client's side is an ``X`` slice of the
   round trip it measured; the worker's side is the ``served`` event of that
   worker within the round trip when there is one, else the middle of the round
-  trip (the workers coalesce ``served`` events; ``args.estimated`` says so).
+  trip, within the worker's life (the workers coalesce ``served`` events, and
+  a new worker's set-up can take most of its first round trip;
+  ``args.estimated`` says so).
 
 Times are relative to the earliest time in the recording: the header's
 ``started``, or an earlier ``started_t`` of a process in the snapshot.
@@ -194,7 +196,12 @@ class _Builder:
         t1 = event["t"]
         t0 = t1 - rtt / 1000.0
         seen = [t for t in served.get(worker.pid, []) if t0 <= t <= t1]
-        mid, estimated = (seen[0], False) if seen else ((t0 + t1) / 2, True)
+        if seen:
+            mid, estimated = seen[0], False
+        else:   # the middle of the round trip, but not before the worker was there
+            lo = max(t0, worker.started) if worker.started is not None else t0
+            hi = min(t1, worker.exited) if worker.exited is not None else t1
+            mid, estimated = min(max((t0 + t1) / 2, lo), max(lo, hi)), True
         ts0, ts1 = self.us(t0), self.us(t1)
         self.out.append({"name": "echo", "cat": "echo", "ph": "X", "pid": client.track,
                          "tid": client.track, "ts": ts0, "dur": max(0.0, ts1 - ts0),

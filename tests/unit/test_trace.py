@@ -106,6 +106,23 @@ def test_each_echo_is_two_flows_client_worker_client():
         assert not request["args"]["estimated"]   # the worker's served event is in the rtt
 
 
+def test_an_estimated_flow_end_lies_in_the_workers_life():
+    # a worker whose set-up took most of the first round trip (the client sent
+    # while it was being forked) and whose served report came after the reply:
+    # the middle of the round trip is before its start, where no slice is
+    events = [e for e in lecture(clients=1) if e["type"] != "served"]
+    echo = next(e for e in events if e["type"] == "echo")
+    worker = 303
+    for e in events:
+        if e.get("pid") == worker and e["type"] in ("started", "hello"):
+            e["t"] = echo["t"] - echo["rtt_ms"] / 1000 / 10
+    doc, applied, _ = build(events)
+    assert trace_rules.problems(doc) == []
+    request = of(doc, "f", "request", pid=worker)[0]
+    started = next(e for e in applied if e["type"] == "started" and e["pid"] == worker)
+    assert request["ts"] == pytest.approx((started["t"] - HEADER["started"]) * 1e6)
+
+
 def test_an_orphan_says_whose_child_it_was_and_whose_it_is():
     doc, _, _ = build(scenario("server_killed_its_worker_orphaned"))
     names, _ = trace_rules.process_tracks(doc)
