@@ -71,7 +71,7 @@ DELAY_SHIFT = 16                   # bits 16..31: delay_ms
 GATE_BITS = {gate: 1 << (GATE_SHIFT + i) for i, gate in enumerate(schema.GATES)}
 DELAY_MIN, DELAY_MAX = 100, 5000   # ms, slow mode
 DEFAULT_DELAY = 1000
-COALESCE = 0.1                     # run mode: at most one phase per process this often
+COALESCE = schema.PHASE_EVERY       # run mode: at most one phase per process this often
 RECHECK = 0.5                      # a waiting process re-reads the word this often
 
 # the points, by name (app.model.schema.POINTS has their meaning and roles)

@@ -10,13 +10,14 @@ import time
 from app.lab import events, stepping, wakeup
 from app.lab.commands import RELEASE, WAKE, Ops, serve_one
 from app.lab.forking import LabProcess
+from app.model import schema
 
 PREVIEW_CHARS = 200
 # seconds: at most one ``served`` event per worker this often. Each report of a
 # chatty connection wakes its watchdog thread and writes an event; at 0.1 s,
 # 50 chatty connections on one CPU paid ~2 µs per round trip for it (of ~11);
 # four updates a second is still more than a projector needs
-COALESCE = 0.25
+COALESCE = schema.SERVED_EVERY
 # ping; release and wake are notifications (no reply). One table for every
 # forked worker, armed by the server before the fork: release finds this
 # process's Stepper itself (stepping.current)

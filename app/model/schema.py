@@ -164,6 +164,12 @@ STEP_MODES = ("run", "step", "slow")
 
 # -- events -----------------------------------------------------------------------
 
+#: seconds: a worker reports its rounds at most this often (the first at once),
+#: and a process in run mode its latest point; both are coalesced so a chatty
+#: connection does not pay for an event per round trip
+SERVED_EVERY = 0.25
+PHASE_EVERY = 0.1
+
 def _req(doc):
     return {"required": True, "doc": doc}
 
@@ -249,7 +255,7 @@ EVENTS = {
         peer=_req("the client's address")),
     "served": _event(
         "worker", "changes", "recv() -> send(data.upper()) rounds since the last one; "
-        "the first at once, then at most one per 0.1 s",
+        f"the first at once, then at most one per {SERVED_EVERY} s",
         count=_req("rounds"), bytes=_req("their bytes"), text=_req("the last text, a preview")),
     "conn_closed": _event(
         "worker", "changes", "the peer closed; the worker closed its socket",
@@ -285,7 +291,7 @@ EVENTS = {
         ppid=_opt("run_vs_start: os.getppid() inside run()")),
     "phase": _event(
         "any", "changes", "the process reached a point of the tutorial's code (POINTS); "
-        "in run mode coalesced like served",
+        f"in run mode at most one per {PHASE_EVERY} s per process",
         at=_req("the point")),
     "gate_wait": _event(
         "any", "changes", "the process stopped at a gate and waits, for real, to be "

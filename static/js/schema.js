@@ -446,7 +446,7 @@ export const SCHEMA = {
     "served": {
       "by": "worker",
       "registry": "changes",
-      "doc": "recv() -> send(data.upper()) rounds since the last one; the first at once, then at most one per 0.1 s",
+      "doc": "recv() -> send(data.upper()) rounds since the last one; the first at once, then at most one per 0.25 s",
       "fields": {
         "count": {
           "required": true,
@@ -607,7 +607,7 @@ export const SCHEMA = {
     "phase": {
       "by": "any",
       "registry": "changes",
-      "doc": "the process reached a point of the tutorial's code (POINTS); in run mode coalesced like served",
+      "doc": "the process reached a point of the tutorial's code (POINTS); in run mode at most one per 0.1 s per process",
       "fields": {
         "at": {
           "required": true,
