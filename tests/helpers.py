@@ -24,6 +24,27 @@ def wait_until(predicate, timeout=5.0, interval=0.02, message="condition"):
         time.sleep(interval)
 
 
+def settled_seq(api, page=None, timeout=20):
+    """The lab's seq once it has stopped moving (and *page* has applied it):
+    unchanged across two readings further apart than a worker's coalescing
+    window, so a ``served`` or ``phase`` still due cannot come after it."""
+    from app.model.schema import SERVED_EVERY
+
+    seen = {}
+
+    def quiet():
+        seq, at = api.state()["seq"], time.monotonic()
+        if page is not None:
+            page.wait_for_function(f"() => window.forkscope.appliedSeq >= {seq}",
+                                   timeout=10_000)
+        if seen.get("seq") == seq and at - seen["at"] > SERVED_EVERY:
+            return seq
+        if seen.get("seq") != seq:
+            seen.update(seq=seq, at=at)
+        return None
+    return wait_until(quiet, timeout=timeout, interval=0.1, message="the lab to be quiet")
+
+
 class Api:
     def __init__(self, base):
         self.base = base

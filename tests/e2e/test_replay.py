@@ -16,7 +16,7 @@ from app.settings import Settings
 from bench.scrub import replay_server
 from tests.e2e.pages import SLOW, assert_tree_matches, wait_connected
 from tests.e2e.test_model_parity import differences
-from tests.helpers import Api, dashboard_process, kill_outright, wait_until
+from tests.helpers import Api, dashboard_process, kill_outright, settled_seq, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -61,11 +61,7 @@ def lecture(api, page):
 
 def quiet(api, page):
     """The lab's seq once it has stopped moving and the page has applied it."""
-    def settled():
-        seq = api.state()["seq"]
-        page.wait_for_function(f"() => window.forkscope.appliedSeq >= {seq}", timeout=10_000)
-        return seq if api.state()["seq"] == seq else None
-    seq = wait_until(settled, timeout=20, interval=0.3, message="the lab to be quiet")
+    seq = settled_seq(api, page)
     assert_tree_matches(page, api)
     return seq
 
@@ -235,9 +231,10 @@ def test_replay_plays_with_no_lab_at_all(live_app, page, tmp_path):
         replay.select_option("#replay-speed", "0.25")
         # every state the page passes through: the recording is a spawn and an
         # echo, a few tens of ms of the lab's time, so at 0.25x "playing" may
-        # last less than one poll of expect()
+        # last less than one poll of expect(). The page may set the same state
+        # again (a mutation too): runs of one state count once
         replay.evaluate("""() => {
-          window.__replayStates = [];
+          window.__replayStates = [document.body.dataset.replay];
           new MutationObserver(() => window.__replayStates.push(document.body.dataset.replay))
             .observe(document.body, {attributes: true, attributeFilter: ['data-replay']});
         }""")
@@ -246,7 +243,7 @@ def test_replay_plays_with_no_lab_at_all(live_app, page, tmp_path):
         expect(replay.locator("body")).to_have_attribute("data-replay", "ended", timeout=30_000)
         states = replay.evaluate("() => window.__replayStates")
         assert [s for i, s in enumerate(states) if i == 0 or s != states[i - 1]] == [
-            "playing", "ended"], states
+            "paused", "playing", "ended"], states
         expect(replay.locator("[data-action='play']")).to_have_attribute("aria-pressed", "false")
         expect(replay.locator("body")).to_have_attribute("data-replay-seq", str(upto))
         # the tree is the model at the end: every live process a node

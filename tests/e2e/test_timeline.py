@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from app.settings import Settings
 from tests.conftest import running
 from tests.e2e.pages import SLOW, finished_item, node, open_dashboard, open_tab
-from tests.helpers import wait_until
+from tests.helpers import settled_seq, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -111,14 +111,9 @@ def test_scrubbing_to_the_terminate_shows_the_zombie_then_joined(dashboard, live
 
 
 def settled(page, api):
-    """The seq once the lab has stopped moving and the page has applied it: a
-    new worker's coalesced ``served``/``phase`` come a tenth of a second after
-    the spawn answered, and ``,`` steps back from whatever the page has then."""
-    def quiet():
-        seq = api.state()["seq"]
-        page.wait_for_function(f"() => window.forkscope.appliedSeq >= {seq}", timeout=10_000)
-        return seq if api.state()["seq"] == seq else None
-    return wait_until(quiet, timeout=20, interval=0.3, message="the lab to be quiet")
+    """The seq once the lab has stopped moving and the page has applied it:
+    ``,`` steps back from whatever the page has then."""
+    return settled_seq(api, page)
 
 
 def test_live_events_go_on_while_in_the_past_and_show_back_in_the_present(dashboard, live_app):
