@@ -88,3 +88,14 @@ def test_quick_scrub_benchmark(tmp_path):
                                       "scrub step, the log tab shown: p95",
                                       "scrub step: rebuild alone p95"])
     assert results["scrub"]["details"]["live_processes"]["max"] == 200
+
+
+def test_cold_wake_reports_each_spacing():
+    proc = subprocess.run([sys.executable, "-m", "bench.cold_wake", "--rounds", "3"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["warm_encode_us"]["p50"] > 0
+    for spacing in ("0.27", "0.05", "0.01"):
+        assert result[spacing]["pipe_hop_ms"]["p50"] > 0
+        assert result[spacing]["encode_us"]["p95"] >= result[spacing]["encode_us"]["p50"] > 0
