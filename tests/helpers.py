@@ -11,6 +11,8 @@ import time
 import psutil
 import requests
 
+from app.model.schema import SERVED_EVERY
+
 
 def wait_until(predicate, timeout=5.0, interval=0.02, message="condition"):
     """Poll *predicate* until it returns something truthy; fail after *timeout*."""
@@ -28,8 +30,6 @@ def settled_seq(api, page=None, timeout=20):
     """The lab's seq once it has stopped moving (and *page* has applied it):
     unchanged across two readings further apart than a worker's coalescing
     window, so a ``served`` or ``phase`` still due cannot come after it."""
-    from app.model.schema import SERVED_EVERY
-
     seen = {}
 
     def quiet():

@@ -170,6 +170,7 @@ STEP_MODES = ("run", "step", "slow")
 SERVED_EVERY = 0.25
 PHASE_EVERY = 0.1
 
+
 def _req(doc):
     return {"required": True, "doc": doc}
 
