@@ -135,7 +135,7 @@ class Feed:
     def truth(self):
         """The model beside /proc (``detail=0``) and when it was taken, or None."""
         try:
-            return dict(self.fs.controller.truth(detail=False), at=time.time())
+            return self.fs.controller.truth(detail=False)   # with its own at
         except Exception:  # noqa: BLE001 - the next check will do
             return None
 

@@ -24,7 +24,7 @@ from app.model import schema
 from app.model.states import State
 from app.settings import SPAWN_WINDOW, START_METHODS, WORKER_STYLES, LabSettings
 from app.web.cpu import CpuMeter
-from app.web.truth import compare
+from app.web.truth import SharedCheck, compare
 
 SETTLE_TIMEOUT = 3.0
 SIGNALS = ("terminate", "kill")
@@ -67,6 +67,7 @@ class Controller:
         self._spawns = deque()  # times of recent spawn requests
         self._spawn_lock = threading.Lock()
         self.cpu_meter = CpuMeter()
+        self.badge_check = SharedCheck(lambda: hub.read(lambda r: r.seq), self.state)
         self.lesson = {"lesson": None, "step": 0}   # where the presenter's lesson is
 
     # -- reading ------------------------------------------------------------------
@@ -218,10 +219,15 @@ class Controller:
         return {"pid": pid, "echo": {"host": host, "port": port}}
 
     def truth(self, detail=True, pid=None):
-        """The model beside psutil's view, and where they differ."""
+        """The model beside psutil's view, and where they differ; the badge's
+        check (``detail=0``, every process) is shared by the room
+        (``SharedCheck``)."""
         only = None if pid is None else require_pid(pid)
+        if not detail and only is None:
+            return self.badge_check.read()
         snapshot = self.state()
-        return dict(compare(snapshot["processes"], detail, only), seq=snapshot["seq"])
+        return dict(compare(snapshot["processes"], detail, only), seq=snapshot["seq"],
+                    at=time.time())
 
     @staticmethod
     def code():

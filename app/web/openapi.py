@@ -116,6 +116,7 @@ SCHEMAS = {
                       ["seq", "type"], seq={"type": "integer"},
                       type={"enum": list(schema.EVENTS)})}),
     "Truth": obj(["seq", "processes", "differences"], seq={"type": "integer"},
+                 at={"type": "number", "description": "when /proc was read (time.time())"},
                  processes={"type": "array", "items": obj(
                      ["pid", "model", "os"], pid={"type": "integer"}, model=ref("Process"),
                      os={"type": ["object", "null"]})},

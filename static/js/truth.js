@@ -4,7 +4,8 @@
 // * TruthMonitor: the badge "model = OS ✓", polled (?detail=0) at most every
 //   MIN_INTERVAL_MS — soon after a change or an action, else every
 //   HEARTBEAT_MS. Viewers (a whole lecture hall of them) poll less often:
-//   each check costs the server a walk of /proc. `?truth=off` in the page's
+//   a check costs the server a walk of /proc (one walk answers every check
+//   at one seq within 0.5 s: SharedCheck in app/web/truth.py). `?truth=off` in the page's
 //   address turns the polling off (a benchmark measuring latency). A difference is shown (a loud red banner, one line each) only
 //   once two checks in a row report it: an exit that /proc shows a few
 //   milliseconds before its event reaches the model is not a disagreement.

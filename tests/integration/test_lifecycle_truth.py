@@ -3,11 +3,13 @@ checked in the model AND in /proc, and with /api/truth."""
 
 import os
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import pytest
+import requests
 
-from tests.helpers import os_view, wait_until
+from tests.helpers import os_view, settled_seq, wait_until
 
 
 def no_differences(api):
@@ -183,3 +185,34 @@ def test_truth_for_one_process(api):
     assert [r["pid"] for r in truth["processes"]] == [worker]
     assert "sockets" in truth["processes"][0]["os"]
     assert api.get("/api/truth?pid=abc").status_code == 400
+
+
+def test_a_room_polling_the_badge_shares_one_walk_of_proc(api, monkeypatch):
+    """Every page checks the badge (``detail=0``) after each change; a hall of
+    phones must not make the dashboard walk /proc once per phone. The answers
+    of one ``seq`` within ``SHARED_FOR`` are one check (one ``at``); the
+    first after a change is a new one, with the new processes in it."""
+    from app.web import controller, truth
+
+    api.spawn(2)
+    seq = settled_seq(api)
+    walks, real = [], truth.compare   # every walk, from whichever module calls it
+    for module in (truth, controller):
+        monkeypatch.setattr(module, "compare", lambda *a, **k: walks.append(a) or real(*a, **k))
+
+    def badge(_):
+        r = requests.get(api.base + "/api/truth?detail=0", timeout=30)
+        assert r.status_code == 200
+        return r.json()
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(badge, range(60)))
+    checks = {(a["seq"], a["at"]) for a in answers}
+    assert len(walks) == len(checks) <= 3, f"{len(walks)} walks of /proc for 60 polls"
+    assert {a["seq"] for a in answers} == {seq}
+    assert no_differences(api)["seq"] == seq     # detail=1 is its own, fresh check
+
+    (late,) = api.spawn(1)
+    after = wait_until(lambda: (a := badge(0))["seq"] > seq and a, message="a newer check")
+    assert late in {r["pid"] for r in after["processes"]}
+    assert after["at"] > max(a["at"] for a in answers)
