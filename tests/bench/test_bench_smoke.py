@@ -99,3 +99,14 @@ def test_cold_wake_reports_each_spacing():
     for spacing in ("0.27", "0.05", "0.01"):
         assert result[spacing]["pipe_hop_ms"]["p50"] > 0
         assert result[spacing]["encode_us"]["p95"] >= result[spacing]["encode_us"]["p50"] > 0
+
+
+def test_truth_polls_reports_both_reads():
+    proc = subprocess.run([sys.executable, "-m", "bench.truth_polls", "--clients", "2",
+                           "--polls", "20", "--threads", "4"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["live_processes"] >= 5
+    for read in ("state", "badge"):
+        assert result[read]["wall_s"] > 0 and result[read]["cpu_s"] >= 0
