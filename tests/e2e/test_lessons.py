@@ -178,7 +178,9 @@ def test_a_lesson_opened_again_starts_again_from_its_reset(lesson_app, page):
     wait_at(page, 0, phases=("done",))
     page.locator("#lessons [data-action='lesson-close']").click()
     expect(page.locator("body")).not_to_have_attribute("data-lesson", "two-ways")
-    assert lesson_app.api.get("/api/lessons/current").json()["lesson"] is None
+    # the page closes at once and announces it after: the dashboard hears it soon
+    wait_until(lambda: lesson_app.api.get("/api/lessons/current").json()["lesson"] is None,
+               message="the dashboard to hear the lesson closed")
     page.locator("[data-action='lesson-open'][data-lesson-id='two-ways']").click()
     wait_at(page, 0, phases=("ready",))
     expect(page.locator("#lessons [data-action='lesson-next']")).to_have_attribute(
