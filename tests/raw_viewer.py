@@ -83,6 +83,14 @@ class RawViewer:
         with self.lock:
             return [e["seq"] for e in self.events]
 
+    def last_seq(self):
+        """The latest seq this viewer knows: its last event's, else its
+        snapshot's (a viewer that joined after the last event gets none), else -1."""
+        with self.lock:
+            if self.events:
+                return self.events[-1]["seq"]
+            return self.snapshot["seq"] if self.snapshot else -1
+
     def batches_consecutive(self):
         """True if every ``events`` message held one or more consecutive seqs."""
         with self.lock:

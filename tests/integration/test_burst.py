@@ -30,7 +30,7 @@ def test_every_viewer_gets_every_event_in_order(live_app):
             return truth if not truth["differences"] else None
         truth = wait_until(settled, timeout=20, message="model == /proc")
         last = truth["seq"]
-        wait_until(lambda: all(v.seqs() and v.seqs()[-1] >= last for v in viewers),
+        wait_until(lambda: all(v.last_seq() >= last for v in viewers),
                    timeout=30, message="every viewer to catch up")
         for v in viewers:
             start = v.snapshot["seq"]

@@ -43,7 +43,7 @@ def hall(redis_server):
 
 
 def until_seq(viewers, seq, timeout=20):
-    wait_until(lambda: all(v.seqs() and v.seqs()[-1] >= seq for v in viewers),
+    wait_until(lambda: all(v.last_seq() >= seq for v in viewers),
                timeout=timeout, message=f"every viewer to reach seq {seq}")
 
 

@@ -32,7 +32,7 @@ def test_30_clients_while_10_viewers_watch(live_app):
         final = live_app.api.state()
         assert model_vs_proc(final) == []
         last = final["seq"]
-        wait_until(lambda: all(v.seqs() and v.seqs()[-1] >= last for v in viewers),
+        wait_until(lambda: all(v.last_seq() >= last for v in viewers),
                    timeout=10, message="every viewer to catch up")
         for v in viewers:
             start = v.snapshot["seq"]
