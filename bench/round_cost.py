@@ -17,7 +17,7 @@ the load generator's, and the rate. Arguments alternate A B B A per round.
 import argparse
 import os
 
-from bench.setup_cost import abba, medians, run_driver
+from bench.setup_cost import compare, run_driver
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -115,17 +115,12 @@ def main():
     p.add_argument("--cpu", type=int, help="pin the server, its workers and the load "
                    "generator to this one CPU")
     args = p.parse_args()
-    results = abba(args.a, args.b, args.rounds,
-                   lambda tree: run(tree, args.conns, args.duration, args.cpu),
-                   lambda tree, r: f"{tree}: {r['per_s']:.0f} rounds/s; per round: worker "
-                                   f"{r['worker_us']:.2f} µs, server {r['server_us']:.2f}, "
-                                   f"load {r['load_us']:.2f}")
-    for tree, runs in results.items():
-        med = medians(runs, ("per_s", "worker_us", "server_us", "load_us"))
-        print(f"{tree}: median {med['per_s']:.0f} rounds/s; worker {med['worker_us']:.2f} µs, "
-              f"server {med['server_us']:.2f}, load {med['load_us']:.2f} "
-              f"({len(runs)} runs, {args.conns} conn)")
-
+    compare(args.a, args.b, args.rounds,
+            lambda tree: run(tree, args.conns, args.duration, args.cpu),
+            ("per_s", "worker_us", "server_us", "load_us"),
+            lambda r: f"{r['per_s']:.0f} rounds/s; per round: worker {r['worker_us']:.2f} µs, "
+                      f"server {r['server_us']:.2f}, load {r['load_us']:.2f}",
+            f", {args.conns} conn")
 
 if __name__ == "__main__":
     main()

@@ -104,6 +104,15 @@ def medians(runs, keys):
     return {k: statistics.median(r[k] for r in runs) for k in keys}
 
 
+def compare(a, b, rounds, measure, keys, describe, note):
+    """A/B between *a* and *b*: ``abba``, each run printed as ``tree:
+    describe(result)``, then per tree ``tree: median describe(medians of
+    keys) (note)``."""
+    results = abba(a, b, rounds, measure, lambda x, r: f"{x}: {describe(r)}")
+    for x, runs in results.items():
+        print(f"{x}: median {describe(medians(runs, keys))} ({len(runs)} runs{note})")
+
+
 def run(tree, n, method):
     return run_driver(DRIVER, [n, method], tree, [tree], timeout=600)
 
@@ -116,17 +125,11 @@ def main():
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--start-method", default="fork")
     args = p.parse_args()
-    results = abba(args.a, args.b, args.rounds,
-                   lambda tree: run(tree, args.n, args.start_method),
-                   lambda tree, r: f"{tree}: cpu {r['cpu_us']:.0f} µs/set-up (server "
-                                   f"{r['server_us']:.0f}, workers {r['workers_us']:.0f}), "
-                                   f"wall {r['wall_us']:.0f} µs/set-up")
-    for tree, runs in results.items():
-        med = medians(runs, ("cpu_us", "server_us", "workers_us", "wall_us"))
-        print(f"{tree}: median cpu {med['cpu_us']:.0f} µs "
-              f"(server {med['server_us']:.0f}, workers {med['workers_us']:.0f}), "
-              f"median wall {med['wall_us']:.0f} µs ({len(runs)} runs of {args.n})")
-
+    compare(args.a, args.b, args.rounds, lambda tree: run(tree, args.n, args.start_method),
+            ("cpu_us", "server_us", "workers_us", "wall_us"),
+            lambda r: f"cpu {r['cpu_us']:.0f} µs/set-up (server {r['server_us']:.0f}, "
+                      f"workers {r['workers_us']:.0f}), wall {r['wall_us']:.0f} µs/set-up",
+            f" of {args.n}")
 
 if __name__ == "__main__":
     main()
